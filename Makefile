@@ -1,0 +1,42 @@
+# Contact-reason analytics. `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+
+help: ## Show this help
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
+	  awk 'BEGIN {FS = ":.*?## "} {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP) ## Create .venv and install the project with its test tools
+
+demo: setup ## Run the whole pipeline (dvc repro) on the bundled demo data; reports in reports/
+	$(BIN)/dvc repro
+	@echo "Reports: reports/index.html   Metrics: reports/metrics/   Warehouse: data/warehouse.duckdb"
+
+test: setup ## Run every test (slow, browser and notebook checks included)
+	$(BIN)/python -m pytest
+
+lint: setup ## Check formatting and lint with ruff
+	$(BIN)/ruff check pipeline tests
+	$(BIN)/ruff format --check pipeline tests
+
+demo-data: setup ## Regenerate the bundled demo exports in data/raw (deterministic)
+	$(BIN)/python -m pipeline synth --out data/raw --answers data/demo/answers.csv
+
+bench: setup ## Speed and memory benchmark of lemmatize + classify
+	$(BIN)/python -m pipeline bench
+
+clean: ## Remove generated data, models and reports (keeps data/raw and .venv)
+	rm -rf data/interim data/processed data/warehouse.duckdb models reports/*.html reports/metrics reports/plots
+
+.PHONY: help setup demo test lint demo-data bench clean

@@ -1,0 +1,1 @@
+"""Contact-reason root-cause analytics pipeline."""

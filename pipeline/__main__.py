@@ -1,0 +1,100 @@
+"""Command line: ``python -m pipeline <stage> [paths]``; each stage is one ``dvc.yaml`` stage.
+
+Paths are arguments (``dvc.yaml`` declares them once); parameters come from ``params.yaml``.
+Errors in the input are printed as one readable message (in Russian, for analysts) and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+STAGES = {
+    "synth": "сгенерировать демо-выгрузки (звонки, обращения, ответы) — не стадия DVC",
+    "ingest": "прочитать выгрузки из data/raw, карантин плохих строк, метрики загрузки",
+}
+
+
+def _add_ingest(sub) -> None:
+    p = sub.add_parser("ingest", help=STAGES["ingest"])
+    p.add_argument("--raw", type=Path, required=True, help="folder with calls/ and complaints/")
+    p.add_argument("--contacts", type=Path, required=True)
+    p.add_argument("--quarantine", type=Path, required=True)
+    p.add_argument("--drivers", type=Path, required=True, help="output: customers per week")
+    p.add_argument("--metrics", type=Path, required=True)
+
+
+def _add_synth(sub) -> None:
+    p = sub.add_parser("synth", help=STAGES["synth"])
+    p.add_argument("--out", type=Path, default=Path("data/raw"), help="raw folder to write")
+    p.add_argument(
+        "--answers", type=Path, default=Path("data/demo/answers.csv"),
+        help="true reason of every generated contact (never an input of the pipeline)",
+    )
+    p.add_argument("--weeks", type=int, default=13)
+    p.add_argument("--contacts", type=int, default=26000, help="approximate number of contacts")
+    p.add_argument("--seed", type=int, default=20261123)
+    p.add_argument("--end", default="2026-11-22", help="last day of the last generated week")
+    p.add_argument("--taxonomy", type=Path, default=Path("taxonomy/reasons.yaml"))
+    p.add_argument("--clean", action="store_true", help="no malformed rows and no overlap")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline",
+        description="Contact-reason root-cause analytics. Stages: "
+        + "; ".join(f"{name} — {text}" for name, text in STAGES.items()),
+    )
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="stage", required=True, metavar="stage")
+    _add_synth(sub)
+    _add_ingest(sub)
+    return parser
+
+
+def run(args: argparse.Namespace) -> None:
+    if args.stage == "ingest":
+        from pipeline import ingest
+        from pipeline.config import load_params
+
+        params = load_params(args.params)
+        ingest.main(
+            args.raw, args.contacts, args.quarantine, args.drivers, args.metrics, params.ingest
+        )
+    elif args.stage == "synth":
+        from pipeline import synth
+
+        synth.main(
+            out_dir=args.out,
+            answers_path=args.answers,
+            taxonomy_path=args.taxonomy,
+            weeks=args.weeks,
+            contacts=args.contacts,
+            seed=args.seed,
+            end=args.end,
+            clean=args.clean,
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    from pipeline.errors import USER_ERRORS
+
+    try:
+        run(args)
+    except USER_ERRORS as exc:
+        print(f"ОШИБКА ({args.stage}): {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""Typed, frozen configuration loaded once from ``params.yaml``.
+
+Every section forbids unknown keys, so a typo in ``params.yaml`` is an error that names the key,
+not a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+logger = logging.getLogger(__name__)
+
+
+class ConfigError(ValueError):
+    """``params.yaml`` (or another YAML config) is missing, malformed or has a wrong key."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+CALL_FIELDS = (
+    "contact_id",
+    "started_at",
+    "ended_at",
+    "duration_s",
+    "wait_time_s",
+    "queue",
+    "outcome",
+    "transfers",
+    "route",
+    "customer_id",
+    "text",
+)
+COMPLAINT_FIELDS = (
+    "contact_id",
+    "received_at",
+    "channel",
+    "customer_id",
+    "text",
+    "queue",
+    "resolved_at",
+    "status",
+    "status_updates",
+)
+REQUIRED_FIELDS = {
+    "call": ("contact_id", "started_at", "queue", "outcome"),
+    "complaint": ("contact_id", "received_at", "channel", "text"),
+}
+
+
+class IngestConfig(_Frozen):
+    timezone: str = "Europe/Moscow"
+    encodings: tuple[str, ...] = ("utf-8-sig", "cp1251")
+    delimiters: tuple[str, ...] = (",", ";", "\t", "|")
+    date_formats: tuple[str, ...] = Field(min_length=1)
+    max_bad_row_share: float = Field(0.05, ge=0, le=1)
+    columns: dict[str, dict[str, tuple[str, ...]]]
+    channels: dict[str, tuple[str, ...]]
+    call_channel: str = "phone"
+    outcomes: dict[str, tuple[str, ...]]
+    statuses: dict[str, tuple[str, ...]]
+    drivers_columns: dict[str, tuple[str, ...]]
+
+    @field_validator("columns")
+    @classmethod
+    def _known_fields(cls, value: dict[str, dict[str, tuple[str, ...]]]) -> Any:
+        allowed = {"call": set(CALL_FIELDS), "complaint": set(COMPLAINT_FIELDS)}
+        for kind, mapping in value.items():
+            if kind not in allowed:
+                raise ValueError(f"columns.{kind}: expected one of {sorted(allowed)}")
+            unknown = set(mapping) - allowed[kind]
+            if unknown:
+                raise ValueError(
+                    f"columns.{kind}: unknown field(s) {sorted(unknown)}; "
+                    f"expected some of {sorted(allowed[kind])}"
+                )
+            missing = set(REQUIRED_FIELDS[kind]) - set(mapping)
+            if missing:
+                raise ValueError(f"columns.{kind}: required field(s) {sorted(missing)} missing")
+        for kind in allowed:
+            if kind not in value:
+                raise ValueError(f"columns.{kind}: missing section")
+        return value
+
+
+class Params(_Frozen):
+    ingest: IngestConfig
+    # Sections of later stages are validated by their own models; kept opaque here so that a
+    # stage only needs its own section to be valid.
+    lemmatize: dict[str, Any] = Field(default_factory=dict)
+    train: dict[str, Any] = Field(default_factory=dict)
+    classify: dict[str, Any] = Field(default_factory=dict)
+    aggregate: dict[str, Any] = Field(default_factory=dict)
+    report: dict[str, Any] = Field(default_factory=dict)
+
+
+def read_yaml(path: Path) -> Any:
+    """Read a YAML file, turning I/O and syntax problems into a ConfigError naming the file."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: не удалось прочитать файл ({exc.strerror})") from exc
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f", строка {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}{where}: некорректный YAML ({exc})") from exc
+
+
+def format_validation_error(path: Path | str, exc: ValidationError) -> str:
+    """One line per problem: file, dotted key, what was found, what is expected."""
+    lines = [f"{path}: ошибки конфигурации ({exc.error_count()}):"]
+    for err in exc.errors():
+        key = ".".join(str(part) for part in err["loc"]) or "(корень)"
+        found = err.get("input")
+        found_text = "" if isinstance(found, dict | list) else f" (найдено: {found!r})"
+        lines.append(f"  - {key}: {err['msg']}{found_text}")
+    return "\n".join(lines)
+
+
+def load_params(path: Path | str = "params.yaml") -> Params:
+    data = read_yaml(Path(path))
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: ожидается словарь секций (ingest, train, ...)")
+    try:
+        return Params.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(path, exc)) from exc
+
+
+def load_section(path: Path | str, section: str, model: type[BaseModel]) -> Any:
+    """Validate one section of ``params.yaml`` against its stage model."""
+    data = read_yaml(Path(path))
+    if not isinstance(data, dict) or section not in data:
+        raise ConfigError(f"{path}: нет секции '{section}'")
+    try:
+        return model.model_validate(data[section] or {})
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(f"{path} [{section}]", exc)) from exc

@@ -1,0 +1,6 @@
+"""Error types a user can fix by changing an input; the CLI prints them without a traceback."""
+
+from pipeline.config import ConfigError
+from pipeline.ingest import IngestError
+
+USER_ERRORS: tuple[type[Exception], ...] = (ConfigError, IngestError)

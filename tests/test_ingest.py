@@ -1,0 +1,305 @@
+"""Ingest: every bad-input kind ends in quarantine or a clear error, and the counts reconcile."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipeline import ingest
+from pipeline.config import load_params
+from pipeline.ingest import IngestError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CALL_HEADER = (
+    "ИД звонка;Начало;Окончание;Ожидание, с;Очередь;Результат;Переводов;Маршрут;Клиент;"
+    "Комментарий оператора"
+)
+CRM_HEADER = (
+    "request_id,received_at,channel,customer_id,text,department,resolved_at,status,status_updates"
+)
+
+
+@pytest.fixture(scope="module")
+def config():
+    return load_params(ROOT / "params.yaml").ingest
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def calls_file(raw: Path, rows: list[str], name="telephony.csv", encoding="cp1251") -> Path:
+    return write(raw / "calls" / name, "\r\n".join([CALL_HEADER, *rows]) + "\r\n", encoding)
+
+
+def crm_file(raw: Path, rows: list[str], name="crm.csv", bom=True) -> Path:
+    text = "\n".join([CRM_HEADER, *rows]) + "\n"
+    return write(raw / "complaints" / name, ("\ufeff" if bom else "") + text)
+
+
+GOOD_CALLS = [
+    "CL-1;02.11.2026 14:05;02.11.2026 14:11;35;Карты;Отвечен;0;;C000101;"
+    "кл. не может войти в ЛК, сброс пароля",
+    "CL-2;02.11.2026 13:20;02.11.2026 13:22;240;Отделение №12 (Тверская);Пропущен;0;;C000102;",
+    "CL-3;03.11.2026 10:00;03.11.2026 10:09;20;Кредиты;Отвечен;2;Кредиты > Карты > Кредиты;"
+    "C000103;кл. переводили между отделами, недоволен",
+]
+GOOD_CRM = [
+    'RQ-1,2026-11-02 15:30,E-mail,C000201,"Здравствуйте! СМС с кодом не приходит уже третий '
+    'день, ничего не могу оплатить",Дирекция цифровых каналов,2026-11-03 10:15,Закрыто,1',
+    "RQ-2,2026-11-03 09:10,Web-форма,C000202,Карта не пришла до сих пор 😡,Карточный бизнес,,"
+    "В работе,0",
+]
+
+
+def run(raw: Path, config):
+    return ingest.ingest(raw, config, drivers_path=raw / "drivers.csv")
+
+
+def test_reads_cp1251_semicolon_calls_and_utf8_bom_complaints(tmp_path, config):
+    calls_file(tmp_path, GOOD_CALLS)
+    crm_file(tmp_path, GOOD_CRM)
+    result = run(tmp_path, config)
+    contacts = result.contacts.set_index("contact_id")
+    assert len(contacts) == 5
+    assert result.quarantine.empty
+    call = contacts.loc["call:CL-1"]
+    # 14:05 in Moscow is 11:05 UTC; the local wall clock is kept beside it
+    assert call["created_at"] == pd.Timestamp("2026-11-02 11:05", tz="UTC")
+    assert call["created_local"] == pd.Timestamp("2026-11-02 14:05")
+    assert call["text"] == "кл. не может войти в ЛК, сброс пароля"
+    assert call["channel"] == "phone" and call["outcome"] == "answered"
+    assert call["iso_week"] == "2026-W45" and call["local_hour"] == 14
+    assert call["handle_time_s"] == 360
+    assert contacts.loc["call:CL-2", "outcome"] == "abandoned"
+    assert contacts.loc["call:CL-3", "transfers"] == 2
+    complaint = contacts.loc["complaint:RQ-1"]
+    assert complaint["channel"] == "email" and complaint["status"] == "resolved"
+    assert complaint["text"].startswith("Здравствуйте! СМС")
+    assert contacts.loc["complaint:RQ-2", "status"] == "open"
+    files = result.metrics["files"]
+    assert files["calls/telephony.csv"]["encoding"] == "cp1251"
+    assert files["calls/telephony.csv"]["delimiter"] == ";"
+    assert files["complaints/crm.csv"]["encoding"] == "utf-8-sig"
+
+
+@pytest.mark.parametrize("delimiter", ["\t", ",", "|"])
+def test_detects_other_delimiters(tmp_path, config, delimiter):
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter)
+    for row in csv.reader([CRM_HEADER, *GOOD_CRM]):
+        writer.writerow(row)
+    write(tmp_path / "complaints" / "crm.tsv", buffer.getvalue())
+    result = run(tmp_path, config)
+    assert result.metrics["files"]["complaints/crm.tsv"]["delimiter"] == delimiter
+    assert len(result.contacts) == 2
+
+
+def test_json_lines_with_offsets_and_bad_json(tmp_path, config):
+    lines = [
+        json.dumps({"ticket": "SD-1", "created": "2026-11-05T18:40:00+03:00",
+                    "source": "Service Desk", "client": "C1",
+                    "description": "не работает приложение, пишет ошибку 500", "group": "ИТ",
+                    "closed": None, "state": "open", "updates": 0}, ensure_ascii=False),
+        '{"ticket": "SD-2", "created": "2026-11-05T19:',
+        json.dumps({"ticket": "SD-3", "created": "2026-11-06T08:00:00Z", "source": "ВКонтакте",
+                    "client": "C2", "description": "верните деньги за страховку"},
+                   ensure_ascii=False),
+    ]
+    write(tmp_path / "complaints" / "desk.jsonl", "\n".join(lines) + "\n")
+    result = run(tmp_path, config)
+    contacts = result.contacts.set_index("contact_id")
+    assert contacts.loc["complaint:SD-1", "created_at"] == pd.Timestamp("2026-11-05 15:40",
+                                                                         tz="UTC")
+    assert contacts.loc["complaint:SD-3", "channel"] == "social"
+    bad = result.quarantine.iloc[0]
+    assert (bad["source_row"], bad["reason_code"]) == (2, "bad_json")
+    assert "JSON" in bad["reason"]
+
+
+def test_excel_export(tmp_path, config):
+    frame = pd.DataFrame(
+        {
+            "Номер обращения": ["X-1", "X-2"],
+            "Дата обращения": [pd.Timestamp("2026-11-02 09:00"), "02.11.2026 16:45"],
+            "Канал": ["Отделение", "почта"],
+            "Текст обращения": ["Хочу закрыть карту", "Банкомат съел карту, верните"],
+        }
+    )
+    path = tmp_path / "complaints" / "branch.xlsx"
+    path.parent.mkdir(parents=True)
+    frame.to_excel(path, index=False)
+    result = run(tmp_path, config)
+    contacts = result.contacts.set_index("source_id")
+    assert contacts.loc["X-1", "created_local"] == pd.Timestamp("2026-11-02 09:00")
+    assert contacts.loc["X-2", "created_local"] == pd.Timestamp("2026-11-02 16:45")
+    assert contacts.loc["X-1", "channel"] == "branch"
+    assert result.metrics["files"]["complaints/branch.xlsx"]["rows_read"] == 2
+
+
+@pytest.mark.parametrize(
+    ("row", "code", "fragment"),
+    [
+        ("CL-9;31.02.2026 25:61;;10;Карты;Отвечен;0;;C1;кл. карта не пришла", "bad_date",
+         "не удалось разобрать дату '31.02.2026 25:61' в колонке started_at"),
+        (";02.11.2026 14:05;;10;Карты;Отвечен;0;;C1;КК заблок.", "missing_id",
+         "нет идентификатора"),
+        ("CL-9;02.11.2026 14:05;;10;Карты;Отвечен;много;;C1;КК заблок.", "bad_number",
+         "'много' в колонке transfers"),
+        ("CL-9;02.11.2026 14:05;;10;Карты;Улетел;0;;C1;КК заблок.", "unknown_outcome",
+         "неизвестный результат звонка 'Улетел'"),
+        ("---- выгрузка прервана ----", "bad_field_count", "1 полей вместо 10"),
+        ("CL-9;02.11.2026 14:05;02.11.2026 13:00;10;Карты;Отвечен;0;;C1;КК заблок.",
+         "end_before_start", "окончание звонка раньше начала"),
+    ],
+)
+def test_bad_call_row_goes_to_quarantine(tmp_path, config, row, code, fragment):
+    calls_file(tmp_path, [*GOOD_CALLS, row])
+    result = run(tmp_path, config)
+    assert len(result.contacts) == 3
+    assert len(result.quarantine) == 1
+    bad = result.quarantine.iloc[0]
+    assert bad["reason_code"] == code
+    assert fragment in bad["reason"]
+    assert bad["source_file"] == "calls/telephony.csv"
+    assert bad["source_row"] == 5  # header + 3 good rows, then this one
+    assert bad["raw"].startswith(row.split(";")[0])
+
+
+@pytest.mark.parametrize(
+    ("row", "code", "fragment"),
+    [
+        ("RQ-9,2026-11-03 10:00,E-mail,C9,,Карточный бизнес,,,0", "empty_text",
+         "пустой текст"),
+        ("RQ-9,2026-11-03 10:00,Голубиная почта,C9,карта не пришла,,,,", "unknown_channel",
+         "неизвестный канал 'Голубиная почта'"),
+        ("RQ-9,03/11/2026 10:00,E-mail,C9,карта не пришла,,,,", "bad_date",
+         "ожидается ДД.ММ.ГГГГ ЧЧ:ММ или ГГГГ-ММ-ДД ЧЧ:ММ"),
+        ("RQ-9,2026-11-03 10:00,E-mail,C9,карта не пришла,,2026-11-02 10:00,Закрыто,0",
+         "resolved_before_received", "дата решения раньше даты получения"),
+    ],
+)
+def test_bad_complaint_row_goes_to_quarantine(tmp_path, config, row, code, fragment):
+    crm_file(tmp_path, [*GOOD_CRM, row])
+    result = run(tmp_path, config)
+    assert len(result.contacts) == 2
+    assert result.quarantine["reason_code"].tolist() == [code]
+    assert fragment in result.quarantine["reason"].iloc[0]
+
+
+def test_missing_required_column_names_file_and_column(tmp_path, config):
+    write(tmp_path / "complaints" / "crm.csv", "request_id,channel,text\nR1,E-mail,текст\n")
+    with pytest.raises(IngestError, match=r"crm\.csv: нет обязательных колонок \(received_at\)"):
+        run(tmp_path, config)
+
+
+def test_wrong_encoding_is_a_clear_error(tmp_path, config):
+    strict = config.model_copy(update={"encodings": ("utf-8",)})
+    calls_file(tmp_path, GOOD_CALLS)  # written in cp1251
+    with pytest.raises(IngestError, match=r"telephony\.csv: не удалось определить кодировку"):
+        run(tmp_path, strict)
+
+
+def test_cp1251_and_utf8_without_bom_read_the_same(tmp_path, config):
+    calls_file(tmp_path / "a", GOOD_CALLS, encoding="cp1251")
+    calls_file(tmp_path / "b", GOOD_CALLS, encoding="utf-8")
+    a, b = run(tmp_path / "a", config).contacts, run(tmp_path / "b", config).contacts
+    pd.testing.assert_frame_equal(a.drop(columns="source_file"), b.drop(columns="source_file"))
+
+
+def test_unsupported_file_is_an_error(tmp_path, config):
+    write(tmp_path / "calls" / "report.pdf", "%PDF-1.4")
+    with pytest.raises(IngestError, match=r"report\.pdf: неподдерживаемый формат '\.pdf'"):
+        run(tmp_path, config)
+
+
+def test_same_export_dropped_twice_counts_once(tmp_path, config):
+    calls_file(tmp_path, GOOD_CALLS, name="week45.csv")
+    calls_file(tmp_path, GOOD_CALLS, name="week45_copy.csv")
+    result = run(tmp_path, config)
+    assert len(result.contacts) == 3
+    files = result.metrics["files"]
+    assert files["calls/week45_copy.csv"]["duplicates"] == 3
+    assert result.metrics["duplicates"] == 3
+    assert result.metrics["reconciles"]
+
+
+def test_resolved_copy_of_a_request_wins_over_the_open_one(tmp_path, config):
+    open_row = "RQ-7,2026-11-01 22:00,Чат в приложении,C7,перевод не дошел,,,В работе,0"
+    closed_row = (
+        "RQ-7,2026-11-01 22:00,Чат в приложении,C7,перевод не дошел,,2026-11-02 10:30,Закрыто,1"
+    )
+    crm_file(tmp_path, [open_row], name="crm_w44.csv")
+    crm_file(tmp_path, [closed_row], name="crm_w45.csv")
+    result = run(tmp_path, config)
+    (row,) = result.contacts.itertuples()
+    assert row.status == "resolved" and row.source_file == "complaints/crm_w45.csv"
+    assert result.metrics["files"]["complaints/crm_w44.csv"]["duplicates"] == 1
+
+
+def test_counts_reconcile_per_file(tmp_path, config):
+    calls_file(tmp_path, [*GOOD_CALLS, "мусор", GOOD_CALLS[0]])
+    crm_file(tmp_path, [*GOOD_CRM, "RQ-9,2026-11-03 10:00,E-mail,C9,,,,,"])
+    result = run(tmp_path, config)
+    for info in result.metrics["files"].values():
+        assert info["rows_read"] == info["accepted"] + info["quarantined"] + info["duplicates"]
+    assert result.metrics["rows_read"] == 8
+    assert (result.metrics["accepted"], result.metrics["quarantined"],
+            result.metrics["duplicates"]) == (5, 2, 1)
+
+
+def test_bad_row_share_above_limit_stops_with_counts(tmp_path, config):
+    strict = config.model_copy(update={"max_bad_row_share": 0.2})
+    calls_file(tmp_path, [*GOOD_CALLS, "мусор", "ещё мусор"])
+    out = tmp_path / "out"
+    with pytest.raises(IngestError, match=r"calls/telephony\.csv: в карантине 2 из 5 строк"):
+        ingest.main(tmp_path, out / "c.parquet", out / "q.parquet", out / "d.parquet",
+                    out / "m.json", strict)
+    # the quarantine is written before stopping, so the analyst can see why
+    assert len(pd.read_parquet(out / "q.parquet")) == 2
+
+
+def test_drivers_file(tmp_path, config):
+    calls_file(tmp_path, GOOD_CALLS)
+    write(tmp_path / "drivers.csv", "неделя;клиентов\n2026-W45;1200000\n02.11.2026;1200500\n"
+          "2026-W46;много\n")
+    result = run(tmp_path, config)
+    assert result.drivers.to_dict("records") == [
+        {"iso_week": "2026-W45", "week_start": pd.Timestamp("2026-11-02").date(),
+         "customers": 1200500}
+    ]
+    assert result.quarantine["reason_code"].tolist() == ["bad_number"]
+
+
+def test_rerun_writes_identical_outputs(tmp_path, config):
+    calls_file(tmp_path / "raw", [*GOOD_CALLS, "мусор"])
+    crm_file(tmp_path / "raw", GOOD_CRM)
+    outputs = []
+    for attempt in ("one", "two"):
+        out = tmp_path / attempt
+        paths = [out / "c.parquet", out / "q.parquet", out / "d.parquet", out / "m.json"]
+        ingest.main(tmp_path / "raw", *paths, config.model_copy(update={"max_bad_row_share": 1}))
+        outputs.append([p.read_bytes() for p in paths])
+    assert outputs[0] == outputs[1]
+
+
+def test_cli_prints_a_readable_error_without_traceback(tmp_path, capsys):
+    from pipeline.__main__ import main
+
+    write(tmp_path / "raw" / "complaints" / "crm.csv", "id;text\nR1;текст\n")
+    out = tmp_path / "out"
+    code = main(["--params", str(ROOT / "params.yaml"), "ingest", "--raw", str(tmp_path / "raw"),
+                 "--contacts", str(out / "c"), "--quarantine", str(out / "q"), "--drivers",
+                 str(out / "d"), "--metrics", str(out / "m")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "ОШИБКА (ingest)" in err and "нет обязательных колонок" in err
+    assert "Traceback" not in err
