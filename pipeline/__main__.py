@@ -14,6 +14,7 @@ from pathlib import Path
 STAGES = {
     "synth": "сгенерировать демо-выгрузки (звонки, обращения, ответы) — не стадия DVC",
     "ingest": "прочитать выгрузки из data/raw, карантин плохих строк, метрики загрузки",
+    "taxonomy": "проверить taxonomy/reasons.yaml (taxonomy check)",
 }
 
 
@@ -41,6 +42,13 @@ def _add_synth(sub) -> None:
     p.add_argument("--clean", action="store_true", help="no malformed rows and no overlap")
 
 
+def _add_taxonomy(sub) -> None:
+    p = sub.add_parser("taxonomy", help=STAGES["taxonomy"])
+    action = p.add_subparsers(dest="action", required=True, metavar="action")
+    check = action.add_parser("check", help="validate the reason list and print a summary")
+    check.add_argument("--taxonomy", type=Path, default=Path("taxonomy/reasons.yaml"))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m pipeline",
@@ -52,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="stage", required=True, metavar="stage")
     _add_synth(sub)
     _add_ingest(sub)
+    _add_taxonomy(sub)
     return parser
 
 
@@ -64,6 +73,10 @@ def run(args: argparse.Namespace) -> None:
         ingest.main(
             args.raw, args.contacts, args.quarantine, args.drivers, args.metrics, params.ingest
         )
+    elif args.stage == "taxonomy":
+        from pipeline import taxonomy
+
+        print(taxonomy.check(args.taxonomy))
     elif args.stage == "synth":
         from pipeline import synth
 

@@ -1,0 +1,259 @@
+"""The reason taxonomy (``taxonomy/reasons.yaml``): schema, validation and lookups.
+
+It is the single source of reason ids, titles, groups, owners, targets, quadrants, colours and
+display order; nothing else lists reason ids by hand. Mistakes are reported per reason id and key,
+in Russian, for the taxonomy maintainer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pipeline.config import ConfigError, read_yaml
+
+logger = logging.getLogger(__name__)
+
+MIN_ACTIVE_REASONS = 20
+MAX_ACTIVE_REASONS = 30
+QUADRANTS = ("eliminate", "automate", "simplify", "leverage")
+TARGET_METRICS = ("weekly_volume", "cpx", "share")
+
+
+class TaxonomyError(ConfigError):
+    """``reasons.yaml`` breaks the schema; the message names reason ids and keys."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Owner(_Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str = Field(min_length=1)
+
+
+class Target(_Strict):
+    metric: Literal["weekly_volume", "cpx", "share"]
+    value: float = Field(ge=0)
+    due: date
+
+
+class Reason(_Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str = Field(min_length=3)
+    group: str = Field(min_length=1)
+    definition: str = Field(min_length=20)
+    owner: str = Field(min_length=1)
+    quadrant: Literal["eliminate", "automate", "simplify", "leverage"]
+    target: Target | None = None
+    order: int
+    colour: str = Field(pattern=r"^#[0-9a-fA-F]{6}$")
+    examples: tuple[str, ...] = ()
+    reserved: bool = False
+    retired: date | None = None
+    replaced_by: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.retired is None
+
+
+class Taxonomy(_Strict):
+    version: str = Field(min_length=1)
+    undefined_reason: str
+    owners: tuple[Owner, ...] = Field(min_length=1)
+    reasons: tuple[Reason, ...]
+
+    # --- lookups -------------------------------------------------------------------------------
+
+    @cached_property
+    def by_id(self) -> dict[str, Reason]:
+        return {r.id: r for r in self.reasons}
+
+    @cached_property
+    def classes(self) -> list[str]:
+        """Reason ids a classifier may predict: active and not reserved, in display order."""
+        return [r.id for r in self.ordered if r.active and not r.reserved]
+
+    @cached_property
+    def ordered(self) -> list[Reason]:
+        return sorted(self.reasons, key=lambda r: (r.order, r.id))
+
+    @cached_property
+    def owner_titles(self) -> dict[str, str]:
+        return {o.id: o.title for o in self.owners}
+
+    @property
+    def undefined(self) -> Reason:
+        return self.by_id[self.undefined_reason]
+
+    def successor(self, reason_id: str) -> str:
+        """The active reason a (possibly retired) id maps to today, following replaced_by."""
+        seen = set()
+        while reason_id in self.by_id and self.by_id[reason_id].retired is not None:
+            if reason_id in seen:
+                break
+            seen.add(reason_id)
+            reason_id = self.by_id[reason_id].replaced_by or self.undefined_reason
+        return reason_id
+
+    def title(self, reason_id: str) -> str:
+        reason = self.by_id.get(reason_id)
+        return reason.title if reason else reason_id
+
+
+def _problems(data: Taxonomy) -> list[str]:
+    """Cross-reference rules a field schema cannot express."""
+    problems = []
+    owners = {o.id for o in data.owners}
+    seen: dict[str, int] = {}
+    for index, reason in enumerate(data.reasons):
+        where = f"reasons[{index}] (id={reason.id})"
+        if reason.id in seen:
+            problems.append(f"{where}: id повторяется (уже есть в reasons[{seen[reason.id]}])")
+        seen.setdefault(reason.id, index)
+        if reason.owner not in owners:
+            problems.append(
+                f"{where}.owner: владелец '{reason.owner}' не объявлен в owners; "
+                f"ожидается один из: {', '.join(sorted(owners))}"
+            )
+        if reason.retired is not None and not reason.replaced_by:
+            problems.append(f"{where}.replaced_by: у выведенной причины нужен преемник")
+        if reason.replaced_by is not None:
+            target = next((r for r in data.reasons if r.id == reason.replaced_by), None)
+            if reason.retired is None:
+                problems.append(f"{where}.replaced_by: указан у действующей причины; "
+                                "добавьте retired: ГГГГ-ММ-ДД или уберите replaced_by")
+            if target is None:
+                problems.append(
+                    f"{where}.replaced_by: причины '{reason.replaced_by}' нет в reasons.yaml"
+                )
+            elif target.retired is not None:
+                problems.append(
+                    f"{where}.replaced_by: '{reason.replaced_by}' тоже выведена; "
+                    "укажите действующую причину"
+                )
+    owner_seen = set()
+    for index, owner in enumerate(data.owners):
+        if owner.id in owner_seen:
+            problems.append(f"owners[{index}] (id={owner.id}): id владельца повторяется")
+        owner_seen.add(owner.id)
+    reserved = [r.id for r in data.reasons if r.reserved]
+    if data.undefined_reason not in seen:
+        problems.append(
+            f"undefined_reason: причины '{data.undefined_reason}' нет в reasons (нужна "
+            "зарезервированная причина «Не определено» с reserved: true)"
+        )
+    elif reserved != [data.undefined_reason]:
+        problems.append(
+            f"reserved: ровно одна причина должна быть зарезервирована — "
+            f"'{data.undefined_reason}'; сейчас: {reserved or 'ни одной'}"
+        )
+    active = [r for r in data.reasons if r.active and not r.reserved]
+    if not MIN_ACTIVE_REASONS <= len(active) <= MAX_ACTIVE_REASONS:
+        problems.append(
+            f"reasons: действующих причин {len(active)}, ожидается от {MIN_ACTIVE_REASONS} до "
+            f"{MAX_ACTIVE_REASONS} (меньше — слишком общие, чтобы ими владеть; больше — "
+            "слишком дробные, чтобы действовать)"
+        )
+    for key in ("order", "colour"):
+        values: dict[object, str] = {}
+        for r in data.reasons:
+            if not r.active:
+                continue
+            value = getattr(r, key)
+            if key == "colour":
+                value = str(value).lower()
+            if value in values:
+                problems.append(
+                    f"reasons (id={r.id}).{key}: значение {value!r} уже у '{values[value]}'; "
+                    "ожидается уникальное"
+                )
+            values[value] = r.id
+    return problems
+
+
+def _format_schema_errors(path: Path, raw: dict, exc: ValidationError) -> list[str]:
+    lines = []
+    reasons = raw.get("reasons") if isinstance(raw, dict) else None
+    for err in exc.errors():
+        loc = list(err["loc"])
+        if len(loc) >= 2 and loc[0] == "reasons" and isinstance(loc[1], int):
+            item = reasons[loc[1]] if isinstance(reasons, list) and loc[1] < len(reasons) else {}
+            rid = item.get("id", "?") if isinstance(item, dict) else "?"
+            head = f"reasons[{loc[1]}] (id={rid})"
+            loc = loc[2:]
+        else:
+            head = ""
+        key = ".".join(str(p) for p in loc if not str(p).startswith("function-"))
+        where = ".".join(part for part in (head, key) if part) or "(корень)"
+        found = err.get("input")
+        found_text = "" if isinstance(found, dict | list) else f"; найдено: {found!r}"
+        lines.append(f"{where}: {_explain(err)}{found_text}")
+    return lines
+
+
+def _explain(err: dict) -> str:
+    kind = err["type"]
+    if kind == "missing":
+        return "обязательный ключ отсутствует"
+    if kind == "extra_forbidden":
+        return "неизвестный ключ (опечатка?)"
+    if kind == "literal_error":
+        return f"ожидается одно из: {err['ctx']['expected']}"
+    if kind.startswith("date"):
+        return "ожидается дата ГГГГ-ММ-ДД"
+    if kind == "string_pattern_mismatch":
+        return f"не соответствует шаблону {err['ctx']['pattern']}"
+    return err["msg"]
+
+
+def load_taxonomy(path: Path | str) -> Taxonomy:
+    """Load and validate ``reasons.yaml``; raise TaxonomyError listing every problem."""
+    path = Path(path)
+    try:
+        raw = read_yaml(path)
+    except ConfigError as exc:
+        raise TaxonomyError(str(exc)) from exc
+    if not isinstance(raw, dict):
+        raise TaxonomyError(f"{path}: ожидается словарь с ключами version, owners, reasons")
+    try:
+        taxonomy = Taxonomy.model_validate(raw)
+    except ValidationError as exc:
+        lines = _format_schema_errors(path, raw, exc)
+        raise TaxonomyError(f"{path}: ошибок {len(lines)}:\n  - " + "\n  - ".join(lines)) from exc
+    problems = _problems(taxonomy)
+    if problems:
+        raise TaxonomyError(f"{path}: ошибок {len(problems)}:\n  - " + "\n  - ".join(problems))
+    return taxonomy
+
+
+def taxonomy_version(path: Path | str) -> str:
+    """The declared version plus a short content hash, so any edit changes it."""
+    path = Path(path)
+    taxonomy = load_taxonomy(path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:8]
+    return f"{taxonomy.version}+{digest}"
+
+
+def check(path: Path | str) -> str:
+    """Validate and summarise, for ``python -m pipeline taxonomy check``."""
+    taxonomy = load_taxonomy(path)
+    active = taxonomy.classes
+    retired = [r.id for r in taxonomy.reasons if r.retired]
+    no_target = [r for r in active if taxonomy.by_id[r].target is None]
+    lines = [
+        f"{path}: OK, версия {taxonomy_version(path)}",
+        f"  действующих причин: {len(active)}, выведенных: {len(retired)}, "
+        f"владельцев: {len(taxonomy.owners)}",
+    ]
+    if no_target:
+        lines.append(f"  без цели: {', '.join(no_target)}")
+    return "\n".join(lines)
