@@ -14,6 +14,10 @@ from pathlib import Path
 STAGES = {
     "synth": "сгенерировать демо-выгрузки (звонки, обращения, ответы) — не стадия DVC",
     "ingest": "прочитать выгрузки из data/raw, карантин плохих строк, метрики загрузки",
+    "lemmatize": "нормализовать и лемматизировать тексты (с постоянным кэшем лемм)",
+    "train": "обучить классификатор причин на размеченных примерах и оценить его",
+    "classify": "присвоить каждому контакту причину, уверенность и вторую по вероятности",
+    "explain": "показать, какие слова привели текст к его причине",
     "taxonomy": "проверить taxonomy/reasons.yaml (taxonomy check)",
 }
 
@@ -42,6 +46,37 @@ def _add_synth(sub) -> None:
     p.add_argument("--clean", action="store_true", help="no malformed rows and no overlap")
 
 
+def _add_lemmatize(sub) -> None:
+    p = sub.add_parser("lemmatize", help=STAGES["lemmatize"])
+    p.add_argument("--contacts", type=Path, required=True)
+    p.add_argument("--lemmas", type=Path, required=True)
+    p.add_argument("--cache", type=Path, required=True, help="persistent token -> lemma cache")
+
+
+def _add_train(sub) -> None:
+    p = sub.add_parser("train", help=STAGES["train"])
+    p.add_argument("--taxonomy", type=Path, required=True)
+    p.add_argument("--labels", type=Path, required=True, help="folder of labelled CSV files")
+    p.add_argument("--model", type=Path, required=True)
+    p.add_argument("--metrics", type=Path, required=True)
+    p.add_argument("--confusion", type=Path, required=True)
+
+
+def _add_classify(sub) -> None:
+    p = sub.add_parser("classify", help=STAGES["classify"])
+    p.add_argument("--lemmas", type=Path, required=True)
+    p.add_argument("--model", type=Path, required=True)
+    p.add_argument("--taxonomy", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+
+
+def _add_explain(sub) -> None:
+    p = sub.add_parser("explain", help=STAGES["explain"])
+    p.add_argument("text", help="a contact text, e.g. 'СМС не приходит'")
+    p.add_argument("--model", type=Path, default=Path("models/reason_classifier.joblib"))
+    p.add_argument("--taxonomy", type=Path, default=Path("taxonomy/reasons.yaml"))
+
+
 def _add_taxonomy(sub) -> None:
     p = sub.add_parser("taxonomy", help=STAGES["taxonomy"])
     action = p.add_subparsers(dest="action", required=True, metavar="action")
@@ -60,11 +95,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="stage", required=True, metavar="stage")
     _add_synth(sub)
     _add_ingest(sub)
+    _add_lemmatize(sub)
+    _add_train(sub)
+    _add_classify(sub)
+    _add_explain(sub)
     _add_taxonomy(sub)
     return parser
 
 
 def run(args: argparse.Namespace) -> None:
+    from pipeline.config import load_section
+
     if args.stage == "ingest":
         from pipeline import ingest
         from pipeline.config import load_params
@@ -73,6 +114,37 @@ def run(args: argparse.Namespace) -> None:
         ingest.main(
             args.raw, args.contacts, args.quarantine, args.drivers, args.metrics, params.ingest
         )
+    elif args.stage == "lemmatize":
+        from pipeline import lemmatize
+
+        config = load_section(args.params, "lemmatize", lemmatize.LemmatizeConfig)
+        lemmatize.main(args.contacts, args.lemmas, args.cache, config)
+    elif args.stage == "train":
+        from pipeline import train
+
+        config = load_section(args.params, "train", train.TrainConfig)
+        train.main(args.taxonomy, args.labels, args.model, args.metrics, args.confusion, config)
+    elif args.stage == "classify":
+        from pipeline import classify
+
+        config = load_section(args.params, "classify", classify.ClassifyConfig)
+        classify.main(args.lemmas, args.model, args.taxonomy, args.out, config)
+    elif args.stage == "explain":
+        from pipeline import classify, model
+        from pipeline.taxonomy import load_taxonomy
+        from pipeline.text import Lemmatizer
+
+        taxonomy = load_taxonomy(args.taxonomy)
+        pipeline = classify.load_model(args.model)
+        lemmas = Lemmatizer().lemmatize(args.text)
+        proba = pipeline.predict_proba([lemmas])[0]
+        classes = pipeline.named_steps["model"].classes_
+        best = proba.argsort()[::-1][:3]
+        print(f"леммы: {lemmas}")
+        for i in best:
+            print(f"  {proba[i]:.2f}  {classes[i]}  {taxonomy.title(classes[i])}")
+        print("слова за причину:", ", ".join(
+            f"{term} ({weight:+.2f})" for term, weight in model.explain(pipeline, lemmas)))
     elif args.stage == "taxonomy":
         from pipeline import taxonomy
 

@@ -3,4 +3,5 @@
 from pipeline.config import ConfigError
 from pipeline.ingest import IngestError
 
+# TaxonomyError and LabelError are ConfigErrors
 USER_ERRORS: tuple[type[Exception], ...] = (ConfigError, IngestError)

@@ -188,7 +188,7 @@ def read_delimited(text: str, path: Path, kind: str, config: IngestConfig) -> Ra
                         row_number,
                         raw,
                         "bad_field_count",
-                        f"строка повреждена: {len(fields)} полей вместо {width} "
+                        f"строка повреждена: число полей {len(fields)} вместо {width} "
                         f"(разделитель {delimiter!r})",
                     )
                 )

@@ -326,10 +326,11 @@ class Generator:
     def random_moment(self, week_start: date, kind: str) -> datetime:
         day = week_start + timedelta(days=int(self.np.choice(7, p=WEEKDAY_WEIGHT /
                                                                   WEEKDAY_WEIGHT.sum())))
-        if kind == "call":
-            hour = float(np.clip(self.np.normal(13.0, 3.0), 8.0, 20.99))
-        else:
-            hour = float(np.clip(self.np.normal(14.0, 4.5), 0.0, 23.99))
+        low, high, mean, spread = (8.0, 21.0, 13.0, 3.0) if kind == "call" else \
+            (0.0, 24.0, 14.0, 4.5)
+        hour = self.np.normal(mean, spread)
+        while not low <= hour < high:  # truncated normal: no pile-up at opening time
+            hour = self.np.normal(mean, spread)
         minute = int((hour % 1) * 60)
         return datetime.combine(day, time(int(hour), minute))
 
@@ -421,7 +422,8 @@ class Generator:
         early = business and received.time() < time(14, 0)
         roll = rng.random()
         if early and roll < 0.96:
-            done = received + timedelta(minutes=int(self.np.integers(20, 180)))
+            start = max(received, datetime.combine(day, time(9, 0)))  # office hours
+            done = start + timedelta(minutes=int(self.np.integers(20, 180)))
             done = min(done, datetime.combine(day, time(19, 59)))
             return done, 0
         next_day = cal.next_business_day(day) if business else (
