@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# dvc.yaml stages call `python -m pipeline`: make that the project's Python
+export PATH := $(abspath $(BIN)):$(PATH)
 
 .DEFAULT_GOAL := help
 
@@ -21,6 +23,7 @@ setup: $(STAMP) ## Create .venv and install the project with its test tools
 
 demo: setup ## Run the whole pipeline (dvc repro) on the bundled demo data; reports in reports/
 	$(BIN)/dvc repro
+	$(BIN)/python -m pipeline score-demo
 	@echo "Reports: reports/index.html   Metrics: reports/metrics/   Warehouse: data/warehouse.duckdb"
 
 test: setup ## Run every test (slow, browser and notebook checks included)

@@ -19,6 +19,8 @@ STAGES = {
     "classify": "присвоить каждому контакту причину, уверенность и вторую по вероятности",
     "explain": "показать, какие слова привели текст к его причине",
     "taxonomy": "проверить taxonomy/reasons.yaml (taxonomy check)",
+    "score-demo": "сверить классификацию демо-данных с файлом ответов генератора",
+    "bench": "замерить скорость и память lemmatize + classify",
 }
 
 
@@ -77,6 +79,26 @@ def _add_explain(sub) -> None:
     p.add_argument("--taxonomy", type=Path, default=Path("taxonomy/reasons.yaml"))
 
 
+def _add_score_demo(sub) -> None:
+    p = sub.add_parser("score-demo", help=STAGES["score-demo"])
+    p.add_argument("--classified", type=Path,
+                   default=Path("data/processed/contacts_classified.parquet"))
+    p.add_argument("--answers", type=Path, default=Path("data/demo/answers.csv"))
+    p.add_argument("--taxonomy", type=Path, default=Path("taxonomy/reasons.yaml"))
+    p.add_argument("--out", type=Path, default=Path("reports/metrics/demo_answers.json"))
+
+
+def _add_bench(sub) -> None:
+    p = sub.add_parser("bench", help=STAGES["bench"])
+    p.add_argument("--contacts", type=int, default=100_000)
+    p.add_argument("--workdir", type=Path, default=Path("build/bench"))
+    p.add_argument("--taxonomy", type=Path, default=Path("taxonomy/reasons.yaml"))
+    p.add_argument("--labels", type=Path, default=Path("taxonomy/labels"))
+    p.add_argument("--model", type=Path, default=Path("models/reason_classifier.joblib"))
+    p.add_argument("--naive-sample", type=int, default=10_000)
+    p.add_argument("--out", type=Path, default=None, help="also write the figures as JSON")
+
+
 def _add_taxonomy(sub) -> None:
     p = sub.add_parser("taxonomy", help=STAGES["taxonomy"])
     action = p.add_subparsers(dest="action", required=True, metavar="action")
@@ -100,6 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_classify(sub)
     _add_explain(sub)
     _add_taxonomy(sub)
+    _add_score_demo(sub)
+    _add_bench(sub)
     return parser
 
 
@@ -145,6 +169,15 @@ def run(args: argparse.Namespace) -> None:
             print(f"  {proba[i]:.2f}  {classes[i]}  {taxonomy.title(classes[i])}")
         print("слова за причину:", ", ".join(
             f"{term} ({weight:+.2f})" for term, weight in model.explain(pipeline, lemmas)))
+    elif args.stage == "score-demo":
+        from pipeline import score
+
+        score.main(args.classified, args.answers, args.taxonomy, args.out)
+    elif args.stage == "bench":
+        from pipeline import bench
+
+        bench.main(args.contacts, args.workdir, args.taxonomy, args.labels, args.model,
+                   args.naive_sample, args.out)
     elif args.stage == "taxonomy":
         from pipeline import taxonomy
 

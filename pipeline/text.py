@@ -24,7 +24,7 @@ import html
 import logging
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -62,12 +62,17 @@ MAX_NEGATION_GAP = 2
 AGENT_SHORTHAND = {
     "кл": "клиент",
     "клт": "клиент",
+    "кл-т": "клиент",
     "тел": "телефон",
     "моб": "мобильный",
     "прил": "приложение",
     "заблок": "заблокировать",
     "разблок": "разблокировать",
 }
+# Forms whose first pymorphy3 parse is wrong in complaint text: "деньги не пришли" is
+# "прийти", not the imperative of "прислать"; "счет снят" is "снять", not "снятой".
+COMPLAINT_READINGS = {"пришли": "прийти", "снят": "снять"}
+_TOKEN_LEMMAS = {**AGENT_SHORTHAND, **COMPLAINT_READINGS}
 # pymorphy3 normal forms that read badly in reports ("деньги" -> "деньга").
 LEMMA_OVERRIDES = {"деньга": "деньги"}
 # Greeting phrases (as lemmas) dropped as a whole, so "день" alone survives ("3 дня жду").
@@ -77,6 +82,7 @@ GREETING_PHRASES = (
     ("добрый", "утро"),
     ("добрый", "время", "сутки"),
 )
+_GREETING_STARTS = frozenset(phrase[0] for phrase in GREETING_PHRASES)
 
 STOPWORDS_RESOURCE = "resources/stopwords_ru.txt"
 
@@ -90,15 +96,21 @@ _LOOKALIKE_SET = frozenset(LATIN_LOOKALIKES)
 
 # Zero-width characters and the soft hyphen split words invisibly ("кар\u00adта").
 _INVISIBLE_TABLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"), None)
-_EXOTIC_SPACE_RE = re.compile(r"[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\t\f\v]")
+# Control characters and exotic spaces become plain spaces (newlines are kept for reply cutting).
+_EXOTIC_SPACE_RE = re.compile(
+    r"[\x00-\x09\x0b-\x1f\x7f\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]"
+)
 _NEWLINE_RE = re.compile(r"\r\n?|[\u2028\u2029\x85]")
 _HYPHEN_TABLE = str.maketrans({"\u2010": "-", "\u2011": "-"})
 
 # --- HTML ---------------------------------------------------------------------------------------
 
-_HTML_DROP_RE = re.compile(
-    r"<(script|style|head|blockquote)\b[^>]*>.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL
-)
+# Elements whose content is not the client's message; <blockquote> holds the quoted reply.
+_HIDDEN_OPEN_RE = re.compile(r"<(script|style|head|blockquote)\b[^<>]*>|<!--", re.IGNORECASE)
+_HIDDEN_CLOSE_RES = {
+    name: re.compile(rf"</{name}\s*>", re.IGNORECASE)
+    for name in ("script", "style", "head", "blockquote")
+} | {"": re.compile(r"-->")}
 _HTML_BREAK_RE = re.compile(r"<(?:br|/?p|/?div|/?li|/?tr|/?h[1-6]|hr)\b[^<>]*>", re.IGNORECASE)
 # A tag needs a name right after "<", so "<ivan@mail.ru>" and "сумма < 500 >" are not tags.
 _HTML_TAG_RE = re.compile(r"</?[a-zA-Z][a-zA-Z0-9:-]*(?:\s[^<>]*)?/?>|<![^<>]*>")
@@ -106,25 +118,44 @@ _HTML_TAG_RE = re.compile(r"</?[a-zA-Z][a-zA-Z0-9:-]*(?:\s[^<>]*)?/?>|<![^<>]*>"
 # --- quoted replies and signatures --------------------------------------------------------------
 
 _QUOTED_LINE_RE = re.compile(r"^[ \t]*>.*$", re.MULTILINE)
-# Everything after one of these belongs to an earlier message or a signature.
-_REPLY_CUT_RES = (
-    re.compile(
-        r"-{3,}\s*(?:original message|forwarded message|исходное сообщение|"
-        r"пересылаемое сообщение|перенаправленное сообщение)\s*-{3,}",
-        re.IGNORECASE,
+_QUOTE_MARKS_RE = re.compile(r"^[ \t>]+", re.MULTILINE)
+_MAIL_HEADER_LINE_RE = re.compile(
+    r"^[ \t]*(?:from|to|cc|subject|sent|date|от|кому|копия|тема|отправлено|дата)[ \t]*:.*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+# Everything after one of these belongs to an earlier message or a signature. Each pattern
+# comes with a substring it needs, to skip the search on the usual one-line contact.
+_REPLY_CUTS = (
+    (
+        "---",
+        re.compile(
+            r"(?<!-)-{3,}\s*(?:original message|forwarded message|исходное сообщение|"
+            r"пересылаемое сообщение|перенаправленное сообщение)\s*-{3,}",
+            re.IGNORECASE,
+        ),
     ),
-    re.compile(r"^[ \t]*--[ \t]*$", re.MULTILINE),
+    ("--", re.compile(r"^[ \t]*--[ \t]*$", re.MULTILINE)),
     # "пн, 2 нояб. 2026 г. в 14:05, Иван <ivan@mail.ru>:" and "On ... wrote:" header lines.
-    re.compile(
-        r"^[^\n]{0,200}(?:<[^<>\s@]+@[^<>\s]+>|wrote|писал\(а\)|написал\(а\))[ \t]*:[ \t]*$", re.M
+    (
+        ":",
+        re.compile(
+            r"^[^\n]{0,200}(?:<[^<>\s@]+@[^<>\s]+>|wrote|писал\(а\)|написал\(а\))[ \t]*:[ \t]*$",
+            re.MULTILINE,
+        ),
     ),
-    re.compile(
-        r"^[ \t]*(?:from|от(?:\s+кого)?)[ \t]*:[^\n]*\n[ \t]*(?:sent|date|отправлено|дата)[ \t]*:",
-        re.IGNORECASE | re.MULTILINE,
+    (
+        ":",
+        re.compile(
+            r"^[ \t]*(?:from|от(?:\s+кого)?)[ \t]*:[^\n]*\n"
+            r"[ \t]*(?:sent|date|отправлено|дата)[ \t]*:",
+            re.IGNORECASE | re.MULTILINE,
+        ),
     ),
 )
 # "С уважением, Иван" ends a letter only when followed by a capital, line end or text end.
-_SIGNOFF_RE = re.compile(r"(?<!\w)[сС]\s+(?:уважением|УВАЖЕНИЕМ)\b[ \t,.!]*(?=$|\n|[А-ЯЁA-Z])")
+_SIGNOFF_RE = re.compile(
+    r"(?<!\w)[сС]\s+(?:уважением|Уважением|УВАЖЕНИЕМ)\b[ \t,.!]*(?=$|\n|[А-ЯЁA-Z])"
+)
 SIGNOFF_MAX_TAIL_CHARS = 200
 _DEVICE_FOOTER_RE = re.compile(
     r"(?:отправлено|sent)\s+(?:с|со|из|from|via|через)\s+(?:моего\s+|my\s+)?"
@@ -150,6 +181,8 @@ _PHONE_RU_RE = re.compile(
 _PHONE_INTL_RE = re.compile(r"(?<![\w+])\+\d{1,3}[\s-]?\(?\d{2,4}\)?(?:[\s-]?\d){5,8}(?!\d)")
 # Local form with dashes only: "123-45-67".
 _PHONE_LOCAL_RE = re.compile(r"(?<![\d-])\d{3}-\d{2}-\d{2}(?![\d-])")
+# The shortest of the numbers below (a local phone "123-45-67"): fewer digits, skip them all.
+MIN_PERSONAL_NUMBER_DIGITS = 7
 # Features: card numbers of 16-19 digits, groups of 4 or none.
 _CARD_16_19_RE = re.compile(r"(?<![\d-])\d{4}(?:[ -]?\d{4}){3}(?:[ -]?\d{1,3})?(?![\d-])")
 # Display masking: 13-19 digits, grouped 4-4-4-4(-3), 4-6-4/5 (Amex, Diners) or not at all.
@@ -167,7 +200,8 @@ _PASSPORT_KEYWORD_RE = re.compile(
 )
 _PASSPORT_BARE_RE = re.compile(r"(?<![\d-])\d{2}\s?\d{2}\s\d{6}(?![\d-])")
 
-_NUMBER = r"\d{1,3}(?:\s\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
+# Up to trillions in groups of three ("1 500 000"); the bound keeps long digit runs linear.
+_NUMBER = r"\d{1,3}(?:\s\d{3}){1,4}(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
 _MULTIPLIER = r"тыс(?:яч[аиуе]?)?\.?|т\.?\s?р\.?|млн\.?|миллион\w*|млрд\.?|миллиард\w*"
 _CURRENCY = (
     r"руб(?:л(?:ь|я|ей|ю|ем|ям|ями|ях))?\.?|р\.|р(?!\w)|₽|rub\b|rur\b|коп(?:еек|ейки|ейка|\.)?"
@@ -190,7 +224,12 @@ _LONG_NUMBER_RE = re.compile(r"\d{5,}")
 
 # --- final clean-up -----------------------------------------------------------------------------
 
-_WORD_RE = re.compile(r"[A-Za-zА-Яа-яЁё]+")
+# Words with a Latin look-alike letter after an optional Cyrillic start: the only candidates.
+_LOOKALIKE_WORD_RE = re.compile(
+    rf"(?<![A-Za-zА-Яа-яЁё])(?=[А-Яа-яЁё]*[{LATIN_LOOKALIKES}])[A-Za-zА-Яа-яЁё]+"
+)
+_ALPHANUMERIC_RE = re.compile(r"[^\W_]")
+_DIGIT_RE = re.compile(r"\d")
 _CYRILLIC_RE = re.compile(r"[а-яё]", re.IGNORECASE)
 _REPEATED_LETTER_RE = re.compile(r"([^\W\d_])\1{2,}")
 _REPEATED_PUNCT_RE = re.compile(r"([^\w\s])\1{2,}")
@@ -210,6 +249,12 @@ def normalize(text: Any) -> str:
 
     >>> normalize("СМС не приходит!!! Звоню на +7 (916) 123-45-67")
     'смс не приходит! звоню на phonetoken'
+
+    Steps: HTML tags and entities; quoted replies, signatures and "sent from my iPhone"
+    footers; URLs, e-mails, card numbers, phones and sums to placeholders; account and passport
+    numbers, dates, times and digit runs of 5+ (order and request ids) dropped, shorter numbers
+    kept ("3 раза"); Latin look-alikes to Cyrillic; lower case, ё -> е; letters and punctuation
+    repeated 3+ times squeezed to one; whitespace collapsed.
 
     Never raises: anything that is not a ``str`` (None, NaN, numbers) gives ``""``.
     """
@@ -233,7 +278,7 @@ def _strip_html(text: str) -> str:
     """Drop tags and decode entities; block tags become line breaks."""
     if "<" not in text and "&" not in text:
         return text
-    text = _HTML_DROP_RE.sub("\n", text)
+    text = _drop_hidden_elements(text)
     text = _HTML_BREAK_RE.sub("\n", text)
     text = _HTML_TAG_RE.sub(" ", text)
     text = html.unescape(text)
@@ -241,38 +286,75 @@ def _strip_html(text: str) -> str:
     return _HTML_TAG_RE.sub(" ", text)
 
 
+def _drop_hidden_elements(text: str) -> str:
+    """Remove <script>, <style>, <head>, <blockquote> elements and comments, content included.
+
+    A loop instead of one lazy regex keeps 100 KB of unclosed "<!--" linear; an element
+    that is never closed runs to the end of the text.
+    """
+    parts: list[str] = []
+    position = 0
+    while True:
+        opening = _HIDDEN_OPEN_RE.search(text, position)
+        if opening is None:
+            parts.append(text[position:])
+            break
+        parts.append(text[position : opening.start()])
+        parts.append("\n")
+        closing = _HIDDEN_CLOSE_RES[(opening.group(1) or "").lower()].search(text, opening.end())
+        if closing is None:
+            break
+        position = closing.end()
+    return "".join(parts)
+
+
 def _cut_replies(text: str) -> str:
     """Cut quoted earlier messages, signatures and "sent from my phone" footers."""
-    cut = _QUOTED_LINE_RE.sub("", text)
-    for pattern in _REPLY_CUT_RES:
-        match = pattern.search(cut)
+    cut = _QUOTED_LINE_RE.sub("", text) if ">" in text else text
+    for needed, pattern in _REPLY_CUTS:
+        match = pattern.search(cut) if needed in cut else None
         if match:
             cut = cut[: match.start()]
-    for match in _SIGNOFF_RE.finditer(cut):
-        if len(cut) - match.end() <= SIGNOFF_MAX_TAIL_CHARS:
-            cut = cut[: match.start()]
-            break
-    cut = _DEVICE_FOOTER_RE.sub(" ", cut)
-    if any(char.isalnum() for char in cut):
-        return cut
-    # A bare forward: the quoted message is all there is, so keep it without quote marks.
-    return re.sub(r"^[ \t>]+", "", text, flags=re.MULTILINE)
+    if cut is not text and not _ALPHANUMERIC_RE.search(cut):
+        # A bare forward: the quoted message is all there is; keep it without the quote
+        # marks and mail headers.
+        cut = _MAIL_HEADER_LINE_RE.sub(" ", _QUOTE_MARKS_RE.sub("", text))
+        for _, pattern in _REPLY_CUTS:
+            cut = pattern.sub(" ", cut)
+    lowered = cut.lower()
+    if "уважением" in lowered:
+        for match in _SIGNOFF_RE.finditer(cut):
+            if len(cut) - match.end() <= SIGNOFF_MAX_TAIL_CHARS:
+                cut = cut[: match.start()]
+                break
+    if "отправлено" in lowered or "sent" in lowered:
+        cut = _DEVICE_FOOTER_RE.sub(" ", cut)
+    return cut
 
 
 def _replace_placeholders(text: str) -> str:
-    text = _URL_SCHEME_RE.sub(f" {URL_TOKEN} ", text)
-    text = _EMAIL_RE.sub(f" {EMAIL_TOKEN} ", text)
-    text = _DOMAIN_RE.sub(f" {URL_TOKEN} ", text)
-    text = _CARD_16_19_RE.sub(f" {CARD_TOKEN} ", text)
-    for pattern in (_PHONE_RU_RE, _PHONE_INTL_RE, _PHONE_LOCAL_RE):
-        text = pattern.sub(_unless_sum(f" {PHONE_TOKEN} "), text)
+    if "." in text or "/" in text:
+        text = _URL_SCHEME_RE.sub(f" {URL_TOKEN} ", text)
+        if "@" in text:
+            text = _EMAIL_RE.sub(f" {EMAIL_TOKEN} ", text)
+        text = _DOMAIN_RE.sub(f" {URL_TOKEN} ", text)
+    digit_count = len(_DIGIT_RE.findall(text))
+    if digit_count == 0:
+        return text
+    if digit_count >= MIN_PERSONAL_NUMBER_DIGITS:
+        text = _ACCOUNT_RE.sub(" ", text)
+        text = _CARD_16_19_RE.sub(f" {CARD_TOKEN} ", text)
+        text = _PASSPORT_KEYWORD_RE.sub(r"\1 ", text)
+        text = _PASSPORT_BARE_RE.sub(" ", text)
+        for pattern in (_PHONE_RU_RE, _PHONE_INTL_RE, _PHONE_LOCAL_RE):
+            text = pattern.sub(_unless_sum(f" {PHONE_TOKEN} "), text)
     text = _SUM_RE.sub(f" {SUM_TOKEN} ", text)
     text = _DATE_RE.sub(" ", text)
     text = _TIME_RE.sub(" ", text)
     return _LONG_NUMBER_RE.sub(" ", text)
 
 
-def _unless_sum(replacement: str):
+def _unless_sum(replacement: str) -> Callable[[re.Match[str]], str]:
     """Replacement callback that keeps a match followed by a currency ("1 500 000 руб")."""
 
     def replace(match: re.Match[str]) -> str:
@@ -302,7 +384,7 @@ def _fix_lookalikes(text: str) -> str:
             return word.translate(_LOOKALIKE_TABLE)
         return word
 
-    return _WORD_RE.sub(fix, text)
+    return _LOOKALIKE_WORD_RE.sub(fix, text)
 
 
 # ================================================================================================
@@ -332,6 +414,9 @@ def attach_negations(lemmas: Iterable[str]) -> list[str]:
     stop-word filter. A particle with no word to take (end of text, a number, a placeholder,
     another negation) stays a token of its own.
     """
+    lemmas = list(lemmas)
+    if NEGATION_PARTICLES.isdisjoint(lemmas):
+        return lemmas
     result: list[str] = []
     particle: str | None = None
     skipped: list[str] = []
@@ -361,12 +446,15 @@ def attach_negations(lemmas: Iterable[str]) -> list[str]:
 def _is_negatable(lemma: str) -> bool:
     return (
         lemma not in NEGATIONS
+        and lemma not in NEGATION_TRANSPARENT
         and lemma not in PLACEHOLDERS
         and any(char.isalpha() for char in lemma)
     )
 
 
 def _drop_greetings(lemmas: list[str]) -> list[str]:
+    if _GREETING_STARTS.isdisjoint(lemmas):
+        return lemmas
     result: list[str] = []
     index = 0
     while index < len(lemmas):
@@ -461,11 +549,11 @@ class Lemmatizer:
         analyzer: pymorphy3.MorphAnalyzer | None = None,
         stopwords: Iterable[str] | None = None,
     ) -> None:
-        self._analyzer = analyzer if analyzer is not None else build_morph_analyzer()
         if stopwords is None:
             self._stopwords = load_stopwords()
         else:
             self._stopwords = _checked_stopwords(stopwords, "Lemmatizer(stopwords=...)")
+        self._analyzer = analyzer if analyzer is not None else build_morph_analyzer()
         self._cache: dict[str, str] = {}
         self._hits = 0
         self._misses = 0
@@ -483,6 +571,12 @@ class Lemmatizer:
 
     def update_cache(self, mapping: Mapping[str, str]) -> None:
         """Preload token -> lemma pairs, e.g. a persistent cache from an earlier run."""
+        for token, lemma in mapping.items():
+            if not isinstance(token, str) or not isinstance(lemma, str):
+                raise TypeError(
+                    f"update_cache: entry {token!r} -> {lemma!r} is not str -> str; "
+                    "drop empty or non-text rows from the saved cache"
+                )
         self._cache.update(mapping)
 
     def cache_info(self) -> CacheInfo:
@@ -505,14 +599,22 @@ class Lemmatizer:
         if token in PLACEHOLDERS or not _CYRILLIC_RE.search(token):
             return token
         word = token.lower().replace("ё", "е")
-        if word in AGENT_SHORTHAND:
-            return AGENT_SHORTHAND[word]
+        if word in _TOKEN_LEMMAS:
+            return _TOKEN_LEMMAS[word]
         normal_form = self._analyzer.parse(word)[0].normal_form.replace("ё", "е")
         return LEMMA_OVERRIDES.get(normal_form, normal_form)
 
     def lemmas(self, text: Any) -> list[str]:
         """The lemma chain as a list: ``"смс не приходит"`` -> ``["смс", "не_приходить"]``."""
-        lemmas = [self.lemma(token) for token in tokenize(normalize(text))]
+        cache = self._cache
+        lemmas = []
+        for token in tokenize(normalize(text)):
+            lemma = cache.get(token)
+            if lemma is None:
+                lemma = self.lemma(token)
+            else:
+                self._hits += 1
+            lemmas.append(lemma)
         lemmas = attach_negations(_drop_greetings(lemmas))
         return [lemma for lemma in lemmas if lemma not in self._stopwords]
 

@@ -1,0 +1,96 @@
+"""Stage ``classify``: every contact gets a reason, a confidence and a runner-up.
+
+Contacts whose top confidence is below the model's threshold get the reserved reason
+("не определено"); contacts with no text (abandoned or dropped calls, empty notes) are kept and
+marked ``no_text``: they are counted, never guessed.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+from sklearn.pipeline import Pipeline
+
+from pipeline.taxonomy import load_taxonomy
+
+logger = logging.getLogger(__name__)
+
+CLASSIFIED_COLUMNS = (
+    "contact_id", "reason_id", "status", "confidence", "top_reason_id", "runner_up_id",
+    "runner_up_confidence", "model_version", "taxonomy_version",
+)
+STATUSES = ("classified", "below_threshold", "no_text")
+
+
+class ClassifyConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    batch_size: int = Field(100_000, ge=1000)
+
+
+def load_model(path: Path) -> Pipeline:
+    pipeline = joblib.load(path)
+    if not hasattr(pipeline, "metadata_"):
+        raise ValueError(f"{path}: not a model written by `pipeline train`")
+    return pipeline
+
+
+def classify_frame(lemmas: pd.DataFrame, pipeline: Pipeline, batch_size: int = 100_000
+                   ) -> pd.DataFrame:
+    """Pure: lemma rows -> classification rows, in the same order."""
+    meta = pipeline.metadata_
+    classes = pipeline.named_steps["model"].classes_
+    n = len(lemmas)
+    top = np.full(n, None, dtype=object)
+    second = np.full(n, None, dtype=object)
+    top_p = np.full(n, np.nan)
+    second_p = np.full(n, np.nan)
+    has_text = lemmas["has_text"].to_numpy(dtype=bool) & (lemmas["n_tokens"].to_numpy() > 0)
+    rows = np.flatnonzero(has_text)
+    texts = lemmas["lemmas"].to_numpy()
+    for start in range(0, len(rows), batch_size):
+        part = rows[start : start + batch_size]
+        proba = pipeline.predict_proba(list(texts[part]))
+        order = np.argsort(-proba, axis=1, kind="stable")
+        top[part] = classes[order[:, 0]]
+        top_p[part] = proba[np.arange(len(part)), order[:, 0]]
+        if proba.shape[1] > 1:
+            second[part] = classes[order[:, 1]]
+            second_p[part] = proba[np.arange(len(part)), order[:, 1]]
+    below = has_text & (top_p < meta["threshold"])
+    status = np.where(~has_text, "no_text", np.where(below, "below_threshold", "classified"))
+    reason = np.where(below, meta["undefined_reason"], top)
+    reason = np.where(has_text, reason, None)
+    return pd.DataFrame({
+        "contact_id": lemmas["contact_id"].astype("string").to_numpy(),
+        "reason_id": pd.array(reason, dtype="string"),
+        "status": pd.array(status, dtype="string"),
+        "confidence": top_p.round(6),
+        "top_reason_id": pd.array(top, dtype="string"),
+        "runner_up_id": pd.array(second, dtype="string"),
+        "runner_up_confidence": second_p.round(6),
+        "model_version": meta["model_version"],
+        "taxonomy_version": meta["taxonomy_version"],
+    })
+
+
+def main(lemmas_path: Path, model_path: Path, taxonomy_path: Path, out_path: Path,
+         config: ClassifyConfig) -> pd.DataFrame:
+    taxonomy = load_taxonomy(taxonomy_path)
+    pipeline = load_model(model_path)
+    unknown = set(pipeline.named_steps["model"].classes_) - set(taxonomy.classes)
+    if unknown:
+        raise ValueError(f"model predicts reasons missing from {taxonomy_path}: {unknown}; "
+                         "re-run `dvc repro train`")
+    lemmas = pd.read_parquet(lemmas_path)
+    classified = classify_frame(lemmas, pipeline, config.batch_size)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    classified.to_parquet(out_path, index=False)
+    counts = classified["status"].value_counts().to_dict()
+    logger.info("classify: %d contacts %s", len(classified), counts)
+    return classified

@@ -1,0 +1,106 @@
+"""Stage ``lemmatize``: contact text -> normalised lemma string, with a persistent token cache.
+
+Contact text is highly repetitive, so each distinct text is processed once per run, and the
+token -> lemma cache is kept between weekly runs (``persist: true`` in ``dvc.yaml``): a new week
+only sends tokens it has never seen to pymorphy3.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+from tqdm import tqdm
+
+from pipeline.text import Lemmatizer
+
+logger = logging.getLogger(__name__)
+
+LEMMA_COLUMNS = ("contact_id", "lemmas", "n_tokens", "has_text")
+
+
+class LemmatizeConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Worker processes for large runs; below `parallel_min_texts` distinct texts one process is
+    # faster than starting more.
+    workers: int = Field(1, ge=1, le=64)
+    parallel_min_texts: int = Field(50_000, ge=1)
+    chunk_size: int = Field(5_000, ge=100)
+
+
+def _lemmatize_chunk(args: tuple[Lemmatizer, list[str]]) -> tuple[list[str], dict[str, str]]:
+    lemmatizer, texts = args
+    return [lemmatizer.lemmatize(t) for t in texts], lemmatizer.cache
+
+
+def lemmatize_unique(
+    texts: list[str], lemmatizer: Lemmatizer, config: LemmatizeConfig | None = None
+) -> list[str]:
+    """Lemma strings for distinct texts, in order; fills ``lemmatizer``'s cache."""
+    config = config or LemmatizeConfig()
+    show = sys.stderr.isatty()
+    if config.workers == 1 or len(texts) < config.parallel_min_texts:
+        return [lemmatizer.lemmatize(t) for t in tqdm(texts, disable=not show, unit="text")]
+    chunks = [texts[i : i + config.chunk_size] for i in range(0, len(texts), config.chunk_size)]
+    results: list[str] = []
+    with ProcessPoolExecutor(max_workers=config.workers) as pool:
+        jobs = pool.map(_lemmatize_chunk, ((lemmatizer, chunk) for chunk in chunks))
+        for lemmas, cache in tqdm(jobs, total=len(chunks), disable=not show, unit="chunk"):
+            results.extend(lemmas)
+            lemmatizer.update_cache(cache)
+    return results
+
+
+def lemmatize_frame(
+    contacts: pd.DataFrame, lemmatizer: Lemmatizer, config: LemmatizeConfig | None = None
+) -> pd.DataFrame:
+    """One row per contact: its lemma string, token count and whether it had any text."""
+    text = contacts["text"].fillna("").astype(str)
+    codes, uniques = pd.factorize(text, sort=False)
+    lemmas_unique = lemmatize_unique(list(uniques), lemmatizer, config)
+    lemmas = pd.Series(lemmas_unique, dtype="string").take(codes).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "contact_id": contacts["contact_id"].astype("string").reset_index(drop=True),
+            "lemmas": lemmas,
+            "n_tokens": lemmas.str.split().str.len().fillna(0).astype("int32"),
+            "has_text": (text.str.strip() != "").reset_index(drop=True),
+        }
+    )
+
+
+def load_cache(path: Path) -> dict[str, str]:
+    if not path.exists():
+        return {}
+    frame = pd.read_parquet(path)
+    return dict(zip(frame["token"], frame["lemma"], strict=True))
+
+
+def save_cache(cache: dict[str, str], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame = pd.DataFrame(sorted(cache.items()), columns=["token", "lemma"])
+    frame.to_parquet(path, index=False)
+
+
+def main(contacts_path: Path, lemmas_path: Path, cache_path: Path, config: LemmatizeConfig):
+    contacts = pd.read_parquet(contacts_path, columns=["contact_id", "text"])
+    lemmatizer = Lemmatizer()
+    cached = load_cache(cache_path)
+    lemmatizer.update_cache(cached)
+    lemmas = lemmatize_frame(contacts, lemmatizer, config)
+    lemmas_path.parent.mkdir(parents=True, exist_ok=True)
+    lemmas.to_parquet(lemmas_path, index=False)
+    save_cache(lemmatizer.cache, cache_path)
+    logger.info(
+        "lemmatize: %d contacts, %d distinct texts, cache %d -> %d tokens",
+        len(contacts),
+        contacts["text"].nunique(),
+        len(cached),
+        len(lemmatizer.cache),
+    )
+    return lemmas

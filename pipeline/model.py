@@ -1,0 +1,186 @@
+"""The reason classifier: TF-IDF over lemma n-grams and character n-grams -> a calibrated linear SVM.
+
+``build_pipeline()`` returns one unfitted sklearn ``Pipeline`` whose input is the lemma string of
+``pipeline.text.Lemmatizer.lemmatize``. Everything that is chosen from data happens inside
+``fit`` of its last step, ``ReasonModel``: the regularisation strength ``C`` by stratified
+cross-validation on macro-F1, the probability calibration on out-of-fold decision values, and the
+confidence threshold that reaches the target precision. So cross-validating the whole Pipeline
+(``pipeline evaluate``) never peeks at a test fold.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.svm import LinearSVC
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CS = (0.1, 0.3, 1.0, 3.0)
+WORD_PATTERN = r"\S+"  # lemma strings are already tokenised: one lemma per space
+
+
+class ReasonModel(ClassifierMixin, BaseEstimator):
+    """Class-balanced linear SVM with C chosen by CV, calibrated probabilities and a threshold.
+
+    Parameters
+    ----------
+    Cs : candidate regularisation strengths, chosen by stratified CV on macro-F1.
+    cv : folds for choosing C and for the out-of-fold decisions the calibration is fitted on.
+    target_precision : the confidence threshold is the lowest one at which out-of-fold precision
+        of the contacts above it reaches this value.
+    random_state : seed of the fold split.
+    """
+
+    def __init__(self, Cs: Sequence[float] = DEFAULT_CS, cv: int = 3,
+                 target_precision: float = 0.9, random_state: int = 0):
+        self.Cs = Cs
+        self.cv = cv
+        self.target_precision = target_precision
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        y = np.asarray(y)
+        self.classes_ = np.unique(y)
+        counts = np.unique(y, return_counts=True)[1]
+        folds = max(2, min(self.cv, int(counts.min())))
+        splitter = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
+        splits = list(splitter.split(np.zeros(len(y)), y))
+        scores, decisions = {}, {}
+        for C in self.Cs:
+            oof = np.zeros((len(y), self._n_outputs()))
+            for train, test in splits:
+                svm = self._svm(C).fit(X[train], y[train])
+                oof[test] = self._decision(svm, X[test])
+            decisions[C] = oof
+            scores[C] = f1_score(y, self.classes_[self._argmax(oof)], average="macro")
+        self.C_ = max(self.Cs, key=lambda c: (scores[c], -c))
+        self.cv_scores_ = {float(c): float(s) for c, s in scores.items()}
+        self.calibrator_ = LogisticRegression(C=1.0, max_iter=1000).fit(decisions[self.C_], y)
+        oof_proba = self.calibrator_.predict_proba(decisions[self.C_])
+        self.threshold_ = choose_threshold(
+            oof_proba.max(axis=1), self.calibrator_.classes_[oof_proba.argmax(axis=1)] == y,
+            self.target_precision,
+        )
+        self.svm_ = self._svm(self.C_).fit(X, y)
+        logger.info("ReasonModel: C=%s (CV macro-F1 %s), threshold %.3f", self.C_,
+                    {c: round(s, 3) for c, s in self.cv_scores_.items()}, self.threshold_)
+        return self
+
+    def _svm(self, C: float) -> LinearSVC:
+        return LinearSVC(C=C, class_weight="balanced", random_state=self.random_state)
+
+    def _n_outputs(self) -> int:
+        return 1 if len(self.classes_) == 2 else len(self.classes_)
+
+    @staticmethod
+    def _decision(svm: LinearSVC, X) -> np.ndarray:
+        values = svm.decision_function(X)
+        return values.reshape(-1, 1) if values.ndim == 1 else values
+
+    def _argmax(self, decision: np.ndarray) -> np.ndarray:
+        if decision.shape[1] == 1:
+            return (decision[:, 0] > 0).astype(int)
+        return decision.argmax(axis=1)
+
+    def decision_function(self, X) -> np.ndarray:
+        return self._decision(self.svm_, X)
+
+    def predict_proba(self, X) -> np.ndarray:
+        return self.calibrator_.predict_proba(self.decision_function(X))
+
+    def predict(self, X) -> np.ndarray:
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+
+def choose_threshold(confidence: np.ndarray, correct: np.ndarray, target: float) -> float:
+    """Lowest confidence cut at which precision of the contacts kept reaches ``target``.
+
+    Scans cuts from the most to the least confident and keeps the last cut whose precision of
+    everything above it still meets the target. If even the most confident contacts miss it, the
+    cut is set above every confidence (nothing is covered) and a warning is logged.
+    """
+    order = np.argsort(-confidence, kind="stable")
+    hits = np.cumsum(correct[order])
+    precision = hits / np.arange(1, len(order) + 1)
+    ok = np.flatnonzero(precision >= target)
+    if len(ok) == 0:
+        logger.warning("no confidence threshold reaches precision %.2f", target)
+        return float(np.nextafter(confidence.max(), 1.0))
+    return float(confidence[order][ok[-1]])
+
+
+def build_features(char_ngrams: bool = True) -> FeatureUnion:
+    parts = [
+        ("words", TfidfVectorizer(token_pattern=WORD_PATTERN, lowercase=False,
+                                  ngram_range=(1, 2), sublinear_tf=True, min_df=1)),
+    ]
+    if char_ngrams:
+        # character n-grams within words catch typos pymorphy3 cannot lemmatise
+        parts.append(("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5),
+                                               lowercase=False, sublinear_tf=True, min_df=2)))
+    return FeatureUnion(parts)
+
+
+def build_pipeline(target_precision: float = 0.9, Cs: Sequence[float] = DEFAULT_CS, cv: int = 3,
+                   random_state: int = 0, char_ngrams: bool = True) -> Pipeline:
+    return Pipeline([
+        ("features", build_features(char_ngrams)),
+        ("model", ReasonModel(Cs=tuple(Cs), cv=cv, target_precision=target_precision,
+                              random_state=random_state)),
+    ])
+
+
+# --- explanations ------------------------------------------------------------------------------
+
+
+def _feature_names(pipeline: Pipeline) -> np.ndarray:
+    return pipeline.named_steps["features"].get_feature_names_out()
+
+
+def _class_weights(pipeline: Pipeline) -> np.ndarray:
+    """SVM weights per class (rows) and feature (columns)."""
+    model: ReasonModel = pipeline.named_steps["model"]
+    coef = model.svm_.coef_
+    if coef.shape[0] == 1:  # binary: the second class gets the positive side
+        coef = np.vstack([-coef[0], coef[0]])
+    return coef
+
+
+def top_terms(pipeline: Pipeline, n: int = 10, words_only: bool = True) -> dict[str, list]:
+    """The n most positively weighted lemma n-grams per class: what the model looks for."""
+    names = _feature_names(pipeline)
+    coef = _class_weights(pipeline)
+    keep = np.array([name.startswith("words__") for name in names]) if words_only else \
+        np.ones(len(names), dtype=bool)
+    result = {}
+    for row, label in enumerate(pipeline.named_steps["model"].classes_):
+        weights = np.where(keep, coef[row], -np.inf)
+        best = np.argsort(-weights, kind="stable")[:n]
+        result[str(label)] = [
+            [names[i].split("__", 1)[1], round(float(coef[row, i]), 4)] for i in best
+            if np.isfinite(weights[i]) and weights[i] > 0
+        ]
+    return result
+
+
+def explain(pipeline: Pipeline, lemmas: str, label: str | None = None, n: int = 8) -> list:
+    """Terms of one contact that pushed it towards ``label`` (default: the predicted reason)."""
+    model: ReasonModel = pipeline.named_steps["model"]
+    vector = pipeline.named_steps["features"].transform([lemmas])
+    if label is None:
+        label = str(model.predict(vector)[0])
+    row = int(np.flatnonzero(model.classes_ == label)[0])
+    contributions = vector.multiply(_class_weights(pipeline)[row]).tocsr()
+    names = _feature_names(pipeline)
+    pairs = sorted(zip(contributions.indices, contributions.data, strict=True),
+                   key=lambda p: -p[1])
+    return [[names[i].split("__", 1)[1], round(float(v), 4)] for i, v in pairs[:n] if v > 0]

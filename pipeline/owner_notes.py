@@ -1,0 +1,90 @@
+"""Owner notes (``taxonomy/owner_notes.yaml``): the reason owner's explanation and action.
+
+This is the "loop" of the closed loop: when a reason rises, its owner writes why and what they
+will do; the closed-loop table shows the latest note and whether volume fell after the action
+started. Validated like the taxonomy: a mistake names the note, the key and the expected form.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from pipeline.config import ConfigError, read_yaml
+from pipeline.taxonomy import Taxonomy
+
+ISO_WEEK = re.compile(r"^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$")
+NOTE_COLUMNS = ("reason_id", "week", "author", "explanation", "action", "action_start", "due")
+
+
+class OwnerNotesError(ConfigError):
+    """owner_notes.yaml breaks the schema or names an unknown reason."""
+
+
+class Note(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    reason: str
+    week: str = Field(description="ISO week the note explains, e.g. 2026-W41")
+    author: str = Field(min_length=1)
+    explanation: str = Field(min_length=10)
+    action: str = Field(min_length=5)
+    action_start: date
+    due: date | None = None
+
+    @field_validator("week")
+    @classmethod
+    def _iso_week(cls, value: str) -> str:
+        if not ISO_WEEK.match(value):
+            raise ValueError("ожидается ISO-неделя вида 2026-W41")
+        return value
+
+
+class OwnerNotes(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    notes: tuple[Note, ...] = ()
+
+
+def load_owner_notes(path: Path | str, taxonomy: Taxonomy) -> pd.DataFrame:
+    """Validated notes as a table (reason ids mapped to today's successors)."""
+    path = Path(path)
+    raw = read_yaml(path) or {}
+    try:
+        notes = OwnerNotes.model_validate(raw)
+    except ValidationError as exc:
+        lines = []
+        items = raw.get("notes") if isinstance(raw, dict) else None
+        for err in exc.errors():
+            loc = list(err["loc"])
+            head = ""
+            if len(loc) >= 2 and loc[0] == "notes" and isinstance(loc[1], int):
+                item = items[loc[1]] if isinstance(items, list) else {}
+                reason = item.get("reason", "?") if isinstance(item, dict) else "?"
+                head = f"notes[{loc[1]}] (reason={reason})."
+                loc = loc[2:]
+            found = err.get("input")
+            found_text = "" if isinstance(found, dict | list) else f"; найдено: {found!r}"
+            lines.append(f"{head}{'.'.join(map(str, loc))}: {err['msg']}{found_text}")
+        raise OwnerNotesError(f"{path}: ошибок {len(lines)}:\n  - " + "\n  - ".join(lines)) from exc
+    problems = []
+    for index, note in enumerate(notes.notes):
+        if note.reason not in taxonomy.by_id:
+            problems.append(f"notes[{index}].reason: причины '{note.reason}' нет в reasons.yaml")
+        if note.due is not None and note.due < note.action_start:
+            problems.append(f"notes[{index}] (reason={note.reason}).due: срок раньше начала "
+                            "действия (action_start)")
+    if problems:
+        raise OwnerNotesError(f"{path}: ошибок {len(problems)}:\n  - " + "\n  - ".join(problems))
+    rows = [
+        {"reason_id": taxonomy.successor(n.reason), "week": n.week, "author": n.author,
+         "explanation": n.explanation.strip(), "action": n.action.strip(),
+         "action_start": n.action_start, "due": n.due}
+        for n in notes.notes
+    ]
+    return pd.DataFrame(rows, columns=list(NOTE_COLUMNS)).sort_values(
+        ["reason_id", "week"], kind="stable").reset_index(drop=True)
