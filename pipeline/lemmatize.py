@@ -7,6 +7,8 @@ only sends tokens it has never seen to pymorphy3.
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import logging
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -16,7 +18,8 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 from tqdm import tqdm
 
-from pipeline.text import Lemmatizer
+from pipeline import text as text_module
+from pipeline.text import STOPWORDS_RESOURCE, Lemmatizer
 
 logger = logging.getLogger(__name__)
 
@@ -74,28 +77,51 @@ def lemmatize_frame(
     )
 
 
-def load_cache(path: Path) -> dict[str, str]:
+def lemmatizer_fingerprint() -> str:
+    """What the cached lemmas depend on: the text code, the stop-word list, the dictionaries.
+
+    A cache written under another fingerprint is discarded, so an improved lemmatiser never
+    serves stale lemmas from last week's cache.
+    """
+    digest = hashlib.sha256()
+    digest.update(Path(text_module.__file__).read_bytes())
+    digest.update(Path(text_module.__file__).parent.joinpath(STOPWORDS_RESOURCE).read_bytes())
+    for package in ("pymorphy3", "pymorphy3-dicts-ru"):
+        digest.update(importlib.metadata.version(package).encode())
+    return digest.hexdigest()[:16]
+
+
+def load_cache(path: Path, fingerprint: str | None = None) -> dict[str, str]:
     if not path.exists():
         return {}
     frame = pd.read_parquet(path)
+    if fingerprint is not None:
+        stored = frame["fingerprint"].iloc[0] if "fingerprint" in frame and len(frame) else None
+        if stored != fingerprint:
+            logger.info(
+                "lemmatize: cache %s was built by another lemmatiser, starting afresh", path
+            )
+            return {}
     return dict(zip(frame["token"], frame["lemma"], strict=True))
 
 
-def save_cache(cache: dict[str, str], path: Path) -> None:
+def save_cache(cache: dict[str, str], path: Path, fingerprint: str = "") -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     frame = pd.DataFrame(sorted(cache.items()), columns=["token", "lemma"])
+    frame["fingerprint"] = fingerprint
     frame.to_parquet(path, index=False)
 
 
 def main(contacts_path: Path, lemmas_path: Path, cache_path: Path, config: LemmatizeConfig):
     contacts = pd.read_parquet(contacts_path, columns=["contact_id", "text"])
     lemmatizer = Lemmatizer()
-    cached = load_cache(cache_path)
+    fingerprint = lemmatizer_fingerprint()
+    cached = load_cache(cache_path, fingerprint)
     lemmatizer.update_cache(cached)
     lemmas = lemmatize_frame(contacts, lemmatizer, config)
     lemmas_path.parent.mkdir(parents=True, exist_ok=True)
     lemmas.to_parquet(lemmas_path, index=False)
-    save_cache(lemmatizer.cache, cache_path)
+    save_cache(lemmatizer.cache, cache_path, fingerprint)
     logger.info(
         "lemmatize: %d contacts, %d distinct texts, cache %d -> %d tokens",
         len(contacts),

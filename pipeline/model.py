@@ -24,7 +24,7 @@ from sklearn.svm import LinearSVC
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_CS = (0.1, 0.3, 1.0, 3.0)
+DEFAULT_CS = (0.1, 0.3, 1.0, 3.0, 10.0)
 WORD_PATTERN = r"\S+"  # lemma strings are already tokenised: one lemma per space
 
 

@@ -601,6 +601,11 @@ class Lemmatizer:
         word = token.lower().replace("ё", "е")
         if word in _TOKEN_LEMMAS:
             return _TOKEN_LEMMAS[word]
+        if "-" in word and not self._analyzer.word_is_known(word):
+            # Unknown compounds ("смс-коды", "интернет-банка") inflect their last part only;
+            # pymorphy3's guess for the whole word is often wrong ("смс-кода", "интернет-банка").
+            head, tail = word.rsplit("-", 1)
+            return f"{head}-{self._parse(tail)}" if tail else head
         normal_form = self._analyzer.parse(word)[0].normal_form.replace("ё", "е")
         return LEMMA_OVERRIDES.get(normal_form, normal_form)
 

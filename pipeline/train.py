@@ -1,9 +1,9 @@
 """Stage ``train``: fit the reason classifier on the labelled examples and evaluate it honestly.
 
-On a stratified held-out split it scores the lemma model and two baselines fitted on the same
-split (word TF-IDF without lemmatisation; nltk's Snowball stemmer instead of pymorphy3), so the
-choice of pymorphy3 stays justified by numbers. Then the lemma model is refitted on all labels and
-saved as one sklearn Pipeline.
+With k-fold cross-validation every labelled example is held out once; the lemma model and two
+baselines (word TF-IDF without lemmatisation; nltk's Snowball stemmer instead of pymorphy3) are
+scored on the same folds, so the choice of pymorphy3 stays justified by numbers. Then the lemma
+model is refitted on all labels and saved as one sklearn Pipeline.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import joblib
@@ -20,7 +21,7 @@ import pandas as pd
 from nltk.stem.snowball import SnowballStemmer
 from pydantic import BaseModel, ConfigDict, Field
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 
 from pipeline import model as reason_model
@@ -38,7 +39,8 @@ class TrainConfig(BaseModel):
     target_precision: float = Field(0.9, gt=0, le=1)
     Cs: tuple[float, ...] = Field(reason_model.DEFAULT_CS, min_length=1)
     cv_folds: int = Field(3, ge=2)
-    test_size: float = Field(0.2, gt=0, lt=1)
+    # every labelled example is held out once: k-fold CV, the same folds for model and baselines
+    eval_folds: int = Field(5, ge=2)
     random_state: int = 42
     min_examples_per_reason: int = Field(40, ge=1)
     top_terms: int = Field(12, ge=1)
@@ -70,32 +72,70 @@ def snowball_strings(texts: list[str], lemmatizer: Lemmatizer) -> list[str]:
 # --- evaluation --------------------------------------------------------------------------------
 
 
-def score(pipeline: Pipeline, X: list[str], y: np.ndarray) -> dict:
+def out_of_fold(
+    make: Callable[[], Pipeline],
+    X: list[str],
+    y: np.ndarray,
+    folds: list[tuple[np.ndarray, np.ndarray]],
+) -> dict:
+    """Predictions for every example from a model fitted without it (one model per fold).
+
+    Each fold's model picks its own regularisation and threshold inside its training part, so
+    nothing is tuned on the examples it is scored on.
+    """
+    predicted = np.empty(len(y), dtype=object)
+    covered = np.zeros(len(y), dtype=bool)
+    fold_f1, thresholds, Cs = [], [], []
+    for train_idx, test_idx in folds:
+        pipe = make()
+        pipe.fit([X[i] for i in train_idx], y[train_idx])
+        model: reason_model.ReasonModel = pipe.named_steps["model"]
+        proba = pipe.predict_proba([X[i] for i in test_idx])
+        predicted[test_idx] = model.classes_[proba.argmax(axis=1)]
+        covered[test_idx] = proba.max(axis=1) >= model.threshold_
+        fold_f1.append(
+            f1_score(y[test_idx], predicted[test_idx], average="macro", zero_division=0)
+        )
+        thresholds.append(model.threshold_)
+        Cs.append(model.C_)
+    return {
+        "predicted": predicted.astype(str),
+        "covered": covered,
+        "fold_macro_f1": fold_f1,
+        "thresholds": thresholds,
+        "Cs": Cs,
+    }
+
+
+def score(y: np.ndarray, oof: dict) -> dict:
     """Macro-F1 and accuracy of the top reason; coverage and quality above the threshold."""
-    model: reason_model.ReasonModel = pipeline.named_steps["model"]
-    proba = pipeline.predict_proba(X)
-    predicted = model.classes_[proba.argmax(axis=1)]
-    covered = proba.max(axis=1) >= model.threshold_
+    predicted, covered = oof["predicted"], oof["covered"]
     result = {
         "macro_f1": float(f1_score(y, predicted, average="macro", zero_division=0)),
         "accuracy": float(accuracy_score(y, predicted)),
         "coverage": float(covered.mean()),
-        "threshold": float(model.threshold_),
-        "C": float(model.C_),
+        "fold_macro_f1": [round(float(v), 4) for v in oof["fold_macro_f1"]],
+        "fold_macro_f1_std": float(np.std(oof["fold_macro_f1"])),
     }
     if covered.any():
         result["macro_f1_covered"] = float(
-            f1_score(y[covered], predicted[covered], average="macro", zero_division=0))
+            f1_score(y[covered], predicted[covered], average="macro", zero_division=0)
+        )
         result["precision_covered"] = float((predicted[covered] == y[covered]).mean())
     return result
 
 
 def per_reason(y: np.ndarray, predicted: np.ndarray, labels: list[str]) -> dict:
     precision, recall, f1, support = precision_recall_fscore_support(
-        y, predicted, labels=labels, zero_division=0)
+        y, predicted, labels=labels, zero_division=0
+    )
     return {
-        label: {"precision": round(float(p), 4), "recall": round(float(r), 4),
-                "f1": round(float(f), 4), "support": int(s)}
+        label: {
+            "precision": round(float(p), 4),
+            "recall": round(float(r), 4),
+            "f1": round(float(f), 4),
+            "support": int(s),
+        }
         for label, p, r, f, s in zip(labels, precision, recall, f1, support, strict=True)
     }
 
@@ -111,18 +151,23 @@ def fingerprint(*parts: object) -> str:
     return digest.hexdigest()[:12]
 
 
-def train(taxonomy_path: Path, labels_dir: Path, config: TrainConfig) -> tuple[Pipeline, dict,
-                                                                              pd.DataFrame]:
+def train(
+    taxonomy_path: Path, labels_dir: Path, config: TrainConfig
+) -> tuple[Pipeline, dict, pd.DataFrame]:
     """Evaluate on a held-out split, then refit on every label. Returns model, metrics, confusion."""
     started = time.perf_counter()
     taxonomy = load_taxonomy(taxonomy_path)
     labels = load_labels(labels_dir, taxonomy).frame
     counts = labels["reason_id"].value_counts()
-    thin = {r: int(counts.get(r, 0)) for r in taxonomy.classes
-            if counts.get(r, 0) < config.min_examples_per_reason}
+    thin = {
+        r: int(counts.get(r, 0))
+        for r in taxonomy.classes
+        if counts.get(r, 0) < config.min_examples_per_reason
+    }
     if thin:
-        logger.warning("reasons with fewer than %d examples: %s", config.min_examples_per_reason,
-                       thin)
+        logger.warning(
+            "reasons with fewer than %d examples: %s", config.min_examples_per_reason, thin
+        )
     texts = labels["text"].tolist()
     y = labels["reason_id"].to_numpy()
     lemmatizer = Lemmatizer()
@@ -131,32 +176,37 @@ def train(taxonomy_path: Path, labels_dir: Path, config: TrainConfig) -> tuple[P
         "words_no_lemma": plain_word_strings(texts),
         "snowball": snowball_strings(texts, lemmatizer),
     }
-    index = np.arange(len(y))
-    train_idx, test_idx = train_test_split(index, test_size=config.test_size, stratify=y,
-                                           random_state=config.random_state)
+    splitter = StratifiedKFold(config.eval_folds, shuffle=True, random_state=config.random_state)
+    folds = list(splitter.split(np.zeros(len(y)), y))
 
     def make(char_ngrams: bool = True) -> Pipeline:
-        return reason_model.build_pipeline(config.target_precision, config.Cs, config.cv_folds,
-                                           config.random_state, char_ngrams=char_ngrams)
+        return reason_model.build_pipeline(
+            config.target_precision,
+            config.Cs,
+            config.cv_folds,
+            config.random_state,
+            char_ngrams=char_ngrams,
+        )
 
     held_out, baselines = {}, {}
     for name, X in inputs.items():
-        pipe = make(char_ngrams=name != "words_no_lemma")
-        X_train = [X[i] for i in train_idx]
-        X_test = [X[i] for i in test_idx]
-        pipe.fit(X_train, y[train_idx])
-        result = rounded(score(pipe, X_test, y[test_idx]))
+        oof = out_of_fold(
+            lambda name=name: make(char_ngrams=name != "words_no_lemma"), X, y, folds
+        )
+        result = rounded(score(y, oof))
         if name == "lemma":
             held_out = result
-            predicted = pipe.predict(X_test)
-            confusion = pd.DataFrame({"actual": y[test_idx], "predicted": predicted})
-            reasons = per_reason(y[test_idx], predicted, sorted(set(y)))
+            confusion = pd.DataFrame({"actual": y, "predicted": oof["predicted"]})
+            reasons = per_reason(y, oof["predicted"], sorted(set(y)))
         else:
             baselines[name] = result
     final = make()
     final.fit(inputs["lemma"], y)
-    version = fingerprint(labels[["text", "reason_id"]].values.tolist(), config.model_dump(),
-                          taxonomy_version(taxonomy_path))
+    version = fingerprint(
+        labels[["text", "reason_id"]].values.tolist(),
+        config.model_dump(),
+        taxonomy_version(taxonomy_path),
+    )
     final.metadata_ = {
         "model_version": version,
         "taxonomy_version": taxonomy_version(taxonomy_path),
@@ -168,18 +218,22 @@ def train(taxonomy_path: Path, labels_dir: Path, config: TrainConfig) -> tuple[P
         **held_out,
         "per_reason": reasons,
         "baselines": baselines,
-        "lemma_beats_baselines": all(held_out["macro_f1"] > b["macro_f1"]
-                                     for b in baselines.values()),
+        "lemma_beats_baselines": all(
+            held_out["macro_f1"] > b["macro_f1"] for b in baselines.values()
+        ),
         "final": {
             "threshold": round(final.metadata_["threshold"], 4),
             "C": float(final.named_steps["model"].C_),
-            "cv_macro_f1": {str(k): round(v, 4) for k, v in
-                            final.named_steps["model"].cv_scores_.items()},
+            "cv_macro_f1": {
+                str(k): round(v, 4) for k, v in final.named_steps["model"].cv_scores_.items()
+            },
         },
         "examples": int(len(y)),
         "examples_per_reason": {r: int(counts.get(r, 0)) for r in taxonomy.classes},
         "reasons_with_few_examples": thin,
-        "held_out_size": int(len(test_idx)),
+        "evaluation": f"{config.eval_folds}-fold stratified cross-validation: every labelled "
+        "example is predicted by a model fitted without it; baselines use the "
+        "same folds",
         "model_version": version,
         "taxonomy_version": final.metadata_["taxonomy_version"],
         "top_terms": reason_model.top_terms(final, n=config.top_terms),
@@ -188,19 +242,28 @@ def train(taxonomy_path: Path, labels_dir: Path, config: TrainConfig) -> tuple[P
     return final, metrics, confusion
 
 
-def main(taxonomy_path: Path, labels_dir: Path, model_path: Path, metrics_path: Path,
-         confusion_path: Path, config: TrainConfig) -> dict:
+def main(
+    taxonomy_path: Path,
+    labels_dir: Path,
+    model_path: Path,
+    metrics_path: Path,
+    confusion_path: Path,
+    config: TrainConfig,
+) -> dict:
     pipeline, metrics, confusion = train(taxonomy_path, labels_dir, config)
     model_path.parent.mkdir(parents=True, exist_ok=True)
     joblib.dump(pipeline, model_path, compress=3)
     metrics_path.parent.mkdir(parents=True, exist_ok=True)
-    metrics_path.write_text(json.dumps(metrics, ensure_ascii=False, indent=2) + "\n",
-                            encoding="utf-8")
+    metrics_path.write_text(
+        json.dumps(metrics, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
     confusion_path.parent.mkdir(parents=True, exist_ok=True)
     confusion.to_csv(confusion_path, index=False)
     logger.info(
         "train: held-out macro-F1 %.3f, accuracy %.3f, coverage %.3f; baselines %s",
-        metrics["macro_f1"], metrics["accuracy"], metrics["coverage"],
+        metrics["macro_f1"],
+        metrics["accuracy"],
+        metrics["coverage"],
         {k: v["macro_f1"] for k, v in metrics["baselines"].items()},
     )
     return metrics
