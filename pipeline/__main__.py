@@ -17,6 +17,7 @@ STAGES = {
     "lemmatize": "нормализовать и лемматизировать тексты (с постоянным кэшем лемм)",
     "train": "обучить классификатор причин на размеченных примерах и оценить его",
     "classify": "присвоить каждому контакту причину, уверенность и вторую по вероятности",
+    "aggregate": "недельные факты, замкнутый цикл по причинам, SLA, повторы, переводы; DuckDB",
     "explain": "показать, какие слова привели текст к его причине",
     "taxonomy": "проверить taxonomy/reasons.yaml (taxonomy check)",
     "score-demo": "сверить классификацию демо-данных с файлом ответов генератора",
@@ -72,6 +73,19 @@ def _add_classify(sub) -> None:
     p.add_argument("--out", type=Path, required=True)
 
 
+def _add_aggregate(sub) -> None:
+    p = sub.add_parser("aggregate", help=STAGES["aggregate"])
+    p.add_argument("--contacts", type=Path, required=True)
+    p.add_argument("--classified", type=Path, required=True)
+    p.add_argument("--drivers", type=Path, required=True)
+    p.add_argument("--quarantine", type=Path, required=True)
+    p.add_argument("--taxonomy", type=Path, required=True)
+    p.add_argument("--notes", type=Path, required=True, help="taxonomy/owner_notes.yaml")
+    p.add_argument("--weekly", type=Path, required=True)
+    p.add_argument("--closed-loop", type=Path, required=True)
+    p.add_argument("--warehouse", type=Path, required=True, help="DuckDB file to write")
+
+
 def _add_explain(sub) -> None:
     p = sub.add_parser("explain", help=STAGES["explain"])
     p.add_argument("text", help="a contact text, e.g. 'СМС не приходит'")
@@ -120,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_lemmatize(sub)
     _add_train(sub)
     _add_classify(sub)
+    _add_aggregate(sub)
     _add_explain(sub)
     _add_taxonomy(sub)
     _add_score_demo(sub)
@@ -153,6 +168,15 @@ def run(args: argparse.Namespace) -> None:
 
         config = load_section(args.params, "classify", classify.ClassifyConfig)
         classify.main(args.lemmas, args.model, args.taxonomy, args.out, config)
+    elif args.stage == "aggregate":
+        from pipeline import aggregate
+
+        config = load_section(args.params, "aggregate", aggregate.AggregateConfig)
+        paths = {"contacts": args.contacts, "classified": args.classified,
+                 "drivers": args.drivers, "quarantine": args.quarantine,
+                 "weekly": args.weekly, "closed_loop": args.closed_loop,
+                 "warehouse": args.warehouse}
+        aggregate.main(paths, args.taxonomy, args.notes, config)
     elif args.stage == "explain":
         from pipeline import classify, model
         from pipeline.taxonomy import load_taxonomy

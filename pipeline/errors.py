@@ -2,6 +2,8 @@
 
 from pipeline.config import ConfigError
 from pipeline.ingest import IngestError
+from pipeline.sla import SlaError
+from pipeline.trends import TrendInputError
 
 # TaxonomyError and LabelError are ConfigErrors
-USER_ERRORS: tuple[type[Exception], ...] = (ConfigError, IngestError)
+USER_ERRORS: tuple[type[Exception], ...] = (ConfigError, IngestError, SlaError, TrendInputError)

@@ -1,0 +1,376 @@
+"""Weekly trend and spike detection for contact-reason volume series.
+
+A series is the weekly contact count of one reason (typically 5–2000 a week, 13 weeks shown).
+
+* :func:`trend` — Mann–Kendall test (tie-corrected variance, continuity correction) for direction
+  and significance, Theil–Sen slope for size. "rising"/"falling" needs both a small p and a slope
+  of at least ``min_slope_pct`` of the series median per week, so a significant 0.3 %/week drift
+  of a 2000-a-week reason stays "flat".
+* :func:`spike` — one-step predictive test of the report week against a robust baseline from the
+  weeks before it: the median of the last weeks, or the Theil–Sen line when the history itself
+  trends. Overdispersion (negative binomial) is estimated from the history, the uncertainty of
+  the baseline is added to it, and an absolute floor (``min_excess``) keeps tiny reasons quiet.
+  Only upward spikes are detected.
+* :func:`weekly_indicators` — both, plus week-over-week and 4-week changes, for every reason.
+
+All functions are pure: they never mutate their inputs and never touch the filesystem.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+ISO_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+
+LEVEL_WEEKS = 8
+"""Spike baseline without a trend: median of at most this many weeks before the report week."""
+
+HISTORY_TREND_ALPHA = 0.05
+"""With ``trend_aware``, the spike baseline follows the Theil–Sen line below this MK p-value."""
+
+MEDIAN_VARIANCE_FACTOR = math.pi / 2
+"""Variance of a sample median relative to that of the mean (normal data): pi / 2."""
+
+INDICATOR_COLUMNS = (
+    "reason_id",
+    "contacts",
+    "prev_week",
+    "wow_change",
+    "last4",
+    "prev4",
+    "change_4w",
+    "trend_verdict",
+    "trend_slope",
+    "trend_slope_pct",
+    "trend_p",
+    "expected",
+    "spike_p_value",
+    "is_spike",
+    "series",
+)
+
+
+class TrendInputError(ValueError):
+    """A weekly count table or week list cannot be used; the message says what and how to fix."""
+
+
+@dataclass(frozen=True)
+class Trend:
+    verdict: str
+    """"rising" | "falling" | "flat" | "insufficient"."""
+    slope: float
+    """Theil–Sen slope, contacts per week."""
+    slope_pct: float
+    """``slope`` relative to the series median, per week (0.05 = +5 %/week); NaN if median 0."""
+    p_value: float
+    """Mann–Kendall two-sided p-value (tie-corrected variance, continuity correction)."""
+    tau: float
+    """Kendall's tau-a of counts against week order: S / (n (n - 1) / 2)."""
+    n: int
+    """Number of non-NaN weeks used."""
+
+
+@dataclass(frozen=True)
+class Spike:
+    is_spike: bool
+    expected: float
+    """Baseline for the report week, contacts (NaN if the history is too short)."""
+    observed: float
+    p_value: float
+    """P(X >= observed) under the predictive negative binomial (or Poisson) distribution."""
+    excess: float
+    """``observed - expected``, contacts."""
+
+
+def mann_kendall(values: np.ndarray) -> tuple[float, float, float]:
+    """Mann–Kendall S, two-sided p-value and tau-a of a 1-d series without NaN (O(n²))."""
+    n = values.size
+    if n < 2:
+        return 0.0, 1.0, math.nan
+    signs = np.sign(values[None, :] - values[:, None])  # [i, j] = sign(y_j - y_i)
+    s = float(np.triu(signs, k=1).sum())
+    _, ties = np.unique(values, return_counts=True)
+    variance = (n * (n - 1) * (2 * n + 5) - float(np.sum(ties * (ties - 1) * (2 * ties + 5)))) / 18
+    tau = s / (n * (n - 1) / 2)
+    if variance <= 0 or s == 0:  # constant series, or no evidence either way
+        return s, 1.0, tau
+    z = (s - math.copysign(1.0, s)) / math.sqrt(variance)
+    return s, min(1.0, math.erfc(abs(z) / math.sqrt(2))), tau
+
+
+def theil_sen(weeks: np.ndarray, values: np.ndarray) -> tuple[float, float]:
+    """Theil–Sen slope (median of pairwise slopes) and intercept (median of y - slope * x)."""
+    i, j = np.triu_indices(values.size, k=1)
+    slope = float(np.median((values[j] - values[i]) / (weeks[j] - weeks[i])))
+    intercept = float(np.median(values - slope * weeks))
+    return slope, intercept
+
+
+def _finite_or_nan(values: Sequence[float], what: str) -> tuple[np.ndarray, np.ndarray]:
+    """The non-NaN values of a 1-d series and their week positions (0 = first element)."""
+    y = np.asarray(values, dtype=float)
+    if y.ndim != 1:
+        raise TrendInputError(f"{what}: expected a 1-d sequence of weekly counts, got {y.shape}")
+    if np.isinf(y).any():
+        raise TrendInputError(f"{what}: infinite value at week position {np.isinf(y).argmax()}")
+    keep = ~np.isnan(y)
+    return np.flatnonzero(keep).astype(float), y[keep]
+
+
+def trend(
+    values: Sequence[float],
+    alpha: float = 0.05,
+    min_weeks: int = 6,
+    min_slope_pct: float = 0.01,
+) -> Trend:
+    """Direction and size of the trend of a weekly series; NaN weeks are ignored.
+
+    The slope is per calendar week: a NaN week keeps its place on the time axis.
+    """
+    weeks, y = _finite_or_nan(values, "trend values")
+    n = int(y.size)
+    if n < max(min_weeks, 2):
+        return Trend("insufficient", math.nan, math.nan, math.nan, math.nan, n)
+    s, p_value, tau = mann_kendall(y)
+    slope, _ = theil_sen(weeks, y)
+    median = float(np.median(y))
+    slope_pct = slope / median if median != 0 else math.nan
+    # median 0 (a reason that was mostly absent): no relative size, any non-zero slope counts
+    large_enough = abs(slope_pct) >= min_slope_pct if median != 0 else slope != 0
+    same_sign = np.sign(slope) == np.sign(s)
+    if p_value < alpha and large_enough and same_sign:
+        verdict = "rising" if s > 0 else "falling"
+    else:
+        verdict = "flat"
+    return Trend(verdict, slope, slope_pct, p_value, tau, n)
+
+
+def _baseline(
+    weeks: np.ndarray, y: np.ndarray, next_week: int, trend_aware: bool
+) -> tuple[float, np.ndarray, np.ndarray, int, float]:
+    """Expected count for ``next_week`` and the data to estimate dispersion from.
+
+    Returns (expected, values, fitted values, parameters fitted, variance factor of the
+    baseline estimate relative to one week's variance).
+    """
+    if trend_aware and y.size >= 3 and mann_kendall(y)[1] < HISTORY_TREND_ALPHA:
+        slope, intercept = theil_sen(weeks, y)
+        expected = max(intercept + slope * next_week, 0.0)
+        fitted = np.maximum(intercept + slope * weeks, 0.0)
+        # one-step-ahead extrapolation variance of a fitted line (OLS formula)
+        centred = weeks - weeks.mean()
+        factor = 1 / y.size + (next_week - weeks.mean()) ** 2 / float(np.sum(centred**2))
+        return expected, y, fitted, 2, factor
+    recent = y[-LEVEL_WEEKS:]
+    level = float(np.median(recent))
+    return level, recent, np.full(recent.size, level), 1, MEDIAN_VARIANCE_FACTOR / recent.size
+
+
+def _nb_dispersion(values: np.ndarray, fitted: np.ndarray, parameters: int) -> float:
+    """Method-of-moments NB dispersion a in var = mu + a mu² (0 = Poisson is enough)."""
+    dof = values.size - parameters
+    squares = float(np.sum(fitted**2))
+    if dof <= 0 or squares == 0:
+        return 0.0
+    residual_ss = float(np.sum((values - fitted) ** 2)) * values.size / dof
+    return max((residual_ss - float(np.sum(fitted))) / squares, 0.0)
+
+
+def spike(
+    history: Sequence[float],
+    observed: float,
+    alpha: float = 0.001,
+    min_excess: float = 10,
+    min_history: int = 4,
+    trend_aware: bool = True,
+) -> Spike:
+    """Is ``observed`` (the report week) an upward spike over the weeks before it?
+
+    ``history`` ends the week before the report week; NaN weeks are ignored. The predictive
+    distribution is NB(mean=expected, var = mu + a' mu²) with a' = a (1 + c) + c / mu, where
+    ``a`` is the history's dispersion and ``c`` the variance of the baseline estimate relative
+    to one week's variance (pi / 2m for a median of m weeks), so that a short history does not
+    make the test overconfident.
+    """
+    if min_history < 2:
+        raise TrendInputError(f"spike: min_history must be at least 2, got {min_history}")
+    weeks, y = _finite_or_nan(history, "spike history")
+    observed = float(observed)
+    if y.size < min_history or math.isnan(observed):
+        return Spike(False, math.nan, observed, math.nan, math.nan)
+    expected, values, fitted, parameters, factor = _baseline(weeks, y, len(history), trend_aware)
+    excess = observed - expected
+    p_value = _upper_tail(observed, expected, _nb_dispersion(values, fitted, parameters), factor)
+    return Spike(
+        bool(p_value < alpha and excess >= min_excess), expected, observed, p_value, excess
+    )
+
+
+def _upper_tail(observed: float, expected: float, dispersion: float, factor: float) -> float:
+    """P(X >= observed) for X ~ NB(mean=expected) with the predictive dispersion."""
+    if expected <= 0:
+        return 1.0 if observed <= 0 else 0.0
+    threshold = math.ceil(observed) - 1
+    predictive = dispersion * (1 + factor) + factor / expected
+    if predictive <= 0:
+        return float(stats.poisson.sf(threshold, expected))
+    size = 1 / predictive
+    return float(stats.nbinom.sf(threshold, size, size / (size + expected)))
+
+
+def _week_start(week: str) -> date:
+    match = ISO_WEEK.match(str(week))
+    if not match:
+        raise TrendInputError(f"ISO week {week!r}: expected the form 2026-W41")
+    year, number = int(match[1]), int(match[2])
+    try:
+        return date.fromisocalendar(year, number, 1)
+    except ValueError:
+        last = date(year, 12, 28).isocalendar().week
+        raise TrendInputError(
+            f"ISO week {week!r} does not exist: {year} has weeks W01..W{last:02d}"
+        ) from None
+
+
+def _iso_week_of(day: date) -> str:
+    year, number, _ = day.isocalendar()
+    return f"{year}-W{number:02d}"
+
+
+def week_range(last_week: str, n: int) -> list[str]:
+    """The ``n`` ISO weeks ending at ``last_week``, oldest first (crosses year boundaries)."""
+    if n < 0:
+        raise TrendInputError(f"week_range: n must be >= 0, got {n}")
+    end = _week_start(last_week)
+    return [_iso_week_of(end - timedelta(weeks=back)) for back in range(n - 1, -1, -1)]
+
+
+def _check_weeks(weeks: list[str], report_week: str) -> None:
+    if not weeks:
+        raise TrendInputError("weeks: the list of weeks is empty")
+    starts = [_week_start(week) for week in weeks]
+    for position in range(1, len(weeks)):
+        if starts[position] - starts[position - 1] != timedelta(weeks=1):
+            span = (starts[-1] - starts[0]).days // 7 + 1
+            raise TrendInputError(
+                f"weeks: expected consecutive ISO weeks, oldest first; {weeks[position - 1]!r} "
+                f"is followed by {weeks[position]!r} at position {position}. "
+                f"Pass week_range({weeks[-1]!r}, {span})."
+            )
+    if report_week not in weeks:
+        raise TrendInputError(
+            f"report_week {report_week!r} is not in weeks ({weeks[0]}..{weeks[-1]})"
+        )
+
+
+def _count_matrix(counts: pd.DataFrame, weeks: list[str]) -> pd.DataFrame:
+    """reason_id x week table of counts; a reason x week missing from ``counts`` is 0."""
+    missing = [c for c in ("reason_id", "week", "contacts") if c not in counts.columns]
+    if missing:
+        raise TrendInputError(
+            f"counts: missing column(s) {missing}; expected reason_id, week, contacts"
+        )
+    unknown = sorted(set(counts["week"]) - set(weeks))
+    if unknown:
+        raise TrendInputError(
+            f"counts: week(s) {unknown[:5]} are not in weeks ({weeks[0]}..{weeks[-1]})"
+        )
+    duplicated = counts.duplicated(["reason_id", "week"], keep=False)
+    if duplicated.any():
+        first = counts.loc[duplicated, ["reason_id", "week"]].iloc[0]
+        raise TrendInputError(
+            f"counts: {int(duplicated.sum())} rows share a reason_id and week, e.g. "
+            f"{first['reason_id']!r} {first['week']!r}; aggregate to one row per reason and week"
+        )
+    contacts = pd.to_numeric(counts["contacts"], errors="coerce")
+    bad = contacts.isna() | (contacts < 0)
+    if bad.any():
+        row = counts.loc[bad].iloc[0]
+        raise TrendInputError(
+            f"counts: contacts must be a count >= 0; {row['reason_id']!r} {row['week']!r} "
+            f"has {row['contacts']!r}"
+        )
+    table = counts.assign(contacts=contacts).pivot(
+        index="reason_id", columns="week", values="contacts"
+    )
+    return table.reindex(columns=weeks).fillna(0.0)
+
+
+def _relative_change(new: np.ndarray, old: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(old > 0, (new - old) / old, np.nan)
+
+
+def weekly_indicators(
+    counts: pd.DataFrame,
+    report_week: str,
+    weeks: list[str],
+    *,
+    trend_weeks: int = 13,
+    spike_history: int = 8,
+    alpha: float = 0.05,
+    spike_alpha: float = 0.001,
+    min_excess: float = 10,
+    min_slope_pct: float = 0.01,
+) -> pd.DataFrame:
+    """One row per reason_id: report-week volume, changes, trend and spike verdicts.
+
+    ``counts`` has columns reason_id, week (ISO week, "2026-W47"), contacts; ``weeks`` is the
+    ordered, consecutive list of weeks in the data. A reason x week absent from ``counts`` is 0;
+    weeks before ``weeks[0]`` are unknown, so indicators that need them are NaN.
+
+    Columns: contacts (report week), prev_week, wow_change (relative, NaN if prev_week is 0),
+    last4 (sum of the 4 weeks ending at the report week), prev4 (the 4 before), change_4w
+    (relative), trend_* (on the ``trend_weeks`` weeks ending at the report week), expected,
+    spike_p_value, is_spike (report week against the ``spike_history`` weeks before it) and
+    series (the trend window's counts as ints, for sparklines).
+    """
+    weeks = [str(w) for w in weeks]
+    _check_weeks(weeks, report_week)
+    table = _count_matrix(counts, weeks)
+    end = weeks.index(report_week) + 1
+    pad = max(trend_weeks, spike_history + 1, 8)
+    # NaN columns for weeks before the data starts, so every window below has a fixed width
+    matrix = np.hstack([np.full((len(table), pad), np.nan), table.to_numpy(float)[:, :end]])
+
+    contacts, prev_week = matrix[:, -1], matrix[:, -2]
+    last4, prev4 = matrix[:, -4:].sum(axis=1), matrix[:, -8:-4].sum(axis=1)
+    rows = []
+    for window, history, observed in zip(
+        matrix[:, -trend_weeks:], matrix[:, -(spike_history + 1) : -1], contacts, strict=True
+    ):
+        found = trend(window, alpha=alpha, min_slope_pct=min_slope_pct)
+        jump = spike(history, observed, alpha=spike_alpha, min_excess=min_excess)
+        rows.append(
+            {
+                "trend_verdict": found.verdict,
+                "trend_slope": found.slope,
+                "trend_slope_pct": found.slope_pct,
+                "trend_p": found.p_value,
+                "expected": jump.expected,
+                "spike_p_value": jump.p_value,
+                "is_spike": jump.is_spike,
+                "series": [int(v) for v in window[~np.isnan(window)]],
+            }
+        )
+    details = pd.DataFrame(rows, columns=INDICATOR_COLUMNS[7:])
+    frame = pd.DataFrame(
+        {
+            "reason_id": table.index.to_numpy(),
+            "contacts": contacts.astype(np.int64),
+            "prev_week": prev_week,
+            "wow_change": _relative_change(contacts, prev_week),
+            "last4": last4,
+            "prev4": prev4,
+            "change_4w": _relative_change(last4, prev4),
+        }
+    )
+    return pd.concat([frame, details], axis=1)[list(INDICATOR_COLUMNS)]
