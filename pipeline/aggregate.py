@@ -223,7 +223,7 @@ def closed_loop(con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy, notes: pd.Da
     all_weeks = week_range(report_week, span)  # consecutive, gaps in the data count as 0
     counts = con.execute(
         "SELECT reason_id, iso_week AS week, sum(contacts)::BIGINT AS contacts FROM weekly "
-        "WHERE reason_id IS NOT NULL GROUP BY ALL").df()
+        "WHERE reason_id IS NOT NULL AND iso_week <= $w GROUP BY ALL", {"w": report_week}).df()
     active = [r.id for r in taxonomy.ordered if r.active]
     # every active reason appears, even with no contacts at all
     counts = pd.concat([counts, pd.DataFrame({"reason_id": active, "week": report_week,
