@@ -83,6 +83,8 @@ def _add_aggregate(sub) -> None:
     p.add_argument("--notes", type=Path, required=True, help="taxonomy/owner_notes.yaml")
     p.add_argument("--weekly", type=Path, required=True)
     p.add_argument("--closed-loop", type=Path, required=True)
+    p.add_argument("--closed-loop-history", type=Path, required=True,
+                   help="closed loop of the report week and the archive weeks before it")
     p.add_argument("--warehouse", type=Path, required=True, help="DuckDB file to write")
 
 
@@ -175,6 +177,7 @@ def run(args: argparse.Namespace) -> None:
         paths = {"contacts": args.contacts, "classified": args.classified,
                  "drivers": args.drivers, "quarantine": args.quarantine,
                  "weekly": args.weekly, "closed_loop": args.closed_loop,
+                 "closed_loop_history": args.closed_loop_history,
                  "warehouse": args.warehouse}
         aggregate.main(paths, args.taxonomy, args.notes, config)
     elif args.stage == "explain":

@@ -66,6 +66,8 @@ class AggregateConfig(BaseModel):
     # volume must fall at least this much (weekly mean after vs 4 weeks before the action)
     action_min_drop: float = Field(0.10, ge=0, lt=1)
     sla: SlaRule = SlaRule()
+    # earlier weeks whose closed loop is kept too, for the reports' archive
+    archive_weeks: int = Field(8, ge=0, le=52)
 
     @field_validator("report_week")
     @classmethod
@@ -253,7 +255,8 @@ def closed_loop(con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy, notes: pd.Da
     recent = per_week[per_week["iso_week"].isin(last4)].groupby("reason_id").sum(
         numeric_only=True)
     # repeats: the latest 4 weeks whose repeat windows are fully observed
-    observed = per_week[per_week["repeat_observed"] > 0]
+    observed = per_week[(per_week["repeat_observed"] > 0)
+                        & (per_week["iso_week"] <= report_week)]
     repeat_weeks = sorted(observed["iso_week"].unique())[-4:]
     rep = observed[observed["iso_week"].isin(repeat_weeks)].groupby("reason_id").sum(
         numeric_only=True)
@@ -385,6 +388,8 @@ TABLE_DOCS = {
     "closed_loop": "Замкнутый цикл за отчётную неделю: строка на причину — владелец, тренд, "
                    "всплеск, цель и её статус, заметка владельца, SLA, повторы, переводы, "
                    "стоимость.",
+    "closed_loop_history": "Замкнутый цикл за отчётную и предыдущие недели (архив отчётов): "
+                           "те же колонки, что closed_loop, по report_week.",
     "quarantine": "Строки выгрузок, которые не удалось принять: файл, строка, исходный текст, "
                   "причина.",
     "sla": "Обращения с дедлайном SLA, 3-дневным пределом и статусом на конец отчётной недели.",
@@ -422,14 +427,15 @@ def _literal(text: str) -> str:
 
 def write_warehouse(con: duckdb.DuckDBPyConnection, masked_text: pd.DataFrame,
                     loop: pd.DataFrame, sla: pd.DataFrame, notes: pd.DataFrame,
-                    run_info: dict) -> None:
+                    run_info: dict, history: pd.DataFrame) -> None:
     con.register("masked_df", masked_text)
     con.execute("""
         CREATE OR REPLACE TABLE contacts AS
         SELECT c.*, m.text FROM contacts AS c LEFT JOIN masked_df AS m USING (contact_id)
         ORDER BY c.created_at, c.contact_id
     """)
-    for name, frame in (("closed_loop", loop), ("sla", sla), ("owner_notes", notes),
+    for name, frame in (("closed_loop", loop), ("closed_loop_history", history), ("sla", sla),
+                        ("owner_notes", notes),
                         ("run_info", pd.DataFrame([run_info]))):
         con.register(f"{name}_df", frame)
         con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {name}_df")
@@ -458,6 +464,14 @@ def main(paths: dict[str, Path], taxonomy_path: Path, notes_path: Path,
         report_week = choose_report_week(con, config)
         sla, sla_by_reason, as_of = sla_tables(con, report_week, config.sla)
         loop = closed_loop(con, taxonomy, notes, sla_by_reason, report_week, config)
+        history = [loop]
+        data_weeks = {w for (w,) in con.execute("SELECT DISTINCT iso_week FROM weekly")
+                      .fetchall()}
+        for week in week_range(report_week, config.archive_weeks + 1)[:-1][::-1]:
+            if week in data_weeks:
+                _, by_reason, _ = sla_tables(con, week, config.sla)
+                history.append(closed_loop(con, taxonomy, notes, by_reason, week, config))
+        loop_history = pd.concat(history, ignore_index=True)
         weekly = con.execute("SELECT * FROM weekly").df()
         text = pd.read_parquet(paths["contacts"], columns=["contact_id", "text"])
         text["text"] = text["text"].map(mask_personal_data, na_action="ignore")
@@ -468,11 +482,12 @@ def main(paths: dict[str, Path], taxonomy_path: Path, notes_path: Path,
                     "model_version": versions[0], "taxonomy_version": versions[1],
                     "repeat_window_days": config.repeat_window_days,
                     "params": json.dumps(config.model_dump(mode="json"), ensure_ascii=False)}
-        write_warehouse(con, text, loop, sla, notes, run_info)
+        write_warehouse(con, text, loop, sla, notes, run_info, loop_history)
     finally:
         con.close()
     tmp.replace(warehouse)
-    for key, frame in (("weekly", weekly), ("closed_loop", loop)):
+    for key, frame in (("weekly", weekly), ("closed_loop", loop),
+                       ("closed_loop_history", loop_history)):
         paths[key].parent.mkdir(parents=True, exist_ok=True)
         frame.to_parquet(paths[key], index=False)
     flagged = loop.loc[loop["needs_explanation"], "reason_id"].tolist()

@@ -222,6 +222,12 @@ def load_taxonomy(path: Path | str) -> Taxonomy:
         raw = read_yaml(path)
     except ConfigError as exc:
         raise TaxonomyError(str(exc)) from exc
+    return validate_taxonomy(raw, path)
+
+
+def validate_taxonomy(raw: object, path: Path | str) -> Taxonomy:
+    """Validate already-parsed YAML (e.g. a proposed edit); ``path`` only names it in errors."""
+    path = Path(path)
     if not isinstance(raw, dict):
         raise TaxonomyError(f"{path}: ожидается словарь с ключами version, owners, reasons")
     try:

@@ -65,7 +65,8 @@ def write_inputs(folder, rows: list[dict]) -> dict:
                                "raw": ["битая строка"], "reason_code": ["bad_date"],
                                "reason": ["не удалось разобрать дату"]})
     paths = {name: folder / f"{name}.parquet" for name in
-             ("contacts", "classified", "drivers", "quarantine", "weekly", "closed_loop")}
+             ("contacts", "classified", "drivers", "quarantine", "weekly", "closed_loop",
+              "closed_loop_history")}
     paths["warehouse"] = folder / "warehouse.duckdb"
     contacts.to_parquet(paths["contacts"])
     classified.to_parquet(paths["classified"])
