@@ -18,8 +18,10 @@ STAGES = {
     "train": "обучить классификатор причин на размеченных примерах и оценить его",
     "classify": "присвоить каждому контакту причину, уверенность и вторую по вероятности",
     "aggregate": "недельные факты, замкнутый цикл по причинам, SLA, повторы, переводы; DuckDB",
+    "report": "HTML-отчёты (обзор недели, страницы причин и владельцев, архив) и Excel",
     "explain": "показать, какие слова привели текст к его причине",
-    "taxonomy": "проверить taxonomy/reasons.yaml (taxonomy check)",
+    "taxonomy": "проверить и сопровождать таксономию: check, health, export-labeling, "
+                "import-labels, rename, merge, split, retire",
     "score-demo": "сверить классификацию демо-данных с файлом ответов генератора",
     "bench": "замерить скорость и память lemmatize + classify",
 }
@@ -88,6 +90,19 @@ def _add_aggregate(sub) -> None:
     p.add_argument("--warehouse", type=Path, required=True, help="DuckDB file to write")
 
 
+def _add_report(sub) -> None:
+    p = sub.add_parser("report", help=STAGES["report"])
+    p.add_argument("--warehouse", type=Path, required=True)
+    p.add_argument("--history", type=Path, required=True, help="closed_loop_history.parquet")
+    p.add_argument("--weekly", type=Path, required=True)
+    p.add_argument("--lemmas", type=Path, required=True, help="for emerging topics")
+    p.add_argument("--ingest-metrics", type=Path, required=True)
+    p.add_argument("--model-metrics", type=Path, required=True)
+    p.add_argument("--taxonomy", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True, help="folder of the site (reports/)")
+    p.add_argument("--xlsx", type=Path, required=True)
+
+
 def _add_explain(sub) -> None:
     p = sub.add_parser("explain", help=STAGES["explain"])
     p.add_argument("text", help="a contact text, e.g. 'СМС не приходит'")
@@ -120,6 +135,74 @@ def _add_taxonomy(sub) -> None:
     action = p.add_subparsers(dest="action", required=True, metavar="action")
     check = action.add_parser("check", help="validate the reason list and print a summary")
     check.add_argument("--taxonomy", type=Path, default=Path("taxonomy/reasons.yaml"))
+    _add_taxonomy_maintenance(action)
+
+
+def _add_taxonomy_maintenance(action) -> None:
+    """Actions of pipeline/maintain.py: labelling round trip, reason changes, health."""
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = action.add_parser(name, help=help_text)
+        p.add_argument("--taxonomy", type=Path, default=Path("taxonomy/reasons.yaml"))
+        p.add_argument("--labels", type=Path, default=Path("taxonomy/labels"))
+        return p
+
+    p = add("export-labeling", "contacts worth labelling: CSV + Label Studio tasks and config")
+    p.add_argument("--warehouse", type=Path, default=Path("data/warehouse.duckdb"))
+    p.add_argument("--classified", type=Path,
+                   default=Path("data/processed/contacts_classified.parquet"),
+                   help="for the runner-up confidence (model disagreement)")
+    p.add_argument("--out", type=Path, required=True, help="folder to write")
+    p.add_argument("--n", type=int, default=None, help="how many contacts (default 200)")
+    p.add_argument("--weeks", type=int, default=None,
+                   help="latest ISO weeks to pick from (default 4)")
+    p.add_argument("--margin", type=float, default=None,
+                   help="disagreement: top minus runner-up confidence below this (default 0.1)")
+    p = add("import-labels", "labelled CSV or Label Studio JSON export -> taxonomy/labels")
+    p.add_argument("file", type=Path)
+    p.add_argument("--out", type=Path, required=True, help="taxonomy/labels/<name>.csv")
+    p.add_argument("--source", choices=("client", "agent"), help="for rows without a source")
+    p.add_argument("--allow-conflicts", action="store_true",
+                   help="write the other rows even if some conflict with existing labels")
+    p = add("health", "share of 'не определено', thin, similar, confused reasons, no target")
+    p.add_argument("--metrics", type=Path, default=Path("reports/metrics/model.json"))
+    p.add_argument("--confusion", type=Path, default=Path("reports/plots/confusion.csv"))
+    p.add_argument("--warehouse", type=Path, default=Path("data/warehouse.duckdb"))
+    p.add_argument("--similarity", type=float, default=None,
+                   help="TF-IDF cosine of two definitions counted as near-identical (0.5)")
+    p.add_argument("--confusion-rate", type=float, default=None,
+                   help="share of a pair's examples mixed up either way (0.05)")
+    p.add_argument("--out", type=Path, default=None, help="also write the summary as JSON")
+    edits = {
+        "rename": "give a reason a new id (the old one stays in history)",
+        "merge": "merge reasons into one of them or a new id",
+        "split": "split a reason; its labels are re-assigned by rules",
+        "retire": "retire a reason; its history and labels go to its successor",
+    }
+    for name, help_text in edits.items():
+        p = add(name, help_text)
+        p.add_argument("--dry-run", action="store_true", help="print the diff, write nothing")
+        p.add_argument("--date", default=None, help="retired: date (default today)")
+        if name == "rename":
+            p.add_argument("old")
+            p.add_argument("new")
+            p.add_argument("--title", default=None)
+        elif name == "merge":
+            p.add_argument("reasons", nargs="+")
+            p.add_argument("--into", required=True, help="one of the reasons or a new id")
+            p.add_argument("--title", default=None)
+        elif name == "split":
+            p.add_argument("reason")
+            p.add_argument("--into", nargs="+", required=True,
+                           help="new ids; the first continues the weekly history")
+            p.add_argument("--rules", type=Path, default=None, help="CSV text,reason_id")
+            p.add_argument("--keyword", action="append", default=[],
+                           help="ID=слово1,слово2 (lemmas; 'досрочн*' matches a prefix)")
+            p.add_argument("--title", action="append", default=[], help="ID=Название")
+            p.add_argument("--unmatched", type=Path, default=None,
+                           help="labels no rule matched (default build/labeling/split_<id>.csv)")
+        else:
+            p.add_argument("reason")
+            p.add_argument("--replaced-by", required=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -137,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(sub)
     _add_classify(sub)
     _add_aggregate(sub)
+    _add_report(sub)
     _add_explain(sub)
     _add_taxonomy(sub)
     _add_score_demo(sub)
@@ -180,6 +264,12 @@ def run(args: argparse.Namespace) -> None:
                  "closed_loop_history": args.closed_loop_history,
                  "warehouse": args.warehouse}
         aggregate.main(paths, args.taxonomy, args.notes, config)
+    elif args.stage == "report":
+        from pipeline import report
+
+        config = load_section(args.params, "report", report.ReportConfig)
+        report.main(args.warehouse, args.history, args.weekly, args.lemmas, args.ingest_metrics,
+                    args.model_metrics, args.taxonomy, args.out, args.xlsx, config)
     elif args.stage == "explain":
         from pipeline import classify, model
         from pipeline.taxonomy import load_taxonomy
@@ -205,10 +295,14 @@ def run(args: argparse.Namespace) -> None:
 
         bench.main(args.contacts, args.workdir, args.taxonomy, args.labels, args.model,
                    args.naive_sample, args.out)
-    elif args.stage == "taxonomy":
+    elif args.stage == "taxonomy" and args.action == "check":
         from pipeline import taxonomy
 
         print(taxonomy.check(args.taxonomy))
+    elif args.stage == "taxonomy":
+        from pipeline import maintain
+
+        maintain.run(args)
     elif args.stage == "synth":
         from pipeline import synth
 
