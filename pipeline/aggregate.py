@@ -111,6 +111,11 @@ def build_tables(con: duckdb.DuckDBPyConnection, paths: dict[str, Path], taxonom
     """Create the SQL tables (contacts, weekly, repeats, transfers, drops) in ``con``."""
     con.register("reasons_df", reasons_frame(taxonomy))
     con.execute("CREATE OR REPLACE TABLE reasons AS SELECT * FROM reasons_df")
+    successors = pd.DataFrame([(r.id, taxonomy.successor(r.id)) for r in taxonomy.reasons],
+                              columns=["reason_id", "successor"])
+    con.register("successors_df", successors)
+    con.execute("CREATE OR REPLACE TEMP TABLE successors AS SELECT * FROM successors_df")
+    con.unregister("successors_df")
     handle = pd.DataFrame(sorted(config.handle_minutes.items()), columns=["channel", "minutes"])
     con.register("handle_df", handle)
     con.execute("CREATE OR REPLACE TABLE handle_defaults AS SELECT * FROM handle_df")

@@ -31,6 +31,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +48,7 @@ from pipeline.text import Lemmatizer
 
 logger = logging.getLogger(__name__)
 
-# --- labelling ------------------------------------------------------------------------------------
+# --- labelling -----------------------------------------------------------------------------------
 
 DEFAULT_LABELING_SIZE = 200
 DEFAULT_LABELING_WEEKS = 4
@@ -61,33 +62,38 @@ WHY = {
     "below_threshold": "не определено: уверенность {confidence:.2f} ниже порога",
     "disagreement": "модель колеблется: {reason_id} {confidence:.2f} / "
     "{runner_up_id} {runner_up_confidence:.2f}",
-    "low_confidence": "низкая уверенность {confidence:.2f}",
+    "low_confidence": "низкая уверенность: {confidence:.2f}",
 }
 TO_LABEL_COLUMNS = (
-    "contact_id", "text", "suggested_reason_id", "suggested_title", "confidence",
-    "runner_up_id", "why", "reason_id", "source",
+    "contact_id",
+    "text",
+    "suggested_reason_id",
+    "suggested_title",
+    "confidence",
+    "runner_up_id",
+    "why",
+    "reason_id",
+    "source",
 )
 
-# --- reason changes -------------------------------------------------------------------------------
+# --- reason changes ------------------------------------------------------------------------------
 
 # Colours for new reasons (matplotlib tab20b + tab20c); the first one no reason uses is taken.
-NEW_REASON_COLOURS = (
-    "#393b79", "#5254a3", "#6b6ecf", "#9c9ede", "#637939", "#8ca252", "#b5cf6b", "#cedb9c",
-    "#8c6d31", "#bd9e39", "#e7ba52", "#e7cb94", "#843c39", "#ad494a", "#d6616b", "#e7969c",
-    "#7b4173", "#a55194", "#ce6dbd", "#de9ed6", "#3182bd", "#6baed6", "#9ecae1", "#c6dbef",
-    "#e6550d", "#fd8d3c", "#fdae6b", "#fdd0a2", "#31a354", "#74c476", "#a1d99b", "#c7e9c0",
-    "#756bb1", "#9e9ac8", "#bcbddc", "#dadaeb", "#636363", "#969696", "#d9d9d9",
+NEW_REASON_COLOURS = tuple(
+    "#393b79 #5254a3 #6b6ecf #9c9ede #637939 #8ca252 #b5cf6b #cedb9c #8c6d31 #bd9e39 #e7ba52 "
+    "#e7cb94 #843c39 #ad494a #d6616b #e7969c #7b4173 #a55194 #ce6dbd #de9ed6 #3182bd #6baed6 "
+    "#9ecae1 #c6dbef #e6550d #fd8d3c #fdae6b #fdd0a2 #31a354 #74c476 #a1d99b #c7e9c0 #756bb1 "
+    "#9e9ac8 #bcbddc #dadaeb #636363 #969696 #d9d9d9".split()
 )
 DEFINITION_WIDTH = 92  # folded definitions are wrapped like the hand-written ones
 # per-week constants in weekly facts: the same for every reason row, not summed on re-keying
 WEEK_CONSTANT_COLUMNS = ("customers",)
 
-# --- health ---------------------------------------------------------------------------------------
+# --- health --------------------------------------------------------------------------------------
 
 NEAR_DUPLICATE_SIMILARITY = 0.5  # TF-IDF cosine of two reasons' lemmatised descriptions
 CONFUSION_RATE = 0.05  # (a->b + b->a) / (support a + support b), out of fold
 QUIET_WEEKS = 13
-DEFAULT_MIN_EXAMPLES = 40  # when params.yaml has no train.min_examples_per_reason
 _EXCLUSIONS = re.compile(r"не включает\s*:.*", re.IGNORECASE | re.DOTALL)
 _REASON_ID = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
 
@@ -96,12 +102,17 @@ class MaintenanceError(ConfigError):
     """A maintenance command cannot do what was asked; the message says why and what to do."""
 
 
+def _query(name: str) -> str:
+    """SQL over the warehouse, from ``pipeline/queries/`` (not a dependency of any stage)."""
+    return resources.files("pipeline").joinpath("queries", f"{name}.sql").read_text("utf-8")
+
+
 def text_key(text: str) -> str:
     """The key labels are compared by (as in ``pipeline.labels``): case and spacing ignored."""
     return " ".join(str(text).lower().split())
 
 
-# ==================================================================================================
+# =================================================================================================
 # reasons.yaml as a round-trip document (comments, order, quoting and folding kept)
 
 
@@ -110,6 +121,7 @@ def _yaml() -> YAML:
     parser.preserve_quotes = True
     parser.width = 4096  # never re-wrap: folded scalars keep their own line breaks
     parser.indent(mapping=2, sequence=4, offset=2)
+    parser.representer.ignore_aliases = lambda data: True  # a shared date is no &anchor
     return parser
 
 
@@ -136,29 +148,42 @@ def _folded(text: str) -> FoldedScalarString:
     return folded
 
 
+def _set_plain(entry: CommentedMap, key: str, value: str) -> None:
+    """Set a string letting YAML choose its style (ruamel would keep the old value's quotes)."""
+    if key in entry:
+        position = list(entry).index(key)
+        del entry[key]
+        entry.insert(position, key, value)
+    else:
+        entry[key] = value
+
+
 def _bump_version(version: str) -> str:
-    """"2026.11.1" -> "2026.11.2"; a version not ending in a number is kept."""
+    """Add one to the last number: 2026.11.1 -> 2026.11.2; other forms are kept."""
     head, _, last = str(version).rpartition(".")
     return f"{head}.{int(last) + 1}" if head and last.isdigit() else str(version)
 
 
-# ==================================================================================================
+# =================================================================================================
 # label files
 
 
 def read_label_folder(folder: Path) -> dict[str, pd.DataFrame]:
     """Every ``*.csv`` of the labels folder as strings, exactly as written (file name -> rows)."""
-    files = {}
-    for path in sorted(Path(folder).glob("*.csv")):
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            rows = list(csv.reader(handle))
-        header, body = (rows[0], rows[1:]) if rows else (list(LABEL_COLUMNS), [])
-        missing = [c for c in LABEL_COLUMNS if c not in header]
-        if missing:
-            raise LabelError(f"{path}: нет колонок {', '.join(missing)}; ожидается заголовок "
-                             f"{','.join(LABEL_COLUMNS)}")
-        files[path.name] = pd.DataFrame(body, columns=header, dtype=str)
-    return files
+    return {path.name: read_label_file(path) for path in sorted(Path(folder).glob("*.csv"))}
+
+
+def read_label_file(path: Path) -> pd.DataFrame:
+    with Path(path).open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    header, body = (rows[0], rows[1:]) if rows else (list(LABEL_COLUMNS), [])
+    missing = [c for c in LABEL_COLUMNS if c not in header]
+    if missing:
+        raise LabelError(
+            f"{path}: нет колонок {', '.join(missing)}; ожидается заголовок "
+            f"{','.join(LABEL_COLUMNS)}"
+        )
+    return pd.DataFrame(body, columns=header, dtype=str)
 
 
 def label_file_text(frame: pd.DataFrame) -> str:
@@ -172,7 +197,8 @@ def label_file_text(frame: pd.DataFrame) -> str:
 def labels_table(files: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """All label files as one table with file and line, the form ``validate_labels`` takes."""
     parts = [
-        frame.loc[:, list(LABEL_COLUMNS)].apply(lambda s: s.fillna("").str.strip())
+        frame.loc[:, list(LABEL_COLUMNS)]
+        .apply(lambda s: s.fillna("").str.strip())
         .assign(file=name, line=np.arange(2, len(frame) + 2))
         for name, frame in files.items()
     ]
@@ -181,7 +207,7 @@ def labels_table(files: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-# ==================================================================================================
+# =================================================================================================
 # reason changes
 
 
@@ -210,26 +236,30 @@ class _Edit:
     def entry(self, reason_id: str) -> CommentedMap:
         return next(r for r in self.reasons if r["id"] == reason_id)
 
-    def require_active(self, reason_id: str, role: str = "причина") -> None:
+    def require_active(self, reason_id: str, role: str = "меняемая причина") -> None:
         reason = self.before.by_id.get(reason_id)
         if reason is None:
             raise MaintenanceError(
-                f"{self.where}: {role} '{reason_id}' не найдена; действующие причины: "
-                + ", ".join(self.before.classes))
+                f"{self.where}: нет причины '{reason_id}' ({role}); действующие причины: "
+                + ", ".join(self.before.classes)
+            )
         if reason.reserved:
-            raise MaintenanceError(f"{self.where}: '{reason_id}' зарезервирована (не определено) "
-                                   "и не меняется")
+            raise MaintenanceError(
+                f"{self.where}: '{reason_id}' зарезервирована (не определено) и не меняется"
+            )
         if not reason.active:
             raise MaintenanceError(
-                f"{self.where}: {role} '{reason_id}' уже выведена {reason.retired} "
-                f"(преемник {reason.replaced_by}); укажите действующую причину")
+                f"{self.where}: причина '{reason_id}' ({role}) уже выведена {reason.retired}, "
+                f"её преемник {reason.replaced_by}; укажите действующую причину"
+            )
 
     def require_new(self, reason_id: str) -> None:
         if reason_id in self.before.by_id:
             state = "выведена" if not self.before.by_id[reason_id].active else "действующая"
             raise MaintenanceError(
                 f"{self.where}: id '{reason_id}' уже занят ({state} причина); id не "
-                "переиспользуются, чтобы история не смешивалась — выберите другой")
+                "переиспользуются, чтобы история не смешивалась — выберите другой"
+            )
 
     def add_after(self, anchor_id: str, entry: CommentedMap) -> None:
         index = next(i for i, r in enumerate(self.reasons) if r["id"] == anchor_id)
@@ -239,7 +269,7 @@ class _Edit:
         entry = copy.deepcopy(self.entry(source_id))
         entry["id"] = new_id
         if title:
-            entry["title"] = title
+            _set_plain(entry, "title", title)
         for key in ("retired", "replaced_by"):
             entry.pop(key, None)
         return entry
@@ -254,8 +284,10 @@ class _Edit:
         for other in self.reasons:
             if other.get("replaced_by") == reason_id and other is not entry:
                 other["replaced_by"] = successor
-                self.notes.append(f"{other['id']}: преемник {reason_id} → {successor} "
-                                  "(цепочка истории продолжается)")
+                self.notes.append(
+                    f"{other['id']}: преемник {reason_id} → {successor} "
+                    "(цепочка истории продолжается)"
+                )
 
     def free_order(self) -> int:
         used = {r["order"] for r in self.reasons if "retired" not in r}
@@ -269,15 +301,20 @@ class _Edit:
         used = {str(r["colour"]).lower() for r in self.reasons}
         colour = next((c for c in NEW_REASON_COLOURS if c not in used), None)
         if colour is None:
-            raise MaintenanceError("все цвета палитры заняты; задайте colour новой причины "
-                                   "в reasons.yaml вручную")
+            raise MaintenanceError(
+                "все цвета палитры заняты; задайте colour новой причины в reasons.yaml вручную"
+            )
         return DoubleQuotedScalarString(colour)
 
     def mentions(self, reason_id: str) -> list[str]:
         pattern = re.compile(rf"\b{re.escape(reason_id)}\b")
-        return [str(r["id"]) for r in self.reasons
-                if r["id"] != reason_id and "retired" not in r
-                and pattern.search(str(r.get("definition", "")))]
+        return [
+            str(r["id"])
+            for r in self.reasons
+            if r["id"] != reason_id
+            and "retired" not in r
+            and pattern.search(str(r.get("definition", "")))
+        ]
 
     def finish(self) -> tuple[str, Taxonomy]:
         version = self.document.get("version")
@@ -290,8 +327,9 @@ class _Edit:
         try:
             after = validate_taxonomy(yaml.safe_load(text), self.where)
         except TaxonomyError as exc:
-            raise MaintenanceError(f"изменение отклонено, таксономия стала бы неверной:\n{exc}") \
-                from exc
+            raise MaintenanceError(
+                f"изменение отклонено, таксономия стала бы неверной:\n{exc}"
+            ) from exc
         return text, after
 
 
@@ -302,16 +340,21 @@ def _checked(raw: object, where: str) -> Taxonomy:
         raise MaintenanceError(f"исправьте таксономию до изменений:\n{exc}") from exc
 
 
-def migrate_labels(files: Mapping[str, pd.DataFrame], before: Taxonomy,
-                   after: Taxonomy) -> tuple[dict[str, pd.DataFrame], int]:
+def migrate_labels(
+    files: Mapping[str, pd.DataFrame], before: Taxonomy, after: Taxonomy
+) -> tuple[dict[str, pd.DataFrame], int]:
     """Rewrite label ids whose meaning the change moved (successor before != after)."""
     moved = 0
     out = {}
     for name, frame in files.items():
         ids = frame["reason_id"].fillna("").str.strip()
-        new = ids.map(lambda rid: after.successor(rid)
-                      if rid in after.by_id and before.successor(rid) != after.successor(rid)
-                      else rid)
+        new = ids.map(
+            lambda rid: (
+                after.successor(rid)
+                if rid in after.by_id and before.successor(rid) != after.successor(rid)
+                else rid
+            )
+        )
         moved += int((new != ids).sum())
         out[name] = frame.assign(reason_id=new.where(new != ids, frame["reason_id"]))
     return out, moved
@@ -329,9 +372,16 @@ def _label_counts(files: Mapping[str, pd.DataFrame], ids: Iterable[str]) -> str:
     return ", ".join(f"{rid} {int(counts.get(rid, 0))}" for rid in ids)
 
 
-def rename_reason(reasons_text: str, label_files: Mapping[str, pd.DataFrame], old: str,
-                  new: str, *, title: str | None = None, when: date,
-                  where: str = "reasons.yaml") -> Change:
+def rename_reason(
+    reasons_text: str,
+    label_files: Mapping[str, pd.DataFrame],
+    old: str,
+    new: str,
+    *,
+    title: str | None = None,
+    when: date,
+    where: str = "reasons.yaml",
+) -> Change:
     """``old`` becomes ``new``: a copy in its place, ``old`` retired with replaced_by ``new``."""
     edit = _Edit(reasons_text, where)
     edit.require_active(old)
@@ -346,10 +396,39 @@ def rename_reason(reasons_text: str, label_files: Mapping[str, pd.DataFrame], ol
     text, after = edit.finish()
     files, moved = migrate_labels(label_files, edit.before, after)
     _checked_labels(files, after)
-    notes = [f"{old} → {new}" + (f" «{title}»" if title else ""),
-             f"{old} остаётся в истории: retired {when}, replaced_by {new}",
-             f"меток перенесено: {moved}", *edit.notes]
+    notes = [
+        f"{old} → {new}" + (f" «{title}»" if title else ""),
+        f"{old} остаётся в истории: retired {when}, replaced_by {new}",
+        f"меток перенесено: {moved}",
+        *edit.notes,
+    ]
     return Change("rename", text, files, tuple(notes))
+
+
+def merged_definition(definitions: Sequence[str], merged_ids: Iterable[str]) -> str:
+    """What each definition includes, then the exclusions that do not name a merged reason."""
+    merged = set(merged_ids)
+    includes, excludes = [], []
+    for definition in definitions:
+        text = " ".join(str(definition).split())
+        head, tail = _split_exclusions(text)
+        includes.append(head.strip())
+        for item in tail:
+            named = any(re.search(rf"\b{re.escape(rid)}\b", item) for rid in merged)
+            if not named and item not in excludes:
+                excludes.append(item)
+    text = " ".join(includes)
+    return text + (" Не включает: " + ", ".join(excludes) + "." if excludes else "")
+
+
+def _split_exclusions(definition: str) -> tuple[str, list[str]]:
+    """Split off the exclusions: A. Не включает: x (id1), y (id2). -> A., [x (id1), y (id2)]."""
+    match = re.search(r"не включает\s*:", definition, flags=re.IGNORECASE)
+    if match is None:
+        return definition, []
+    tail = definition[match.end() :].strip().rstrip(".")
+    items = [i.strip() for i in re.split(r",\s*(?![^()]*\))", tail) if i.strip()]
+    return definition[: match.start()], items
 
 
 def _merged_target(entries: Sequence[CommentedMap]) -> tuple[CommentedMap | None, str | None]:
@@ -368,9 +447,16 @@ def _merged_target(entries: Sequence[CommentedMap]) -> tuple[CommentedMap | None
     return merged, f"цель: {parts} = {merged['value']} (проверьте)"
 
 
-def merge_reasons(reasons_text: str, label_files: Mapping[str, pd.DataFrame],
-                  reason_ids: Sequence[str], into: str, *, title: str | None = None,
-                  when: date, where: str = "reasons.yaml") -> Change:
+def merge_reasons(
+    reasons_text: str,
+    label_files: Mapping[str, pd.DataFrame],
+    reason_ids: Sequence[str],
+    into: str,
+    *,
+    title: str | None = None,
+    when: date,
+    where: str = "reasons.yaml",
+) -> Change:
     """Reasons become one: ``into`` is one of them or a new id; the others are retired."""
     edit = _Edit(reasons_text, where)
     reason_ids = list(dict.fromkeys(reason_ids))
@@ -383,25 +469,21 @@ def merge_reasons(reasons_text: str, label_files: Mapping[str, pd.DataFrame],
     if into in reason_ids:
         kept = edit.entry(into)
         if title:
-            kept["title"] = title
-        absorbed = [e for e in entries if e is not kept]
-        extra = [x for e in absorbed for x in e.get("examples", []) if x not in
-                 kept.get("examples", [])]
-        if extra:
-            kept.setdefault("examples", CommentedSeq()).extend(extra)
-        edit.notes.append(f"дополните определение {into} тем, что покрывали "
-                          + ", ".join(str(e["id"]) for e in absorbed))
+            _set_plain(kept, "title", title)
     else:
         edit.require_new(into)
         kept = edit.copy_as(reason_ids[0], into, title)
-        kept["definition"] = _folded(" ".join(str(e["definition"]) for e in entries))
-        kept["examples"] = CommentedSeq(
-            dict.fromkeys(x for e in entries for x in e.get("examples", [])))
         edit.add_after(reason_ids[0], kept)
-        edit.notes.append(f"определение {into} склеено из определений {', '.join(reason_ids)}: "
-                          "сократите его")
         if not title:
             edit.notes.append(f"название {into} взято у {reason_ids[0]}: задайте --title")
+    sources = sorted(entries, key=lambda e: e["id"] != into)  # the kept reason's text first
+    kept["definition"] = _folded(merged_definition([e["definition"] for e in sources], reason_ids))
+    kept["examples"] = CommentedSeq(
+        dict.fromkeys(x for e in sources for x in e.get("examples", []))
+    )
+    edit.notes.append(
+        f"определение {into} собрано из определений {', '.join(reason_ids)}: проверьте и сократите"
+    )
     if target is not None:
         kept["target"] = target
     elif "target" in kept:
@@ -419,15 +501,24 @@ def merge_reasons(reasons_text: str, label_files: Mapping[str, pd.DataFrame],
     files, moved = migrate_labels(label_files, edit.before, after)
     _checked_labels(files, after)
     retired = [rid for rid in reason_ids if rid != into]
-    notes = [f"{' + '.join(reason_ids)} → {into}",
-             f"в истории: {', '.join(retired)} (retired {when}, replaced_by {into})",
-             f"меток перенесено: {moved}; теперь меток у {_label_counts(files, [into])}",
-             *edit.notes]
+    notes = [
+        f"{' + '.join(reason_ids)} → {into}",
+        f"в истории: {', '.join(retired)} (retired {when}, replaced_by {into})",
+        f"меток перенесено: {moved}; теперь меток у {_label_counts(files, [into])}",
+        *edit.notes,
+    ]
     return Change("merge", text, files, tuple(notes))
 
 
-def retire_reason(reasons_text: str, label_files: Mapping[str, pd.DataFrame], reason_id: str,
-                  replaced_by: str, *, when: date, where: str = "reasons.yaml") -> Change:
+def retire_reason(
+    reasons_text: str,
+    label_files: Mapping[str, pd.DataFrame],
+    reason_id: str,
+    replaced_by: str,
+    *,
+    when: date,
+    where: str = "reasons.yaml",
+) -> Change:
     """``reason_id`` is no longer used; its history and labels go to ``replaced_by``."""
     edit = _Edit(reasons_text, where)
     edit.require_active(reason_id)
@@ -440,18 +531,28 @@ def retire_reason(reasons_text: str, label_files: Mapping[str, pd.DataFrame], re
     text, after = edit.finish()
     files, moved = migrate_labels(label_files, edit.before, after)
     _checked_labels(files, after)
-    notes = [f"{reason_id} выведена {when}, история и метки → {replaced_by}",
-             f"меток перенесено: {moved}", *edit.notes]
+    notes = [
+        f"{reason_id} выведена {when}, история и метки → {replaced_by}",
+        f"меток перенесено: {moved}",
+        *edit.notes,
+    ]
     return Change("retire", text, files, tuple(notes))
 
 
 SplitRule = Callable[[str], list[str]]
 
 
-def split_reason(reasons_text: str, label_files: Mapping[str, pd.DataFrame], reason_id: str,
-                 into: Sequence[str], rule: SplitRule, *,
-                 titles: Mapping[str, str] | None = None, when: date,
-                 where: str = "reasons.yaml") -> Change:
+def split_reason(
+    reasons_text: str,
+    label_files: Mapping[str, pd.DataFrame],
+    reason_id: str,
+    into: Sequence[str],
+    rule: SplitRule,
+    *,
+    titles: Mapping[str, str] | None = None,
+    when: date,
+    where: str = "reasons.yaml",
+) -> Change:
     """One reason becomes several; its labels are re-assigned by ``rule``, never guessed.
 
     ``reason_id`` is retired with ``replaced_by`` = the first new id: weekly history needs one
@@ -469,8 +570,9 @@ def split_reason(reasons_text: str, label_files: Mapping[str, pd.DataFrame], rea
     titles = dict(titles or {})
     unknown_titles = set(titles) - set(into)
     if unknown_titles:
-        raise MaintenanceError(f"split: --title для {sorted(unknown_titles)}, а новые причины: "
-                               + ", ".join(into))
+        raise MaintenanceError(
+            f"split: --title для {sorted(unknown_titles)}, а новые причины: " + ", ".join(into)
+        )
     anchor = reason_id
     for position, new in enumerate(into):
         entry = edit.copy_as(reason_id, new, titles.get(new))
@@ -483,45 +585,63 @@ def split_reason(reasons_text: str, label_files: Mapping[str, pd.DataFrame], rea
     edit.retire(reason_id, into[0], when)
     same_title = [new for new in into if new not in titles]
     if same_title:
-        edit.notes.append(f"название и определение {', '.join(same_title)} скопированы у "
-                          f"{reason_id}: задайте свои (--title, definition в reasons.yaml)")
+        edit.notes.append(
+            f"название и определение {', '.join(same_title)} скопированы у "
+            f"{reason_id}: задайте свои (--title, definition в reasons.yaml)"
+        )
     edit.notes.append(f"у {', '.join(into)} нет цели: задайте target в reasons.yaml")
     for other in edit.mentions(reason_id):
         edit.notes.append(f"{other}: определение упоминает {reason_id} — поправьте вручную")
     text, after = edit.finish()
 
-    files, to_label = {}, []
+    files, to_label, strangers = {}, [], set()
     for name, frame in label_files.items():
         ids = frame["reason_id"].fillna("").str.strip()
         owned = ids.map(edit.before.successor) == reason_id
         assigned = pd.Series("", index=frame.index, dtype=object)
         for index in frame.index[owned]:
             text_value = str(frame.at[index, "text"])
-            matches = list(dict.fromkeys(m for m in rule(text_value) if m in into))
+            matches = list(dict.fromkeys(rule(text_value)))
+            strangers.update(set(matches) - set(into))
             if len(matches) == 1:
                 assigned[index] = matches[0]
             else:
-                to_label.append({
-                    "text": text_value, "reason_id": "",
-                    "source": str(frame.at[index, "source"] or ""),
-                    "suggested_reason_id": "", "suggested_title": "",
-                    "why": (f"подходят правила {', '.join(matches)}" if matches
-                            else "ни одно правило не подошло")
-                    + f" (было {reason_id}, {name})",
-                    "candidates": ", ".join(into),
-                })
+                to_label.append(
+                    {
+                        "text": text_value,
+                        "reason_id": "",
+                        "source": str(frame.at[index, "source"] or ""),
+                        "suggested_reason_id": "",
+                        "suggested_title": "",
+                        "why": (
+                            f"подходят правила {', '.join(matches)}"
+                            if matches
+                            else "ни одно правило не подошло"
+                        )
+                        + f" (было {reason_id}, {name})",
+                        "candidates": ", ".join(into),
+                    }
+                )
         keep = ~owned | (assigned != "")
-        files[name] = frame.assign(
-            reason_id=assigned.where(assigned != "", frame["reason_id"]))[keep].reset_index(
-            drop=True)
+        files[name] = frame.assign(reason_id=assigned.where(assigned != "", frame["reason_id"]))[
+            keep
+        ].reset_index(drop=True)
+    if strangers:
+        raise MaintenanceError(
+            f"split: правила называют причины не из --into: {', '.join(sorted(strangers))}; "
+            f"новые причины: {', '.join(into)}"
+        )
     files, moved = migrate_labels(files, edit.before, after)  # re-pointed older ids, if any
     _checked_labels(files, after)
     pending = pd.DataFrame(to_label, columns=[*TO_LABEL_COLUMNS, "candidates"])
-    notes = [f"{reason_id} → {', '.join(into)}",
-             f"{reason_id} в истории: retired {when}, replaced_by {into[0]} — недельная история "
-             f"продолжается в {into[0]}",
-             "меток по правилам: " + _label_counts(files, into),
-             f"без причины (разметить вручную): {len(pending)}", *edit.notes]
+    notes = [
+        f"{reason_id} → {', '.join(into)}",
+        f"{reason_id} в истории: retired {when}, replaced_by {into[0]} — недельная история "
+        f"продолжается в {into[0]}",
+        "меток по правилам: " + _label_counts(files, into),
+        f"без причины (разметить вручную): {len(pending)}",
+        *edit.notes,
+    ]
     if moved:
         notes.append(f"меток старых выведенных причин перенесено: {moved}")
     return Change("split", text, files, tuple(notes), pending)
@@ -532,15 +652,18 @@ def rules_from_file(path: Path) -> SplitRule:
     rows = _read_table(Path(path))
     missing = {"text", "reason_id"} - set(rows.columns)
     if missing:
-        raise MaintenanceError(f"{path}: нет колонок {', '.join(sorted(missing))}; ожидается "
-                               "заголовок text,reason_id")
+        raise MaintenanceError(
+            f"{path}: нет колонок {', '.join(sorted(missing))}; ожидается заголовок text,reason_id"
+        )
     mapping: dict[str, set[str]] = {}
     for row in rows.itertuples():
         mapping.setdefault(text_key(row.text), set()).add(str(row.reason_id).strip())
     return lambda text: sorted(mapping.get(text_key(text), ()))
 
 
-def rules_from_keywords(keywords: Mapping[str, Sequence[str]], lemmatizer: Lemmatizer) -> SplitRule:
+def rules_from_keywords(
+    keywords: Mapping[str, Sequence[str]], lemmatizer: Lemmatizer
+) -> SplitRule:
     """``{"X": ["погасить", "досрочн*"]}``: a text goes to X if it has one of X's words.
 
     Words and phrases are compared as lemmas, so "погасить" matches "погашу" and "погасила";
@@ -552,26 +675,36 @@ def rules_from_keywords(keywords: Mapping[str, Sequence[str]], lemmatizer: Lemma
     for reason_id, words in keywords.items():
         phrases = []
         for word in words:
-            star = word.strip().endswith("*")
-            lemmas = lemmatizer.lemmas(word.strip().rstrip("*")) if not star else [
-                word.strip().rstrip("*").lower().replace("ё", "е")]
-            if lemmas:
-                phrases.append([*lemmas[:-1], lemmas[-1] + ("*" if star else "")])
+            if "*" in word:  # prefixes as written, other words as lemmas
+                phrase = []
+                for token in word.split():
+                    prefix = token.lower().replace("ё", "е")
+                    phrase += [prefix] if token.endswith("*") else lemmatizer.lemmas(token)
+            else:
+                phrase = lemmatizer.lemmas(word)
+            if not phrase:
+                raise MaintenanceError(
+                    f"--keyword {reason_id}={word}: только стоп-слова, по ним не разделить"
+                )
+            phrases.append(phrase)
         compiled[reason_id] = phrases
 
     def matches(lemmas: list[str], phrase: list[str]) -> bool:
         size = len(phrase)
         for start in range(len(lemmas) - size + 1):
-            window = lemmas[start:start + size]
-            if all(w.startswith(p[:-1]) if p.endswith("*") else w == p
-                   for w, p in zip(window, phrase, strict=True)):
+            window = lemmas[start : start + size]
+            if all(
+                w.startswith(p[:-1]) if p.endswith("*") else w == p
+                for w, p in zip(window, phrase, strict=True)
+            ):
                 return True
         return False
 
     def rule(text: str) -> list[str]:
         lemmas = lemmatizer.lemmas(text)
-        return [rid for rid, phrases in compiled.items() if any(matches(lemmas, p)
-                                                                 for p in phrases)]
+        return [
+            rid for rid, phrases in compiled.items() if any(matches(lemmas, p) for p in phrases)
+        ]
 
     return rule
 
@@ -598,9 +731,13 @@ def parse_title_options(options: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def change_diff(reasons_text: str, label_files: Mapping[str, pd.DataFrame], change: Change,
-                reasons_name: str = "taxonomy/reasons.yaml",
-                labels_name: str = "taxonomy/labels") -> str:
+def change_diff(
+    reasons_text: str,
+    label_files: Mapping[str, pd.DataFrame],
+    change: Change,
+    reasons_name: str = "taxonomy/reasons.yaml",
+    labels_name: str = "taxonomy/labels",
+) -> str:
     """Unified diff of reasons.yaml and every label file the change touches."""
     parts = [_diff(reasons_text, change.reasons_text, reasons_name)]
     for name, frame in change.label_files.items():
@@ -610,12 +747,14 @@ def change_diff(reasons_text: str, label_files: Mapping[str, pd.DataFrame], chan
 
 
 def _diff(before: str, after: str, name: str) -> str:
-    return "".join(difflib.unified_diff(before.splitlines(True), after.splitlines(True),
-                                        f"a/{name}", f"b/{name}", n=2))
+    return "".join(
+        difflib.unified_diff(before.splitlines(True), after.splitlines(True), name, name, n=2)
+    )
 
 
-def apply_change(change: Change, reasons_path: Path, labels_dir: Path,
-                 label_files: Mapping[str, pd.DataFrame]) -> list[Path]:
+def apply_change(
+    change: Change, reasons_path: Path, labels_dir: Path, label_files: Mapping[str, pd.DataFrame]
+) -> list[Path]:
     """Write reasons.yaml and the label files that changed; returns what was written."""
     written = []
     for name, frame in change.label_files.items():
@@ -635,7 +774,7 @@ def _write_atomic(path: Path, text: str, encoding: str = "utf-8") -> None:
     tmp.replace(path)
 
 
-# ==================================================================================================
+# =================================================================================================
 # weekly history across taxonomy changes
 
 
@@ -653,8 +792,11 @@ def map_history(weekly: pd.DataFrame, taxonomy: Taxonomy) -> pd.DataFrame:
     out = weekly.copy()
     has_reason = out["reason_id"].notna()
     out.loc[has_reason, "reason_id"] = out.loc[has_reason, "reason_id"].map(taxonomy.successor)
-    numeric = [c for c in out.columns
-               if pd.api.types.is_numeric_dtype(out[c]) and not pd.api.types.is_bool_dtype(out[c])]
+    numeric = [
+        c
+        for c in out.columns
+        if pd.api.types.is_numeric_dtype(out[c]) and not pd.api.types.is_bool_dtype(out[c])
+    ]
     keys = [c for c in out.columns if c not in numeric]
     aggregations = {c: ("first" if c in WEEK_CONSTANT_COLUMNS else "sum") for c in numeric}
     merged = out.groupby(keys, dropna=False, sort=False, as_index=False).agg(aggregations)
@@ -663,12 +805,16 @@ def map_history(weekly: pd.DataFrame, taxonomy: Taxonomy) -> pd.DataFrame:
     return merged.sort_values(order, na_position="last", kind="stable").reset_index(drop=True)
 
 
-# ==================================================================================================
+# =================================================================================================
 # labelling: export
 
 
-def pick_for_labeling(candidates: pd.DataFrame, n: int, labelled: Iterable[str] = (),
-                      margin: float = DISAGREEMENT_MARGIN) -> pd.DataFrame:
+def pick_for_labeling(
+    candidates: pd.DataFrame,
+    n: int,
+    labelled: Iterable[str] = (),
+    margin: float = DISAGREEMENT_MARGIN,
+) -> pd.DataFrame:
     """Choose up to ``n`` contacts, taking in turn from three queues, each worst-first.
 
     ``candidates``: contact_id, text, reason_id, class_status, confidence, runner_up_id,
@@ -690,7 +836,8 @@ def pick_for_labeling(candidates: pd.DataFrame, n: int, labelled: Iterable[str] 
     queues = {
         "below_threshold": frame[below].sort_values(["confidence", "contact_id"]),
         "disagreement": frame[classified & (frame["margin"] < margin)].sort_values(
-            ["margin", "contact_id"]),
+            ["margin", "contact_id"]
+        ),
         "low_confidence": frame[classified].sort_values(["confidence", "contact_id"]),
     }
     chosen: list[tuple[str, pd.Series]] = []
@@ -711,16 +858,19 @@ def pick_for_labeling(candidates: pd.DataFrame, n: int, labelled: Iterable[str] 
     for why, row in chosen:
         suggested = row["top_reason_id"] if pd.notna(row["top_reason_id"]) else None
         values = {**row.to_dict(), "reason_id": row["top_reason_id"]}
-        rows.append({
-            "contact_id": row["contact_id"], "text": row["text"],
-            "suggested_reason_id": suggested or "",
-            "confidence": round(float(row["confidence"]), 4),
-            "runner_up_id": row["runner_up_id"] if pd.notna(row["runner_up_id"]) else "",
-            "why": _why(why, values) + (f"; таких текстов {row['same_text']}"
-                                        if row["same_text"] > 1 else ""),
-            "reason_id": "",
-            "source": SOURCE_OF_KIND.get(row.get("kind"), ""),
-        })
+        rows.append(
+            {
+                "contact_id": row["contact_id"],
+                "text": row["text"],
+                "suggested_reason_id": suggested or "",
+                "confidence": round(float(row["confidence"]), 4),
+                "runner_up_id": row["runner_up_id"] if pd.notna(row["runner_up_id"]) else "",
+                "why": _why(why, values)
+                + (f"; таких текстов {row['same_text']}" if row["same_text"] > 1 else ""),
+                "reason_id": "",
+                "source": SOURCE_OF_KIND.get(row.get("kind"), ""),
+            }
+        )
     return pd.DataFrame(rows, columns=[c for c in TO_LABEL_COLUMNS if c != "suggested_title"])
 
 
@@ -731,17 +881,32 @@ def _why(kind: str, values: dict) -> str:
 def label_studio_config(taxonomy: Taxonomy) -> str:
     """Labelling config: the text and one choice per reason (value = id, shown = title)."""
     view = ET.Element("View")
-    ET.SubElement(view, "Header", value="Причина обращения (наведите — определение)")
+    ET.SubElement(view, "Header", value="Причина обращения")
     ET.SubElement(view, "Text", name=LS_TEXT, value=f"${LS_TEXT}")
-    choices = ET.SubElement(view, "Choices", name=LS_CHOICES, toName=LS_TEXT, choice="single",
-                            showInline="false", required="true")
+    choices = ET.SubElement(
+        view,
+        "Choices",
+        name=LS_CHOICES,
+        toName=LS_TEXT,
+        choice="single",
+        showInline="false",
+        required="true",
+    )
     for reason_id in [*taxonomy.classes, taxonomy.undefined_reason]:
         reason = taxonomy.by_id[reason_id]
-        shown = ("Не подходит ни одна причина" if reason.reserved
-                 else f"{reason.title} · {reason.group}")
+        shown = (
+            "Не подходит ни одна причина"
+            if reason.reserved
+            else f"{reason.title} · {reason.group}"
+        )
         # html is shown instead of value, the value (the id) is what the export contains
-        ET.SubElement(choices, "Choice", value=reason.id, html=shown,
-                      hint=" ".join(reason.definition.split()))
+        ET.SubElement(
+            choices,
+            "Choice",
+            value=reason.id,
+            html=shown,
+            hint=" ".join(reason.definition.split()),
+        )
     ET.indent(view)
     return ET.tostring(view, encoding="unicode") + "\n"
 
@@ -750,12 +915,24 @@ def label_studio_tasks(picked: pd.DataFrame, model_version: str | None = None) -
     """Label Studio import JSON: one task per contact, the suggestion as a prediction."""
     tasks = []
     for row in picked.itertuples(index=False):
-        task: dict = {"data": {"text": row.text, "contact_id": row.contact_id,
-                               "source": row.source, "why": row.why}}
+        task: dict = {
+            "data": {
+                "text": row.text,
+                "contact_id": row.contact_id,
+                "source": row.source,
+                "why": row.why,
+            }
+        }
         if row.suggested_reason_id:
             prediction = {
-                "result": [{"from_name": LS_CHOICES, "to_name": LS_TEXT, "type": "choices",
-                            "value": {"choices": [row.suggested_reason_id]}}],
+                "result": [
+                    {
+                        "from_name": LS_CHOICES,
+                        "to_name": LS_TEXT,
+                        "type": "choices",
+                        "value": {"choices": [row.suggested_reason_id]},
+                    }
+                ],
                 "score": float(row.confidence),
             }
             if model_version:
@@ -765,50 +942,63 @@ def label_studio_tasks(picked: pd.DataFrame, model_version: str | None = None) -
     return tasks
 
 
-def export_labeling(warehouse: Path, out_dir: Path, taxonomy_path: Path, labels_dir: Path | None,
-                    classified: Path | None, n: int = DEFAULT_LABELING_SIZE,
-                    weeks: int = DEFAULT_LABELING_WEEKS,
-                    margin: float = DISAGREEMENT_MARGIN) -> pd.DataFrame:
+def export_labeling(
+    warehouse: Path,
+    out_dir: Path,
+    taxonomy_path: Path,
+    labels_dir: Path | None,
+    classified: Path | None,
+    n: int = DEFAULT_LABELING_SIZE,
+    weeks: int = DEFAULT_LABELING_WEEKS,
+    margin: float = DISAGREEMENT_MARGIN,
+) -> pd.DataFrame:
     import duckdb
-
-    from pipeline.aggregate import sql
 
     taxonomy = load_taxonomy(taxonomy_path)
     if not Path(warehouse).exists():
         raise MaintenanceError(f"{warehouse}: нет хранилища; сначала dvc repro (стадия aggregate)")
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        candidates = con.execute(sql("label_candidates"), {"weeks": weeks}).df()
+        candidates = con.execute(_query("label_candidates"), {"weeks": weeks}).df()
         model_version = con.execute("SELECT any_value(model_version) FROM contacts").fetchall()
     if classified is not None and Path(classified).exists():
-        extra = pd.read_parquet(classified, columns=["contact_id", "top_reason_id",
-                                                     "runner_up_confidence"])
+        extra = pd.read_parquet(
+            classified, columns=["contact_id", "top_reason_id", "runner_up_confidence"]
+        )
         candidates = candidates.merge(extra, on="contact_id", how="left")
     else:
-        logger.info("export-labeling: %s not found, disagreement (runner-up margin) skipped",
-                    classified)
+        logger.info(
+            "export-labeling: %s not found, disagreement (runner-up margin) skipped", classified
+        )
     labelled = set()
     if labels_dir is not None and Path(labels_dir).exists():
         labelled = {text_key(t) for t in labels_table(read_label_folder(labels_dir))["text"]}
     picked = pick_for_labeling(candidates, n, labelled, margin)
-    picked.insert(3, "suggested_title", picked["suggested_reason_id"].map(
-        lambda rid: taxonomy.title(rid) if rid else ""))
+    picked.insert(
+        3,
+        "suggested_title",
+        picked["suggested_reason_id"].map(lambda rid: taxonomy.title(rid) if rid else ""),
+    )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     picked.to_csv(out_dir / "to_label.csv", index=False, encoding="utf-8-sig")
     tasks = label_studio_tasks(picked, model_version[0][0] if model_version else None)
     (out_dir / "label_studio_tasks.json").write_text(
-        json.dumps(tasks, ensure_ascii=False, indent=1), encoding="utf-8")
-    (out_dir / "label_studio_config.xml").write_text(label_studio_config(taxonomy),
-                                                       encoding="utf-8")
+        json.dumps(tasks, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
+    (out_dir / "label_studio_config.xml").write_text(
+        label_studio_config(taxonomy), encoding="utf-8"
+    )
     counts = picked["why"].str.split(":").str[0].value_counts().to_dict()
-    print(f"к разметке: {len(picked)} контактов в {out_dir}/to_label.csv, "
-          f"label_studio_tasks.json, label_studio_config.xml")
+    print(
+        f"к разметке: {len(picked)} контактов в {out_dir}/to_label.csv, "
+        f"label_studio_tasks.json, label_studio_config.xml"
+    )
     for why, count in counts.items():
         print(f"  {why}: {count}")
     return picked
 
 
-# ==================================================================================================
+# =================================================================================================
 # labelling: import
 
 
@@ -840,7 +1030,7 @@ def _read_table(path: Path) -> pd.DataFrame:
         raise MaintenanceError(f"{path}: пустой файл")
     header = [h.strip() for h in rows[0]]
     body = [row + [""] * (len(header) - len(row)) for row in rows[1:] if any(row)]
-    frame = pd.DataFrame([row[:len(header)] for row in body], columns=header, dtype=str)
+    frame = pd.DataFrame([row[: len(header)] for row in body], columns=header, dtype=str)
     frame["line"] = [i + 2 for i, row in enumerate(rows[1:]) if any(row)]
     return frame
 
@@ -853,16 +1043,20 @@ def read_labelled(path: Path) -> pd.DataFrame:
     frame = _read_table(path)
     missing = {"text", "reason_id"} - set(frame.columns)
     if missing:
-        raise MaintenanceError(f"{path}: нет колонок {', '.join(sorted(missing))}; ожидается "
-                               "to_label.csv с заполненной колонкой reason_id")
+        raise MaintenanceError(
+            f"{path}: нет колонок {', '.join(sorted(missing))}; ожидается "
+            "to_label.csv с заполненной колонкой reason_id"
+        )
     if "source" not in frame:
         frame["source"] = ""
-    return pd.DataFrame({
-        "text": frame["text"].fillna("").str.strip(),
-        "reason_id": frame["reason_id"].fillna("").str.strip(),
-        "source": frame["source"].fillna("").str.strip(),
-        "where": [f"{path.name}, строка {line}" for line in frame["line"]],
-    })
+    return pd.DataFrame(
+        {
+            "text": frame["text"].fillna("").str.strip(),
+            "reason_id": frame["reason_id"].fillna("").str.strip(),
+            "source": frame["source"].fillna("").str.strip(),
+            "where": [f"{path.name}, строка {line}" for line in frame["line"]],
+        }
+    )
 
 
 def _read_label_studio(path: Path) -> pd.DataFrame:
@@ -881,10 +1075,15 @@ def _read_label_studio(path: Path) -> pd.DataFrame:
             for annotation in task.get("annotations", []):
                 if annotation.get("was_cancelled"):
                     continue
-                chosen.append(tuple(
-                    choice for item in annotation.get("result", [])
-                    if item.get("type") == "choices" and item.get("from_name", LS_CHOICES)
-                    == LS_CHOICES for choice in item.get("value", {}).get("choices", [])))
+                chosen.append(
+                    tuple(
+                        choice
+                        for item in annotation.get("result", [])
+                        if item.get("type") == "choices"
+                        and item.get("from_name", LS_CHOICES) == LS_CHOICES
+                        for choice in item.get("value", {}).get("choices", [])
+                    )
+                )
             answers = sorted(set(chosen))
         else:  # JSON-MIN export: data fields and the choice side by side
             data = task
@@ -895,13 +1094,20 @@ def _read_label_studio(path: Path) -> pd.DataFrame:
             reason = answers[0][0]
         elif len(answers) > 1 or (answers and len(answers[0]) > 1):
             reason = "|".join(sorted({c for a in answers for c in a}))
-        rows.append({"text": str(data.get(LS_TEXT, "")).strip(), "reason_id": reason,
-                     "source": str(data.get("source", "") or "").strip(), "where": where})
+        rows.append(
+            {
+                "text": str(data.get(LS_TEXT, "")).strip(),
+                "reason_id": reason,
+                "source": str(data.get("source", "") or "").strip(),
+                "where": where,
+            }
+        )
     return pd.DataFrame(rows, columns=["text", "reason_id", "source", "where"])
 
 
-def check_import(rows: pd.DataFrame, existing: pd.DataFrame, taxonomy: Taxonomy,
-                 source: str | None = None) -> ImportResult:
+def check_import(
+    rows: pd.DataFrame, existing: pd.DataFrame, taxonomy: Taxonomy, source: str | None = None
+) -> ImportResult:
     """Validate ids, map retired ones, split rows into new, duplicates and conflicts.
 
     ``rows``: text, reason_id, source, where. ``existing``: the current labels (text,
@@ -916,15 +1122,19 @@ def check_import(rows: pd.DataFrame, existing: pd.DataFrame, taxonomy: Taxonomy,
             unlabelled += 1
             continue
         if "|" in reason:
-            problems.append(f"{row.where}: разметчики разошлись ({reason.replace('|', ', ')}); "
-                            "оставьте одну разметку")
+            problems.append(
+                f"{row.where}: разметчики разошлись ({reason.replace('|', ', ')}); "
+                "оставьте одну разметку"
+            )
             continue
         if not row.text:
             problems.append(f"{row.where}: пустой текст")
             continue
         if reason not in taxonomy.by_id:
-            problems.append(f"{row.where}: неизвестная причина '{reason}'; ожидается id из "
-                            "reasons.yaml, например " + ", ".join(taxonomy.classes[:3]))
+            problems.append(
+                f"{row.where}: неизвестная причина '{reason}'; ожидается id из "
+                "reasons.yaml, например " + ", ".join(taxonomy.classes[:3])
+            )
             continue
         if taxonomy.by_id[reason].reserved:
             none_fits.append({"text": row.text, "where": row.where})
@@ -933,17 +1143,20 @@ def check_import(rows: pd.DataFrame, existing: pd.DataFrame, taxonomy: Taxonomy,
         remapped += active != reason
         row_source = row.source or (source or "")
         if row_source and row_source not in SOURCES:
-            problems.append(f"{row.where}: source '{row_source}', ожидается одно из "
-                            + ", ".join(SOURCES))
+            problems.append(
+                f"{row.where}: source '{row_source}', ожидается одно из " + ", ".join(SOURCES)
+            )
             continue
-        kept.append({"text": row.text, "reason_id": active, "source": row_source,
-                     "where": row.where})
+        kept.append(
+            {"text": row.text, "reason_id": active, "source": row_source, "where": row.where}
+        )
     if problems:
         raise MaintenanceError("импорт разметки отклонён:\n  - " + "\n  - ".join(problems[:50]))
     known: dict[str, tuple[str, str]] = {}
     for row in existing.itertuples(index=False):
-        known.setdefault(text_key(row.text), (taxonomy.successor(row.reason_id),
-                                              f"{row.file}:{row.line}"))
+        known.setdefault(
+            text_key(row.text), (taxonomy.successor(row.reason_id), f"{row.file}:{row.line}")
+        )
     new, conflicts, duplicates = [], [], 0
     for row in kept:
         key = text_key(row["text"])
@@ -952,35 +1165,57 @@ def check_import(rows: pd.DataFrame, existing: pd.DataFrame, taxonomy: Taxonomy,
             if reason == row["reason_id"]:
                 duplicates += 1
             else:
-                conflicts.append(f"«{row['text'][:80]}»: {where} → {reason}, "
-                                 f"{row['where']} → {row['reason_id']}")
+                conflicts.append(
+                    f"«{row['text'][:80]}»: {where} → {reason}, "
+                    f"{row['where']} → {row['reason_id']}"
+                )
             continue
         known[key] = (row["reason_id"], row["where"])
         new.append(row)
     return ImportResult(
         new=pd.DataFrame(new, columns=["text", "reason_id", "source"]).reset_index(drop=True)
-        if new else pd.DataFrame(columns=list(LABEL_COLUMNS)),
-        duplicates=duplicates, remapped=int(remapped), unlabelled=unlabelled,
+        if new
+        else pd.DataFrame(columns=list(LABEL_COLUMNS)),
+        duplicates=duplicates,
+        remapped=int(remapped),
+        unlabelled=unlabelled,
         none_fits=pd.DataFrame(none_fits, columns=["text", "where"]),
-        conflicts=tuple(conflicts))
+        conflicts=tuple(conflicts),
+    )
 
 
-def import_labels(path: Path, out: Path, taxonomy_path: Path, labels_dir: Path,
-                  source: str | None = None, allow_conflicts: bool = False) -> ImportResult:
+def import_labels(
+    path: Path,
+    out: Path,
+    taxonomy_path: Path,
+    labels_dir: Path,
+    source: str | None = None,
+    allow_conflicts: bool = False,
+) -> ImportResult:
     taxonomy = load_taxonomy(taxonomy_path)
     if source and source not in SOURCES:
         raise MaintenanceError(f"--source {source!r}: ожидается одно из {', '.join(SOURCES)}")
     files = read_label_folder(labels_dir) if Path(labels_dir).exists() else {}
     out = Path(out)
-    if out.exists() and out.name not in files:
-        files[out.name] = read_label_folder_file(out)
+    inside = out.parent.resolve() == Path(labels_dir).resolve()
+    key = out.name if inside else str(out)
+    if out.exists() and key not in files:
+        files[key] = read_label_file(out)
+    if not inside:
+        logger.warning(
+            "import-labels: %s is outside %s, training will not read it", out, labels_dir
+        )
     result = check_import(read_labelled(path), labels_table(files), taxonomy, source)
-    print(f"{path}: новых меток {len(result.new)}, дубликатов существующих пропущено "
-          f"{result.duplicates}, без разметки {result.unlabelled}, выведенных id заменено "
-          f"преемником {result.remapped}")
+    print(
+        f"{path}: новых меток {len(result.new)}, дубликатов существующих пропущено "
+        f"{result.duplicates}, без разметки {result.unlabelled}, выведенных id заменено "
+        f"преемником {result.remapped}"
+    )
     if len(result.none_fits):
-        print(f"  «не подходит ни одна причина»: {len(result.none_fits)} — кандидаты в новую "
-              "причину (не записаны):")
+        print(
+            f"  «не подходит ни одна причина»: {len(result.none_fits)} — кандидаты в новую "
+            "причину (не записаны):"
+        )
         for row in result.none_fits.head(10).itertuples():
             print(f"    {row.where}: {row.text[:100]}")
     if result.conflicts:
@@ -991,24 +1226,17 @@ def import_labels(path: Path, out: Path, taxonomy_path: Path, labels_dir: Path,
             raise MaintenanceError(
                 f"{len(result.conflicts)} противоречий: ничего не записано. Исправьте reason_id "
                 "в файле (или существующую метку) либо запустите с --allow-conflicts, чтобы "
-                "записать остальные")
+                "записать остальные"
+            )
     if len(result.new):
-        current = files.get(out.name, pd.DataFrame(columns=list(LABEL_COLUMNS)))
+        current = files.get(key, pd.DataFrame(columns=list(LABEL_COLUMNS)))
         combined = pd.concat([current, result.new[list(LABEL_COLUMNS)]], ignore_index=True)
         _write_atomic(out, label_file_text(combined.fillna("")))
         print(f"  записано в {out}: {len(result.new)} (всего в файле {len(combined)})")
     return result
 
 
-def read_label_folder_file(path: Path) -> pd.DataFrame:
-    with Path(path).open(encoding="utf-8-sig", newline="") as handle:
-        rows = list(csv.reader(handle))
-    if not rows:
-        return pd.DataFrame(columns=list(LABEL_COLUMNS))
-    return pd.DataFrame(rows[1:], columns=rows[0], dtype=str)
-
-
-# ==================================================================================================
+# =================================================================================================
 # health
 
 
@@ -1020,17 +1248,18 @@ class Health:
     active_reasons: int
     undefined_share: dict | None = None  # week, share, contacts, undefined, by_week
     few_examples: dict[str, int] | None = None
-    min_examples: int = DEFAULT_MIN_EXAMPLES
+    min_examples: int = 0  # train.min_examples_per_reason
     similar_definitions: list[dict] = field(default_factory=list)
     confusion_pairs: list[dict] | None = None
     no_target: list[str] = field(default_factory=list)
     target_overdue: list[str] = field(default_factory=list)
     quiet_reasons: list[str] | None = None
+    quiet_weeks: int = QUIET_WEEKS
     skipped: list[str] = field(default_factory=list)
 
 
 def reason_documents(taxonomy: Taxonomy, lemmatizer: Lemmatizer) -> dict[str, str]:
-    """Title, definition (without its "Не включает" part and reason ids) and examples, as lemmas."""
+    """Title, definition (without "Не включает" and reason ids) and examples, as lemmas."""
     documents = {}
     for reason_id in taxonomy.classes:
         reason = taxonomy.by_id[reason_id]
@@ -1040,8 +1269,9 @@ def reason_documents(taxonomy: Taxonomy, lemmatizer: Lemmatizer) -> dict[str, st
     return documents
 
 
-def similar_definitions(documents: Mapping[str, str],
-                        threshold: float = NEAR_DUPLICATE_SIMILARITY) -> list[dict]:
+def similar_definitions(
+    documents: Mapping[str, str], threshold: float = NEAR_DUPLICATE_SIMILARITY
+) -> list[dict]:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.metrics.pairwise import cosine_similarity
 
@@ -1049,11 +1279,13 @@ def similar_definitions(documents: Mapping[str, str],
     if len(ids) < 2:
         return []
     matrix = TfidfVectorizer(analyzer=str.split, sublinear_tf=True).fit_transform(
-        [documents[i] for i in ids])
+        [documents[i] for i in ids]
+    )
     similarity = cosine_similarity(matrix)
     pairs = [
         {"a": ids[i], "b": ids[j], "similarity": round(float(similarity[i, j]), 3)}
-        for i in range(len(ids)) for j in range(i + 1, len(ids))
+        for i in range(len(ids))
+        for j in range(i + 1, len(ids))
         if similarity[i, j] >= threshold
     ]
     return sorted(pairs, key=lambda p: (-p["similarity"], p["a"], p["b"]))
@@ -1078,25 +1310,34 @@ def confusion_pairs(confusion: pd.DataFrame, threshold: float = CONFUSION_RATE) 
     return sorted(out, key=lambda p: (-p["rate"], p["a"], p["b"]))
 
 
-def undefined_share(per_week: pd.DataFrame, weeks: int = 4) -> dict | None:
-    """Share of 'не определено' among contacts with text: the latest week and a few before."""
+def undefined_share(
+    per_week: pd.DataFrame, week: str | None = None, weeks: int = 4
+) -> dict | None:
+    """Share of 'не определено' among contacts with text in ``week`` (default: the latest)."""
     if per_week.empty:
         return None
-    table = per_week.assign(undefined=per_week["class_status"] == "below_threshold")
-    by_week = table.groupby("iso_week").apply(
-        lambda g: pd.Series({"contacts": int(g["contacts"].sum()),
-                             "undefined": int(g.loc[g["undefined"], "contacts"].sum())}),
-        include_groups=False).sort_index()
-    by_week["share"] = by_week["undefined"] / by_week["contacts"]
-    latest = by_week.index[-1]
-    return {"week": latest, "share": round(float(by_week.at[latest, "share"]), 4),
-            "contacts": int(by_week.at[latest, "contacts"]),
-            "undefined": int(by_week.at[latest, "undefined"]),
-            "by_week": {w: round(float(s), 4) for w, s in by_week["share"].tail(weeks).items()}}
+    contacts = per_week.groupby("iso_week")["contacts"].sum().sort_index()
+    undefined = (
+        per_week[per_week["class_status"] == "below_threshold"]
+        .groupby("iso_week")["contacts"]
+        .sum()
+        .reindex(contacts.index, fill_value=0)
+    )
+    share = undefined / contacts
+    week = week if week in share.index else share.index[-1]
+    history = share.loc[:week].tail(weeks)
+    return {
+        "week": week,
+        "share": round(float(share[week]), 4),
+        "contacts": int(contacts[week]),
+        "undefined": int(undefined[week]),
+        "by_week": {w: round(float(s), 4) for w, s in history.items()},
+    }
 
 
-def quiet_reasons(per_week: pd.DataFrame, taxonomy: Taxonomy,
-                  weeks: int = QUIET_WEEKS) -> list[str]:
+def quiet_reasons(
+    per_week: pd.DataFrame, taxonomy: Taxonomy, weeks: int = QUIET_WEEKS
+) -> list[str]:
     """Active reasons with no classified contact in the latest ``weeks`` ISO weeks."""
     if per_week.empty:
         return []
@@ -1106,16 +1347,26 @@ def quiet_reasons(per_week: pd.DataFrame, taxonomy: Taxonomy,
     return [r for r in taxonomy.classes if r not in present]
 
 
-def health(taxonomy_path: Path, labels_dir: Path | None, metrics: Path | None,
-           confusion: Path | None, warehouse: Path | None, params: Path | None,
-           lemmatizer: Lemmatizer, today: date, similarity: float = NEAR_DUPLICATE_SIMILARITY,
-           confusion_rate: float = CONFUSION_RATE, quiet_weeks: int = QUIET_WEEKS) -> Health:
+def health(
+    taxonomy_path: Path,
+    labels_dir: Path | None,
+    metrics: Path | None,
+    confusion: Path | None,
+    warehouse: Path | None,
+    params: Path | None,
+    lemmatizer: Lemmatizer,
+    today: date,
+    similarity: float = NEAR_DUPLICATE_SIMILARITY,
+    confusion_rate: float = CONFUSION_RATE,
+    quiet_weeks: int = QUIET_WEEKS,
+) -> Health:
     """Collect the health summary from whatever of the inputs exists."""
     from pipeline.taxonomy import taxonomy_version
 
     taxonomy = load_taxonomy(taxonomy_path)
-    report = Health(taxonomy_version=taxonomy_version(taxonomy_path),
-                    active_reasons=len(taxonomy.classes))
+    report = Health(
+        taxonomy_version=taxonomy_version(taxonomy_path), active_reasons=len(taxonomy.classes)
+    )
     report.min_examples = _min_examples(params, report.skipped)
     counts = None
     if labels_dir is not None and Path(labels_dir).exists():
@@ -1123,18 +1374,22 @@ def health(taxonomy_path: Path, labels_dir: Path | None, metrics: Path | None,
         checked = validate_labels(labels_table(files), taxonomy)
         counts = checked.frame["reason_id"].value_counts()
     elif metrics is not None and Path(metrics).exists():
-        counts = pd.Series(json.loads(Path(metrics).read_text("utf-8"))
-                           .get("examples_per_reason", {}))
+        counts = pd.Series(
+            json.loads(Path(metrics).read_text("utf-8")).get("examples_per_reason", {})
+        )
     else:
         report.skipped.append("число примеров: нет ни taxonomy/labels, ни model.json")
     if counts is not None:
-        report.few_examples = {r: int(counts.get(r, 0)) for r in taxonomy.classes
-                               if counts.get(r, 0) < report.min_examples}
+        report.few_examples = {
+            r: int(counts.get(r, 0))
+            for r in taxonomy.classes
+            if counts.get(r, 0) < report.min_examples
+        }
     report.similar_definitions = similar_definitions(
-        reason_documents(taxonomy, lemmatizer), similarity)
+        reason_documents(taxonomy, lemmatizer), similarity
+    )
     if confusion is not None and Path(confusion).exists():
-        report.confusion_pairs = confusion_pairs(pd.read_csv(confusion, dtype=str),
-                                                 confusion_rate)
+        report.confusion_pairs = confusion_pairs(pd.read_csv(confusion, dtype=str), confusion_rate)
     else:
         report.skipped.append(f"путаница причин: нет {confusion} (dvc repro, стадия train)")
     for reason_id in taxonomy.classes:
@@ -1146,25 +1401,34 @@ def health(taxonomy_path: Path, labels_dir: Path | None, metrics: Path | None,
     if warehouse is not None and Path(warehouse).exists():
         import duckdb
 
-        from pipeline.aggregate import sql
-
         with duckdb.connect(str(warehouse), read_only=True) as con:
-            per_week = con.execute(sql("health_weeks")).df()
-        report.undefined_share = undefined_share(per_week)
+            per_week = con.execute(_query("health_weeks")).df()
+            tables = {t for (t,) in con.execute("SHOW TABLES").fetchall()}
+            report_week = (
+                con.execute("SELECT any_value(report_week) FROM run_info").fetchall()[0][0]
+                if "run_info" in tables
+                else None
+            )
+        report.undefined_share = undefined_share(per_week, report_week)
         report.quiet_reasons = quiet_reasons(per_week, taxonomy, quiet_weeks)
+        report.quiet_weeks = quiet_weeks
     else:
-        report.skipped.append(f"доля «не определено» и причины без контактов: нет {warehouse} "
-                              "(dvc repro, стадия aggregate)")
+        report.skipped.append(
+            f"доля «не определено» и причины без контактов: нет {warehouse} "
+            "(dvc repro, стадия aggregate)"
+        )
     return report
 
 
 def _min_examples(params: Path | None, skipped: list[str]) -> int:
-    if params is None or not Path(params).exists():
-        skipped.append(f"порог числа примеров: нет params.yaml, взято {DEFAULT_MIN_EXAMPLES}")
-        return DEFAULT_MIN_EXAMPLES
+    """train.min_examples_per_reason of params.yaml, or the train stage's default."""
     from pipeline.config import load_section
     from pipeline.train import TrainConfig
 
+    if params is None or not Path(params).exists():
+        default = TrainConfig.model_fields["min_examples_per_reason"].default
+        skipped.append(f"порог числа примеров: нет {params}, взят порог по умолчанию {default}")
+        return default
     return load_section(params, "train", TrainConfig).min_examples_per_reason
 
 
@@ -1172,64 +1436,101 @@ def render_health(report: Health, taxonomy: Taxonomy) -> str:
     def named(ids: Iterable[str]) -> str:
         return ", ".join(f"{r} «{taxonomy.title(r)}»" for r in ids)
 
-    lines = [f"Здоровье таксономии {report.taxonomy_version}: действующих причин "
-             f"{report.active_reasons}"]
+    lines = [
+        f"Здоровье таксономии {report.taxonomy_version}: действующих причин "
+        f"{report.active_reasons}"
+    ]
     share = report.undefined_share
     if share is not None:
         trend = ", ".join(f"{w}: {s:.1%}" for w, s in share["by_week"].items())
-        lines.append(f"• «Не определено» в {share['week']}: {share['share']:.1%} "
-                     f"({share['undefined']} из {share['contacts']}); по неделям: {trend}")
+        lines.append(
+            f"• «Не определено» в {share['week']}: {share['share']:.1%} "
+            f"({share['undefined']} из {share['contacts']}); по неделям: {trend}"
+        )
     if report.few_examples is not None:
         if report.few_examples:
-            lines.append(f"• Мало примеров (< {report.min_examples}): " + ", ".join(
-                f"{r} ({n})" for r, n in report.few_examples.items()))
+            lines.append(
+                f"• Мало примеров (< {report.min_examples}): "
+                + ", ".join(f"{r} ({n})" for r, n in report.few_examples.items())
+            )
         else:
             lines.append(f"• Примеров достаточно: у каждой причины ≥ {report.min_examples}")
     if report.similar_definitions:
         lines.append("• Почти одинаковые определения (кандидаты в merge или на уточнение):")
-        lines += [f"    {p['a']} ~ {p['b']}: сходство {p['similarity']:.2f}"
-                  for p in report.similar_definitions]
+        lines += [
+            f"    {p['a']} ~ {p['b']}: сходство {p['similarity']:.2f}"
+            for p in report.similar_definitions
+        ]
     else:
         lines.append("• Почти одинаковых определений нет")
     if report.confusion_pairs is not None:
         if report.confusion_pairs:
             lines.append("• Модель путает друг с другом (вне выборки):")
-            lines += [f"    {p['a']} ↔ {p['b']}: {p['rate']:.1%} "
-                      f"({p['a_as_b']} → и {p['b_as_a']} ←)" for p in report.confusion_pairs]
+            lines += [
+                f"    {p['a']} ↔ {p['b']}: {p['rate']:.1%} "
+                f"({p['a']} → {p['b']}: {p['a_as_b']}, обратно: {p['b_as_a']})"
+                for p in report.confusion_pairs
+            ]
         else:
             lines.append("• Сильно путаемых пар нет")
     lines.append("• Без цели: " + (named(report.no_target) if report.no_target else "нет"))
     if report.target_overdue:
         lines.append("• Срок цели прошёл: " + named(report.target_overdue))
     if report.quiet_reasons is not None:
-        lines.append(f"• Без контактов за {QUIET_WEEKS} недель: "
-                     + (named(report.quiet_reasons) if report.quiet_reasons else "нет"))
+        lines.append(
+            f"• Без контактов за {report.quiet_weeks} недель: "
+            + (named(report.quiet_reasons) if report.quiet_reasons else "нет")
+        )
     for note in report.skipped:
         lines.append(f"  (пропущено — {note})")
     return "\n".join(lines)
 
 
-# ==================================================================================================
+# =================================================================================================
 # command line shell (argparse lives in pipeline/__main__.py)
+
+
+def _given(value, default):
+    """A command-line value, or this module's default when the option was not given."""
+    return default if value is None else value
 
 
 def run(args) -> None:
     """Dispatch ``python -m pipeline taxonomy <action>`` (every action except check)."""
     action = args.action
     if action == "export-labeling":
-        export_labeling(args.warehouse, args.out, args.taxonomy, args.labels, args.classified,
-                        n=args.n, weeks=args.weeks, margin=args.margin)
+        export_labeling(
+            args.warehouse,
+            args.out,
+            args.taxonomy,
+            args.labels,
+            args.classified,
+            n=_given(args.n, DEFAULT_LABELING_SIZE),
+            weeks=_given(args.weeks, DEFAULT_LABELING_WEEKS),
+            margin=_given(args.margin, DISAGREEMENT_MARGIN),
+        )
     elif action == "import-labels":
-        import_labels(args.file, args.out, args.taxonomy, args.labels, args.source,
-                      args.allow_conflicts)
+        import_labels(
+            args.file, args.out, args.taxonomy, args.labels, args.source, args.allow_conflicts
+        )
     elif action == "health":
-        report = health(args.taxonomy, args.labels, args.metrics, args.confusion,
-                        args.warehouse, args.params, Lemmatizer(), date.today(),
-                        similarity=args.similarity, confusion_rate=args.confusion_rate)
+        report = health(
+            args.taxonomy,
+            args.labels,
+            args.metrics,
+            args.confusion,
+            args.warehouse,
+            args.params,
+            Lemmatizer(),
+            date.today(),
+            similarity=_given(args.similarity, NEAR_DUPLICATE_SIMILARITY),
+            confusion_rate=_given(args.confusion_rate, CONFUSION_RATE),
+        )
         print(render_health(report, load_taxonomy(args.taxonomy)))
         if args.out:
-            _write_atomic(Path(args.out), json.dumps(asdict(report), ensure_ascii=False,
-                                                     indent=2) + "\n")
+            _write_atomic(
+                Path(args.out), json.dumps(asdict(report), ensure_ascii=False, indent=2) + "\n"
+            )
     else:
         _run_edit(args)
 
@@ -1241,25 +1542,41 @@ def _run_edit(args) -> None:
     except OSError as exc:
         raise MaintenanceError(f"{reasons_path}: не удалось прочитать ({exc.strerror})") from exc
     files = read_label_folder(labels_dir) if labels_dir.exists() else {}
-    when = date.fromisoformat(args.date) if args.date else date.today()
+    try:
+        when = date.fromisoformat(args.date) if args.date else date.today()
+    except ValueError as exc:
+        raise MaintenanceError(f"--date {args.date!r}: ожидается дата ГГГГ-ММ-ДД") from exc
     where = str(reasons_path)
     if args.action == "rename":
-        change = rename_reason(reasons_text, files, args.old, args.new, title=args.title,
-                               when=when, where=where)
+        change = rename_reason(
+            reasons_text, files, args.old, args.new, title=args.title, when=when, where=where
+        )
     elif args.action == "merge":
-        change = merge_reasons(reasons_text, files, args.reasons, args.into, title=args.title,
-                               when=when, where=where)
+        change = merge_reasons(
+            reasons_text, files, args.reasons, args.into, title=args.title, when=when, where=where
+        )
     elif args.action == "retire":
-        change = retire_reason(reasons_text, files, args.reason, args.replaced_by, when=when,
-                               where=where)
+        change = retire_reason(
+            reasons_text, files, args.reason, args.replaced_by, when=when, where=where
+        )
     elif args.action == "split":
         if bool(args.rules) == bool(args.keyword):
             raise MaintenanceError("split: укажите либо --rules ФАЙЛ, либо --keyword ID=слова")
-        rule = (rules_from_file(args.rules) if args.rules
-                else rules_from_keywords(parse_keyword_options(args.keyword), Lemmatizer()))
-        change = split_reason(reasons_text, files, args.reason, args.into, rule,
-                              titles=parse_title_options(args.title or []), when=when,
-                              where=where)
+        rule = (
+            rules_from_file(args.rules)
+            if args.rules
+            else rules_from_keywords(parse_keyword_options(args.keyword), Lemmatizer())
+        )
+        change = split_reason(
+            reasons_text,
+            files,
+            args.reason,
+            args.into,
+            rule,
+            titles=parse_title_options(args.title or []),
+            when=when,
+            where=where,
+        )
     else:  # pragma: no cover - argparse limits the choices
         raise MaintenanceError(f"неизвестное действие {args.action}")
     print(f"{change.action}:")
@@ -1278,8 +1595,10 @@ def _run_edit(args) -> None:
         target = Path(args.unmatched or f"build/labeling/split_{args.reason}.csv")
         target.parent.mkdir(parents=True, exist_ok=True)
         change.to_label.to_csv(target, index=False, encoding="utf-8-sig")
-        print(f"  к ручной разметке: {target} — заполните reason_id и загрузите: "
-              f"python -m pipeline taxonomy import-labels {target} --out "
-              f"{labels_dir}/<файл>.csv")
+        print(
+            f"  к ручной разметке: {target} — заполните reason_id и загрузите: "
+            f"python -m pipeline taxonomy import-labels {target} --out "
+            f"{labels_dir}/<файл>.csv"
+        )
     print("записано: " + ", ".join(str(p) for p in written))
     print("дальше: dvc repro (модель переобучится на новой таксономии)")

@@ -181,6 +181,17 @@ def test_every_warehouse_table_is_documented(small_run):
     assert all(comment for _, comment in tables), tables
 
 
+def test_contacts_of_a_retired_reason_count_under_its_successor(tmp_path):
+    # classifications kept from before the taxonomy change still carry the retired id
+    rows = [contact("1", "2026-11-16 10:00", reason="online_bank_problem"),
+            contact("2", "2026-11-17 10:00", reason="cannot_login")]
+    paths = write_inputs(tmp_path, rows)
+    loop = aggregate.main(paths, ROOT / "taxonomy/reasons.yaml",
+                          ROOT / "taxonomy/owner_notes.yaml", AggregateConfig())
+    assert loop.set_index("reason_id").loc["cannot_login", "contacts"] == 2
+    assert "online_bank_problem" not in set(pd.read_parquet(paths["weekly"])["reason_id"])
+
+
 def test_report_week_must_exist(tmp_path):
     paths = write_inputs(tmp_path, [contact("1", "2026-11-16 10:00")])
     with pytest.raises(AggregateError, match="2026-W30"):

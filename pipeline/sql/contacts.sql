@@ -1,6 +1,7 @@
 -- Every accepted contact with its reason: the fact table all other aggregates read.
 -- Parameters: $contacts, $classified (Parquet paths), $repeat_window_days.
--- Tables read: reasons (taxonomy), handle_defaults (channel -> minutes), drivers.
+-- Tables read: reasons (taxonomy), successors (retired id -> active successor),
+-- handle_defaults (channel -> minutes), drivers.
 CREATE OR REPLACE TABLE contacts AS
 WITH joined AS (
     SELECT
@@ -8,7 +9,8 @@ WITH joined AS (
         c.week_start, c.local_hour, c.queue, c.outcome, c.transfers, c.route, c.customer_id,
         c.resolved_at, c.resolved_local, c.status AS request_status, c.status_updates,
         c.handle_time_s, c.wait_time_s,
-        k.reason_id, k.status AS class_status, k.confidence, k.runner_up_id,
+        -- a retired reason's contacts count under its successor, so history stays continuous
+        coalesce(succ.successor, k.reason_id) AS reason_id, k.status AS class_status, k.confidence, k.runner_up_id,
         k.model_version, k.taxonomy_version,
         CASE
             WHEN c.kind = 'call' THEN coalesce(c.handle_time_s, 0) / 60.0
@@ -17,6 +19,7 @@ WITH joined AS (
     FROM read_parquet($contacts) AS c
     LEFT JOIN read_parquet($classified) AS k USING (contact_id)
     LEFT JOIN handle_defaults AS h ON h.channel = c.channel
+    LEFT JOIN successors AS succ ON succ.reason_id = k.reason_id
 ),
 sequenced AS (
     SELECT

@@ -1,5 +1,6 @@
 -- Contacts a labeller could usefully look at: the latest $weeks ISO weeks, with text.
 -- Read by `python -m pipeline taxonomy export-labeling` from data/warehouse.duckdb.
+-- Parameters: $weeks (how many of the latest ISO weeks).
 WITH recent_weeks AS (
     SELECT DISTINCT iso_week FROM contacts
     WHERE class_status IN ('classified', 'below_threshold')

@@ -1,0 +1,294 @@
+"""The HTML reports, opened from disk in headless Chromium (Debian's `chromium`), and their parts."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from datetime import date
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import duckdb
+import openpyxl
+import pandas as pd
+import pytest
+from conftest import ROOT
+
+from pipeline import formatting, report
+from pipeline.config import load_section
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+SCREENSHOT = ROOT / "build" / "screenshots" / "index-1366x768.png"
+PAYLOAD = ('Мошенники! <script>window.__xss = 1; document.title = "взлом"</script>'
+           '<img src="x" onerror="window.__xss = 2"> звоните +7 (916) 123-45-67')
+
+
+# --- formatting ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(1234, "1\u00a0234"), (1234567.4, "1\u00a0234\u00a0567"), (0, "0"), (-12, "−12"),
+     (None, "—"), (float("nan"), "—")],
+)
+def test_numbers_in_russian(value, expected):
+    assert formatting.number(value) == expected
+
+
+def test_percent_money_dates_in_russian():
+    assert formatting.percent(0.125) == "12,5\u00a0%"
+    assert formatting.percent(0.3, 0, signed=True) == "+30\u00a0%"
+    assert formatting.percent(-0.05, 0, signed=True) == "−5\u00a0%"
+    assert formatting.money(25_500_000) == "25,5\u00a0млн\u00a0₽"
+    assert formatting.money(43_000) == "43\u00a0тыс.\u00a0₽"
+    assert formatting.day(date(2026, 11, 2)) == "2\u00a0нояб.\u00a02026"
+    assert formatting.day("2026-05-09") == "9\u00a0мая\u00a02026"
+    assert formatting.week_label("2026-W47") == "16–22\u00a0нояб.\u00a02026"
+    assert formatting.week_label("2026-W40") == "28\u00a0сент. – 4\u00a0окт.\u00a02026"
+
+
+def test_chart_data_cannot_close_its_script_block():
+    text = str(report.chart_json({"data": [{"name": "</script><script>alert(1)</script>"}]}))
+    assert "</script>" not in text and "<" not in text
+
+
+# --- the generated site ------------------------------------------------------------------------
+
+
+class Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        for key in ("href", "src"):
+            if attrs.get(key):
+                self.links.append(attrs[key])
+
+
+@pytest.fixture(scope="module")
+def site(demo_workspace) -> Path:
+    return demo_workspace / "reports"
+
+
+def pages(site: Path) -> list[Path]:
+    return sorted(site.rglob("*.html"))
+
+
+@pytest.mark.slow
+def test_site_has_every_page(site, demo_workspace):
+    from pipeline.taxonomy import load_taxonomy
+
+    taxonomy = load_taxonomy(demo_workspace / "taxonomy/reasons.yaml")
+    assert (site / "index.html").exists()
+    for reason in taxonomy.ordered:
+        if reason.active:
+            assert (site / "reasons" / f"{reason.id}.html").exists(), reason.id
+    for owner in taxonomy.owner_titles:
+        assert (site / "owners" / f"{owner}.html").exists(), owner
+    assert len(list((site / "archive").glob("2026-W*.html"))) >= 8
+    assert (site / "assets" / "plotly.min.js").stat().st_size > 1_000_000
+
+
+@pytest.mark.slow
+def test_every_internal_link_resolves_and_nothing_points_outside(site):
+    checked = 0
+    for page in pages(site):
+        parser = Links()
+        parser.feed(page.read_text(encoding="utf-8"))
+        for link in parser.links:
+            parsed = urlparse(link)
+            assert parsed.scheme in ("", "file"), f"{page.name}: external link {link}"
+            target = (page.parent / unquote(parsed.path)).resolve()
+            assert target.exists(), f"{page.relative_to(site)}: broken link {link}"
+            checked += 1
+    assert checked > 500
+
+
+@pytest.mark.slow
+def test_no_personal_data_in_any_page(site):
+    phone = re.compile(r"(?<![\d.])(\+7|8)[\s(-]*\d{3}[\s)-]*\d{3}[\s-]*\d{2}[\s-]*\d{2}(?!\d)")
+    card = re.compile(r"(?<![\d.])\d{4}[ -]?\d{4}[ -]?\d{4}[ -]?\d{4}(?![\d])")
+    email = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
+    for page in pages(site):
+        # chart data (numbers) aside: what a reader can see or copy
+        html = re.sub(r"<script.*?</script>", "", page.read_text(encoding="utf-8"), flags=re.S)
+        for pattern in (phone, card, email):
+            match = pattern.search(html)
+            assert match is None, f"{page.name}: {match.group(0)}"
+
+
+@pytest.mark.slow
+def test_excel_export_has_the_closed_loop_in_russian(demo_workspace):
+    book = openpyxl.load_workbook(demo_workspace / "reports/closed_loop.xlsx")
+    sheet = book.active
+    header = [c.value for c in sheet[1]]
+    assert header[:4] == ["Причина", "Владелец", "Квадрант", "Контакты"]
+    assert sheet.max_row == 1 + 28
+    titles = [sheet.cell(row=r, column=1).value for r in range(2, sheet.max_row + 1)]
+    assert "Не приходит СМС-код" in titles
+
+
+# --- in the browser ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        if os.environ.get("REQUIRE_BROWSER"):
+            pytest.fail("chromium is not installed (apt-get install chromium)")
+        pytest.skip("chromium is not installed: apt-get install chromium (.ci/run does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"])
+        yield instance
+        instance.close()
+
+
+class Visit:
+    """Open a page from file:// and record console errors, page errors and every request."""
+
+    def __init__(self, browser, path: Path, width: int = 1366, height: int = 768):
+        self.page = browser.new_page(viewport={"width": width, "height": height})
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.goto(path.resolve().as_uri())
+        self.page.wait_for_load_state("load")
+
+    def charts_rendered(self) -> None:
+        charts = self.page.locator("div[data-chart]")
+        for i in range(charts.count()):
+            chart = charts.nth(i)
+            chart.locator("svg.main-svg").first.wait_for(state="attached", timeout=15_000)
+            self.page.wait_for_function(
+                "el => el.getAttribute('data-rendered') === 'true'", arg=chart.element_handle(),
+                timeout=15_000)
+
+    def close(self) -> None:
+        self.page.close()
+
+
+def sample_pages(site: Path) -> list[Path]:
+    """Every page but most archive weeks (identical templates): keeps the test to a minute."""
+    archive = sorted((site / "archive").glob("2026-W*.html"))
+    return [p for p in pages(site) if p.parent.name != "archive"] + [
+        site / "archive" / "index.html", archive[0]]
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_pages_load_offline_without_errors_and_every_chart_renders(browser, site):
+    opened = 0
+    for path in sample_pages(site):
+        visit = Visit(browser, path)
+        visit.charts_rendered()
+        assert visit.errors == [], f"{path.relative_to(site)}: {visit.errors}"
+        outside = [u for u in visit.requests if not u.startswith(("file:", "data:", "about:"))]
+        assert outside == [], f"{path.relative_to(site)} requested {outside}"
+        visit.close()
+        opened += 1
+    assert opened >= 40
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_closed_loop_table_sorts(browser, site, demo_workspace):
+    visit = Visit(browser, site / "index.html")
+    table = visit.page.locator("#closed-loop")
+    column = table.locator("th", has_text="Неделя")
+
+    def volumes() -> list[int]:
+        return [int(v) for v in table.locator("tbody tr td:nth-child(3)").evaluate_all(
+            "cells => cells.map(c => c.getAttribute('data-value'))")]
+
+    original = volumes()
+    column.click()
+    ascending = volumes()
+    column.click()
+    descending = volumes()
+    assert ascending == sorted(original) and descending == sorted(original, reverse=True)
+    assert ascending != original
+    loop = pd.read_parquet(demo_workspace / "data/processed/closed_loop.parquet")
+    largest = loop.sort_values("contacts", ascending=False).iloc[0]["title"]
+    first_reason = table.locator("tbody tr").first.locator("td").first.inner_text()
+    assert first_reason.strip() == largest
+    visit.close()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_screenshot_shows_headline_figures_and_the_closed_loop_table(browser, site):
+    visit = Visit(browser, site / "index.html")
+    visit.charts_rendered()
+    headline = visit.page.locator("#headline").bounding_box()
+    table = visit.page.locator("#closed-loop").bounding_box()
+    assert headline["y"] + headline["height"] <= 768
+    assert table["y"] < 768 - 100  # the header and the first rows are above the fold
+    text = visit.page.locator("#headline").inner_text()
+    for label in ("контактов за неделю", "Не определено", "SLA", "повторных", "CPX"):
+        assert label in text
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    visit.page.screenshot(path=str(SCREENSHOT))
+    assert SCREENSHOT.stat().st_size > 50_000
+    visit.close()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_print_layout_hides_navigation(browser, site):
+    visit = Visit(browser, site / "index.html")
+    visit.page.emulate_media(media="print")
+    assert not visit.page.locator("header.top").is_visible()
+    visit.close()
+
+
+@pytest.fixture(scope="module")
+def hostile_site(demo_workspace, tmp_path_factory) -> Path:
+    """The demo report re-rendered after a complaint text was replaced by an HTML payload."""
+    work = tmp_path_factory.mktemp("hostile")
+    warehouse = work / "warehouse.duckdb"
+    shutil.copyfile(demo_workspace / "data/warehouse.duckdb", warehouse)
+    con = duckdb.connect(str(warehouse))
+    target = con.execute(
+        """SELECT contact_id FROM contacts WHERE reason_id = 'sms_code_missing'
+           AND iso_week = (SELECT report_week FROM run_info) AND text IS NOT NULL
+           ORDER BY confidence DESC, contact_id LIMIT 1""").fetchall()[0][0]
+    con.execute("UPDATE contacts SET text = $t WHERE contact_id = $c",
+                {"t": PAYLOAD, "c": target})
+    con.close()
+    out = work / "site"
+    ws = demo_workspace
+    report.main(warehouse, ws / "data/processed/closed_loop_history.parquet",
+                ws / "data/processed/weekly.parquet", ws / "data/interim/lemmas.parquet",
+                ws / "reports/metrics/ingest.json", ws / "reports/metrics/model.json",
+                ws / "taxonomy/reasons.yaml", out, work / "closed_loop.xlsx",
+                load_section(ws / "params.yaml", "report", report.ReportConfig))
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_script_in_a_complaint_is_shown_as_text_and_runs_nothing(browser, hostile_site):
+    path = hostile_site / "reasons" / "sms_code_missing.html"
+    html = path.read_text(encoding="utf-8")
+    assert "<script>window.__xss" not in html and "<img src=\"x\"" not in html
+    visit = Visit(browser, path)
+    examples = visit.page.locator("#examples").inner_text()
+    assert "<script>window.__xss = 1;" in examples  # visible, as text
+    assert 'onerror="window.__xss = 2"' in examples
+    assert "916" not in examples and "[телефон]" in examples
+    assert visit.page.evaluate("typeof window.__xss") == "undefined"
+    assert visit.page.title() != "взлом"
+    assert visit.page.locator("#examples img").count() == 0
+    assert not any(u.endswith("/x") for u in visit.requests)
+    assert visit.errors == []
+    visit.close()
