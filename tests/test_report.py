@@ -292,3 +292,11 @@ def test_script_in_a_complaint_is_shown_as_text_and_runs_nothing(browser, hostil
     assert not any(u.endswith("/x") for u in visit.requests)
     assert visit.errors == []
     visit.close()
+
+
+@pytest.mark.slow
+def test_overview_lists_the_emerging_topic_outside_the_taxonomy(site):
+    html = (site / "index.html").read_text(encoding="utf-8")
+    section = html[html.index('id="emerging"'):html.index('id="quality"')]
+    terms = re.findall(r"<td><b>(.*?)</b></td>", section)
+    assert "qr" in terms and any("mir" in t or "мир" in t for t in terms), terms
