@@ -39,7 +39,28 @@ demo-data: setup ## Regenerate the bundled demo exports in data/raw (determinist
 bench: setup ## Speed and memory benchmark of lemmatize + classify
 	$(BIN)/python -m pipeline bench
 
-clean: ## Remove generated data, models and reports (keeps data/raw and .venv)
-	rm -rf data/interim data/processed data/warehouse.duckdb models reports/*.html reports/metrics reports/plots
+REASON ?= sms_code_missing
+WEEK ?=
+NOTEBOOKS := reports/notebooks
 
-.PHONY: help setup demo test lint demo-data bench clean
+why: setup ## "Why did it rise" notebook: make why REASON=card_blocked WEEK=2026-W45 (after make demo)
+	mkdir -p $(NOTEBOOKS)
+	$(BIN)/papermill --cwd notebooks notebooks/why_reason_rose.ipynb \
+	  $(NOTEBOOKS)/why_$(REASON)_$(or $(WEEK),latest).ipynb -p reason_id $(REASON) -p week "$(WEEK)"
+
+undefined: setup ## "What is in Не определено" notebook: make undefined [WEEK=2026-W47]
+	mkdir -p $(NOTEBOOKS)
+	$(BIN)/papermill --cwd notebooks notebooks/undefined_contacts.ipynb \
+	  $(NOTEBOOKS)/undefined_$(or $(WEEK),latest).ipynb -p week "$(WEEK)"
+
+model-errors: setup ## "Where the model errs" notebook: make model-errors
+	mkdir -p $(NOTEBOOKS)
+	$(BIN)/papermill --cwd notebooks notebooks/model_errors.ipynb \
+	  $(NOTEBOOKS)/model_errors_$(or $(WEEK),latest).ipynb -p week "$(WEEK)"
+
+clean: ## Remove generated data, models and reports (keeps data/raw and .venv)
+	rm -rf data/interim data/processed data/warehouse.duckdb models reports/*.html \
+	  reports/reasons reports/owners reports/archive reports/assets reports/closed_loop.xlsx \
+	  reports/metrics reports/plots reports/notebooks
+
+.PHONY: help setup demo test lint demo-data bench clean why undefined model-errors

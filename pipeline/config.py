@@ -100,6 +100,17 @@ class Params(_Frozen):
     report: dict[str, Any] = Field(default_factory=dict)
 
 
+class _TextDatesLoader(yaml.SafeLoader):
+    """SafeLoader that leaves dates as text: the schema parses them, so an impossible date
+    (2027-02-30) is a validation error naming the key, not a crash inside the YAML parser."""
+
+
+_TextDatesLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def read_yaml(path: Path) -> Any:
     """Read a YAML file, turning I/O and syntax problems into a ConfigError naming the file."""
     try:
@@ -107,7 +118,7 @@ def read_yaml(path: Path) -> Any:
     except OSError as exc:
         raise ConfigError(f"{path}: не удалось прочитать файл ({exc.strerror})") from exc
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_TextDatesLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f", строка {mark.line + 1}" if mark is not None else ""

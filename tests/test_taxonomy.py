@@ -124,3 +124,12 @@ def test_cli_check(capsys):
 
     assert main(["taxonomy", "check", "--taxonomy", str(REASONS)]) == 0
     assert "OK" in capsys.readouterr().out
+
+
+def test_impossible_date_is_a_message_not_a_crash(tmp_path):
+    text = (ROOT / "taxonomy/reasons.yaml").read_text(encoding="utf-8")
+    broken = text.replace("due: 2027-03-31", "due: 2027-02-30", 1)
+    path = tmp_path / "reasons.yaml"
+    path.write_text(broken, encoding="utf-8")
+    with pytest.raises(TaxonomyError, match=r"target\.due.*ГГГГ-ММ-ДД.*2027-02-30"):
+        load_taxonomy(path)

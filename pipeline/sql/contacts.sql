@@ -10,7 +10,8 @@ WITH joined AS (
         c.resolved_at, c.resolved_local, c.status AS request_status, c.status_updates,
         c.handle_time_s, c.wait_time_s,
         -- a retired reason's contacts count under its successor, so history stays continuous
-        coalesce(succ.successor, k.reason_id) AS reason_id, k.status AS class_status, k.confidence, k.runner_up_id,
+        coalesce(succ.successor, k.reason_id) AS reason_id, k.status AS class_status,
+        k.confidence, k.top_reason_id, k.runner_up_id, k.runner_up_confidence,
         k.model_version, k.taxonomy_version,
         CASE
             WHEN c.kind = 'call' THEN coalesce(c.handle_time_s, 0) / 60.0
