@@ -21,7 +21,7 @@ STAGES = {
     "report": "HTML-отчёты (обзор недели, страницы причин и владельцев, архив) и Excel",
     "explain": "показать, какие слова привели текст к его причине",
     "taxonomy": "проверить и сопровождать таксономию: check, health, export-labeling, "
-                "import-labels, rename, merge, split, retire",
+    "import-labels, rename, merge, split, retire",
     "score-demo": "сверить классификацию демо-данных с файлом ответов генератора",
     "bench": "замерить скорость и память lemmatize + classify",
 }
@@ -40,7 +40,9 @@ def _add_synth(sub) -> None:
     p = sub.add_parser("synth", help=STAGES["synth"])
     p.add_argument("--out", type=Path, default=Path("data/raw"), help="raw folder to write")
     p.add_argument(
-        "--answers", type=Path, default=Path("data/demo/answers.csv"),
+        "--answers",
+        type=Path,
+        default=Path("data/demo/answers.csv"),
         help="true reason of every generated contact (never an input of the pipeline)",
     )
     p.add_argument("--weeks", type=int, default=13)
@@ -85,8 +87,12 @@ def _add_aggregate(sub) -> None:
     p.add_argument("--notes", type=Path, required=True, help="taxonomy/owner_notes.yaml")
     p.add_argument("--weekly", type=Path, required=True)
     p.add_argument("--closed-loop", type=Path, required=True)
-    p.add_argument("--closed-loop-history", type=Path, required=True,
-                   help="closed loop of the report week and the archive weeks before it")
+    p.add_argument(
+        "--closed-loop-history",
+        type=Path,
+        required=True,
+        help="closed loop of the report week and the archive weeks before it",
+    )
     p.add_argument("--warehouse", type=Path, required=True, help="DuckDB file to write")
 
 
@@ -112,8 +118,9 @@ def _add_explain(sub) -> None:
 
 def _add_score_demo(sub) -> None:
     p = sub.add_parser("score-demo", help=STAGES["score-demo"])
-    p.add_argument("--classified", type=Path,
-                   default=Path("data/processed/contacts_classified.parquet"))
+    p.add_argument(
+        "--classified", type=Path, default=Path("data/processed/contacts_classified.parquet")
+    )
     p.add_argument("--answers", type=Path, default=Path("data/demo/answers.csv"))
     p.add_argument("--taxonomy", type=Path, default=Path("taxonomy/reasons.yaml"))
     p.add_argument("--out", type=Path, default=Path("reports/metrics/demo_answers.json"))
@@ -140,6 +147,7 @@ def _add_taxonomy(sub) -> None:
 
 def _add_taxonomy_maintenance(action) -> None:
     """Actions of pipeline/maintain.py: labelling round trip, reason changes, health."""
+
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
         p = action.add_parser(name, help=help_text)
         p.add_argument("--taxonomy", type=Path, default=Path("taxonomy/reasons.yaml"))
@@ -148,29 +156,48 @@ def _add_taxonomy_maintenance(action) -> None:
 
     p = add("export-labeling", "contacts worth labelling: CSV + Label Studio tasks and config")
     p.add_argument("--warehouse", type=Path, default=Path("data/warehouse.duckdb"))
-    p.add_argument("--classified", type=Path,
-                   default=Path("data/processed/contacts_classified.parquet"),
-                   help="for the runner-up confidence (model disagreement)")
+    p.add_argument(
+        "--classified",
+        type=Path,
+        default=Path("data/processed/contacts_classified.parquet"),
+        help="for the runner-up confidence (model disagreement)",
+    )
     p.add_argument("--out", type=Path, required=True, help="folder to write")
     p.add_argument("--n", type=int, default=None, help="how many contacts (default 200)")
-    p.add_argument("--weeks", type=int, default=None,
-                   help="latest ISO weeks to pick from (default 4)")
-    p.add_argument("--margin", type=float, default=None,
-                   help="disagreement: top minus runner-up confidence below this (default 0.1)")
+    p.add_argument(
+        "--weeks", type=int, default=None, help="latest ISO weeks to pick from (default 4)"
+    )
+    p.add_argument(
+        "--margin",
+        type=float,
+        default=None,
+        help="disagreement: top minus runner-up confidence below this (default 0.1)",
+    )
     p = add("import-labels", "labelled CSV or Label Studio JSON export -> taxonomy/labels")
     p.add_argument("file", type=Path)
     p.add_argument("--out", type=Path, required=True, help="taxonomy/labels/<name>.csv")
     p.add_argument("--source", choices=("client", "agent"), help="for rows without a source")
-    p.add_argument("--allow-conflicts", action="store_true",
-                   help="write the other rows even if some conflict with existing labels")
+    p.add_argument(
+        "--allow-conflicts",
+        action="store_true",
+        help="write the other rows even if some conflict with existing labels",
+    )
     p = add("health", "share of 'не определено', thin, similar, confused reasons, no target")
     p.add_argument("--metrics", type=Path, default=Path("reports/metrics/model.json"))
     p.add_argument("--confusion", type=Path, default=Path("reports/plots/confusion.csv"))
     p.add_argument("--warehouse", type=Path, default=Path("data/warehouse.duckdb"))
-    p.add_argument("--similarity", type=float, default=None,
-                   help="TF-IDF cosine of two definitions counted as near-identical (0.5)")
-    p.add_argument("--confusion-rate", type=float, default=None,
-                   help="share of a pair's examples mixed up either way (0.05)")
+    p.add_argument(
+        "--similarity",
+        type=float,
+        default=None,
+        help="TF-IDF cosine of two definitions counted as near-identical (0.5)",
+    )
+    p.add_argument(
+        "--confusion-rate",
+        type=float,
+        default=None,
+        help="share of a pair's examples mixed up either way (0.05)",
+    )
     p.add_argument("--out", type=Path, default=None, help="also write the summary as JSON")
     edits = {
         "rename": "give a reason a new id (the old one stays in history)",
@@ -192,14 +219,26 @@ def _add_taxonomy_maintenance(action) -> None:
             p.add_argument("--title", default=None)
         elif name == "split":
             p.add_argument("reason")
-            p.add_argument("--into", nargs="+", required=True,
-                           help="new ids; the first continues the weekly history")
+            p.add_argument(
+                "--into",
+                nargs="+",
+                required=True,
+                help="new ids; the first continues the weekly history",
+            )
             p.add_argument("--rules", type=Path, default=None, help="CSV text,reason_id")
-            p.add_argument("--keyword", action="append", default=[],
-                           help="ID=слово1,слово2 (lemmas; 'досрочн*' matches a prefix)")
+            p.add_argument(
+                "--keyword",
+                action="append",
+                default=[],
+                help="ID=слово1,слово2 (lemmas; 'досрочн*' matches a prefix)",
+            )
             p.add_argument("--title", action="append", default=[], help="ID=Название")
-            p.add_argument("--unmatched", type=Path, default=None,
-                           help="labels no rule matched (default build/labeling/split_<id>.csv)")
+            p.add_argument(
+                "--unmatched",
+                type=Path,
+                default=None,
+                help="labels no rule matched (default build/labeling/split_<id>.csv)",
+            )
         else:
             p.add_argument("reason")
             p.add_argument("--replaced-by", required=True)
@@ -258,18 +297,33 @@ def run(args: argparse.Namespace) -> None:
         from pipeline import aggregate
 
         config = load_section(args.params, "aggregate", aggregate.AggregateConfig)
-        paths = {"contacts": args.contacts, "classified": args.classified,
-                 "drivers": args.drivers, "quarantine": args.quarantine,
-                 "weekly": args.weekly, "closed_loop": args.closed_loop,
-                 "closed_loop_history": args.closed_loop_history,
-                 "warehouse": args.warehouse}
+        paths = {
+            "contacts": args.contacts,
+            "classified": args.classified,
+            "drivers": args.drivers,
+            "quarantine": args.quarantine,
+            "weekly": args.weekly,
+            "closed_loop": args.closed_loop,
+            "closed_loop_history": args.closed_loop_history,
+            "warehouse": args.warehouse,
+        }
         aggregate.main(paths, args.taxonomy, args.notes, config)
     elif args.stage == "report":
         from pipeline import report
 
         config = load_section(args.params, "report", report.ReportConfig)
-        report.main(args.warehouse, args.history, args.weekly, args.lemmas, args.ingest_metrics,
-                    args.model_metrics, args.taxonomy, args.out, args.xlsx, config)
+        report.main(
+            args.warehouse,
+            args.history,
+            args.weekly,
+            args.lemmas,
+            args.ingest_metrics,
+            args.model_metrics,
+            args.taxonomy,
+            args.out,
+            args.xlsx,
+            config,
+        )
     elif args.stage == "explain":
         from pipeline import classify, model
         from pipeline.taxonomy import load_taxonomy
@@ -284,8 +338,12 @@ def run(args: argparse.Namespace) -> None:
         print(f"леммы: {lemmas}")
         for i in best:
             print(f"  {proba[i]:.2f}  {classes[i]}  {taxonomy.title(classes[i])}")
-        print("слова за причину:", ", ".join(
-            f"{term} ({weight:+.2f})" for term, weight in model.explain(pipeline, lemmas)))
+        print(
+            "слова за причину:",
+            ", ".join(
+                f"{term} ({weight:+.2f})" for term, weight in model.explain(pipeline, lemmas)
+            ),
+        )
     elif args.stage == "score-demo":
         from pipeline import score
 
@@ -293,8 +351,15 @@ def run(args: argparse.Namespace) -> None:
     elif args.stage == "bench":
         from pipeline import bench
 
-        bench.main(args.contacts, args.workdir, args.taxonomy, args.labels, args.model,
-                   args.naive_sample, args.out)
+        bench.main(
+            args.contacts,
+            args.workdir,
+            args.taxonomy,
+            args.labels,
+            args.model,
+            args.naive_sample,
+            args.out,
+        )
     elif args.stage == "taxonomy" and args.action == "check":
         from pipeline import taxonomy
 

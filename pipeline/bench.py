@@ -32,11 +32,18 @@ def _max_rss_mb() -> float:
 def _generate(n: int, taxonomy: Path, seed: int) -> pd.DataFrame:
     from pipeline import synth
 
-    gen = synth.Generator(synth.load_reasons(taxonomy), synth.load_phrases(), weeks=13,
-                          contacts=n, seed=seed, end=date(2026, 11, 22))
+    gen = synth.Generator(
+        synth.load_reasons(taxonomy),
+        synth.load_phrases(),
+        weeks=13,
+        contacts=n,
+        seed=seed,
+        end=date(2026, 11, 22),
+    )
     contacts = gen.generate()
-    return pd.DataFrame({"contact_id": [c.contact_id for c in contacts],
-                         "text": [c.text for c in contacts]})
+    return pd.DataFrame(
+        {"contact_id": [c.contact_id for c in contacts], "text": [c.text for c in contacts]}
+    )
 
 
 def _step_lemmatize(args):
@@ -55,8 +62,13 @@ def _step_lemmatize(args):
         save_cache(lemmatizer.cache, cache_path)
     lemmas.to_parquet(out_path, index=False)
     info = lemmatizer.cache_info()
-    return {"seconds": seconds, "max_rss_mb": _max_rss_mb(), "contacts": len(contacts),
-            "cache_hits": info.hits, "cache_misses": info.misses}
+    return {
+        "seconds": seconds,
+        "max_rss_mb": _max_rss_mb(),
+        "contacts": len(contacts),
+        "cache_hits": info.hits,
+        "cache_misses": info.misses,
+    }
 
 
 def _step_naive(args):
@@ -92,8 +104,16 @@ def _in_fresh_process(func, args):
         return pool.apply(func, (args,))
 
 
-def main(contacts: int, workdir: Path, taxonomy: Path, labels: Path, model_path: Path | None,
-         naive_sample: int, out: Path | None, seed: int = 7) -> dict:
+def main(
+    contacts: int,
+    workdir: Path,
+    taxonomy: Path,
+    labels: Path,
+    model_path: Path | None,
+    naive_sample: int,
+    out: Path | None,
+    seed: int = 7,
+) -> dict:
     workdir.mkdir(parents=True, exist_ok=True)
     texts_path = workdir / "texts.parquet"
     cache_path = workdir / "lemma_cache.parquet"
@@ -105,15 +125,23 @@ def main(contacts: int, workdir: Path, taxonomy: Path, labels: Path, model_path:
         from pipeline import train
 
         model_path = workdir / "model.joblib"
-        train.main(taxonomy, labels, model_path, workdir / "model.json", workdir / "conf.csv",
-                   train.TrainConfig())
+        train.main(
+            taxonomy,
+            labels,
+            model_path,
+            workdir / "model.json",
+            workdir / "conf.csv",
+            train.TrainConfig(),
+        )
     results = {
         "contacts": len(frame),
         "distinct_texts": int(frame["text"].nunique()),
-        "lemmatize_cold": _in_fresh_process(_step_lemmatize, (texts_path, cache_path,
-                                                              lemmas_path)),
-        "lemmatize_warm": _in_fresh_process(_step_lemmatize, (texts_path, cache_path,
-                                                              lemmas_path)),
+        "lemmatize_cold": _in_fresh_process(
+            _step_lemmatize, (texts_path, cache_path, lemmas_path)
+        ),
+        "lemmatize_warm": _in_fresh_process(
+            _step_lemmatize, (texts_path, cache_path, lemmas_path)
+        ),
         "naive_parse_per_token": _in_fresh_process(_step_naive, (texts_path, naive_sample)),
         "classify": _in_fresh_process(_step_classify, (lemmas_path, model_path)),
     }
@@ -126,8 +154,9 @@ def main(contacts: int, workdir: Path, taxonomy: Path, labels: Path, model_path:
     print(f"{'step':<24}{'contacts/s':>12}{'seconds':>10}{'max RSS, MB':>13}")
     for step in ("lemmatize_cold", "lemmatize_warm", "naive_parse_per_token", "classify"):
         info = results[step]
-        print(f"{step:<24}{info['contacts_per_s']:>12,}{info['seconds']:>10}"
-              f"{info['max_rss_mb']:>13}")
+        print(
+            f"{step:<24}{info['contacts_per_s']:>12,}{info['seconds']:>10}{info['max_rss_mb']:>13}"
+        )
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

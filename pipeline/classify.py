@@ -21,8 +21,15 @@ from pipeline.taxonomy import load_taxonomy
 logger = logging.getLogger(__name__)
 
 CLASSIFIED_COLUMNS = (
-    "contact_id", "reason_id", "status", "confidence", "top_reason_id", "runner_up_id",
-    "runner_up_confidence", "model_version", "taxonomy_version",
+    "contact_id",
+    "reason_id",
+    "status",
+    "confidence",
+    "top_reason_id",
+    "runner_up_id",
+    "runner_up_confidence",
+    "model_version",
+    "taxonomy_version",
 )
 STATUSES = ("classified", "below_threshold", "no_text")
 
@@ -40,8 +47,9 @@ def load_model(path: Path) -> Pipeline:
     return pipeline
 
 
-def classify_frame(lemmas: pd.DataFrame, pipeline: Pipeline, batch_size: int = 100_000
-                   ) -> pd.DataFrame:
+def classify_frame(
+    lemmas: pd.DataFrame, pipeline: Pipeline, batch_size: int = 100_000
+) -> pd.DataFrame:
     """Pure: lemma rows -> classification rows, in the same order."""
     meta = pipeline.metadata_
     classes = pipeline.named_steps["model"].classes_
@@ -66,27 +74,36 @@ def classify_frame(lemmas: pd.DataFrame, pipeline: Pipeline, batch_size: int = 1
     status = np.where(~has_text, "no_text", np.where(below, "below_threshold", "classified"))
     reason = np.where(below, meta["undefined_reason"], top)
     reason = np.where(has_text, reason, None)
-    return pd.DataFrame({
-        "contact_id": lemmas["contact_id"].astype("string").to_numpy(),
-        "reason_id": pd.array(reason, dtype="string"),
-        "status": pd.array(status, dtype="string"),
-        "confidence": top_p.round(6),
-        "top_reason_id": pd.array(top, dtype="string"),
-        "runner_up_id": pd.array(second, dtype="string"),
-        "runner_up_confidence": second_p.round(6),
-        "model_version": meta["model_version"],
-        "taxonomy_version": meta["taxonomy_version"],
-    })
+    return pd.DataFrame(
+        {
+            "contact_id": lemmas["contact_id"].astype("string").to_numpy(),
+            "reason_id": pd.array(reason, dtype="string"),
+            "status": pd.array(status, dtype="string"),
+            "confidence": top_p.round(6),
+            "top_reason_id": pd.array(top, dtype="string"),
+            "runner_up_id": pd.array(second, dtype="string"),
+            "runner_up_confidence": second_p.round(6),
+            "model_version": meta["model_version"],
+            "taxonomy_version": meta["taxonomy_version"],
+        }
+    )
 
 
-def main(lemmas_path: Path, model_path: Path, taxonomy_path: Path, out_path: Path,
-         config: ClassifyConfig) -> pd.DataFrame:
+def main(
+    lemmas_path: Path,
+    model_path: Path,
+    taxonomy_path: Path,
+    out_path: Path,
+    config: ClassifyConfig,
+) -> pd.DataFrame:
     taxonomy = load_taxonomy(taxonomy_path)
     pipeline = load_model(model_path)
     unknown = set(pipeline.named_steps["model"].classes_) - set(taxonomy.classes)
     if unknown:
-        raise ValueError(f"model predicts reasons missing from {taxonomy_path}: {unknown}; "
-                         "re-run `dvc repro train`")
+        raise ValueError(
+            f"model predicts reasons missing from {taxonomy_path}: {unknown}; "
+            "re-run `dvc repro train`"
+        )
     lemmas = pd.read_parquet(lemmas_path)
     classified = classify_frame(lemmas, pipeline, config.batch_size)
     out_path.parent.mkdir(parents=True, exist_ok=True)

@@ -13,8 +13,20 @@ import pandas as pd
 NBSP = "\u00a0"  # keeps "1 234" and "12,5 %" on one line
 DASH = "—"
 # CLDR abbreviated month names, genitive (as used after a day number)
-MONTHS_SHORT = ("янв.", "февр.", "мар.", "апр.", "мая", "июн.", "июл.", "авг.", "сент.",
-                "окт.", "нояб.", "дек.")
+MONTHS_SHORT = (
+    "янв.",
+    "февр.",
+    "мар.",
+    "апр.",
+    "мая",
+    "июн.",
+    "июл.",
+    "авг.",
+    "сент.",
+    "окт.",
+    "нояб.",
+    "дек.",
+)
 
 
 def _missing(value: Any) -> bool:
@@ -27,7 +39,8 @@ def _missing(value: Any) -> bool:
 
 
 def number(value: Any, digits: int = 0) -> str:
-    """``1234.5`` -> ``1 234`` (digits=0) or ``1 234,5`` (digits=1); thousands by a no-break space."""
+    """``1234.5`` -> ``1 234`` (digits=0) or ``1 234,5`` (digits=1), a no-break space between
+    thousands."""
     if _missing(value):
         return DASH
     text = f"{float(value):,.{digits}f}"
@@ -79,5 +92,10 @@ def week_label(iso_week: str) -> str:
     return f"{day(monday)} – {day(sunday)}"
 
 
-FILTERS = {"number": number, "percent": percent, "money": money, "day": day,
-           "week_label": week_label}
+FILTERS = {
+    "number": number,
+    "percent": percent,
+    "money": money,
+    "day": day,
+    "week_label": week_label,
+}

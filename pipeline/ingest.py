@@ -113,9 +113,7 @@ def decode_bytes(data: bytes, encodings: Iterable[str], path: Path) -> tuple[str
     )
 
 
-def column_map(
-    header: list[str], aliases: Mapping[str, Iterable[str]]
-) -> dict[str, int]:
+def column_map(header: list[str], aliases: Mapping[str, Iterable[str]]) -> dict[str, int]:
     """Canonical field -> index of the first source column whose name is one of its aliases."""
     folded = [fold_name(name).lstrip("\ufeff") for name in header]
     mapping: dict[str, int] = {}
@@ -236,9 +234,7 @@ def read_json_lines(text: str, path: Path, kind: str, config: IngestConfig) -> R
         records.append(record)
     if records:
         present = set().union(*(r.keys() for r in records))
-        require_columns(
-            {name: 0 for name in present}, sorted(keys_seen), kind, aliases, path
-        )
+        require_columns({name: 0 for name in present}, sorted(keys_seen), kind, aliases, path)
     frame = pd.DataFrame.from_records(records, columns=[*aliases, "source_row", "raw"])
     return RawTable(frame, bad_rows, rows_read=rows_read)
 
@@ -410,10 +406,16 @@ def _number_problem(problems, raw, parsed, column) -> None:
     )
 
 
-def convert(raw: pd.DataFrame, kind: str, config: IngestConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+def convert(
+    raw: pd.DataFrame, kind: str, config: IngestConfig
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Validate and type one file's rows: (contacts, rejected rows with reason)."""
-    text_of = {name: _blank_to_na(raw[name]) if name in raw else pd.Series(pd.NA, index=raw.index,
-               dtype="string") for name in config.columns[kind]}
+    text_of = {
+        name: _blank_to_na(raw[name])
+        if name in raw
+        else pd.Series(pd.NA, index=raw.index, dtype="string")
+        for name in config.columns[kind]
+    }
     problems = _Problems(raw.index)
     out = pd.DataFrame(index=raw.index)
     out["source_id"] = text_of["contact_id"]
@@ -445,8 +447,11 @@ def convert(raw: pd.DataFrame, kind: str, config: IngestConfig) -> tuple[pd.Data
         problems.add(
             text_of["outcome"].notna() & outcome.isna(),
             "unknown_outcome",
-            "неизвестный результат звонка " + _quoted(text_of["outcome"]) + ": ожидается один из "
-            + ", ".join(config.outcomes) + " (список синонимов — ingest.outcomes в params.yaml)",
+            "неизвестный результат звонка "
+            + _quoted(text_of["outcome"])
+            + ": ожидается один из "
+            + ", ".join(config.outcomes)
+            + " (список синонимов — ingest.outcomes в params.yaml)",
         )
         problems.add(text_of["outcome"].isna(), "missing_outcome", "нет результата звонка")
         out["outcome"] = outcome
@@ -463,8 +468,11 @@ def convert(raw: pd.DataFrame, kind: str, config: IngestConfig) -> tuple[pd.Data
         problems.add(
             text_of["channel"].notna() & channel.isna(),
             "unknown_channel",
-            "неизвестный канал " + _quoted(text_of["channel"]) + ": ожидается один из "
-            + ", ".join(config.channels) + " (список синонимов — ingest.channels в params.yaml)",
+            "неизвестный канал "
+            + _quoted(text_of["channel"])
+            + ": ожидается один из "
+            + ", ".join(config.channels)
+            + " (список синонимов — ingest.channels в params.yaml)",
         )
         problems.add(text_of["channel"].isna(), "missing_channel", "не указан канал обращения")
         out["channel"] = channel
@@ -480,7 +488,9 @@ def convert(raw: pd.DataFrame, kind: str, config: IngestConfig) -> tuple[pd.Data
         problems.add(
             text_of["status"].notna() & status.isna(),
             "unknown_status",
-            "неизвестный статус " + _quoted(text_of["status"]) + ": ожидается один из "
+            "неизвестный статус "
+            + _quoted(text_of["status"])
+            + ": ожидается один из "
             + ", ".join(config.statuses),
         )
         derived = pd.Series(np.where(resolved.notna(), "resolved", "open"), index=raw.index)
@@ -519,7 +529,9 @@ def add_calendar(contacts: pd.DataFrame, timezone: str) -> pd.DataFrame:
     out["iso_week"] = (
         iso["year"].astype(str) + "-W" + iso["week"].astype(str).str.zfill(2)
     ).astype("string")
-    out["week_start"] = (local.dt.normalize() - pd.to_timedelta(local.dt.day_of_week, unit="D")).dt.date
+    out["week_start"] = (
+        local.dt.normalize() - pd.to_timedelta(local.dt.day_of_week, unit="D")
+    ).dt.date
     out["local_hour"] = local.dt.hour.astype("int16")
     out["resolved_local"] = out["resolved_at"].dt.tz_convert(timezone).dt.tz_localize(None)
     return out
@@ -634,8 +646,9 @@ def ingest(raw_dir: Path, config: IngestConfig, drivers_path: Path | None = None
         label = _file_label(path, raw_dir)
         table = read_source(path, kind, config)
         good, bad = convert(table.frame, kind, config)
-        structural = pd.DataFrame(table.bad_rows, columns=["source_row", "raw", "reason_code",
-                                                          "reason"]).assign(kind=kind)
+        structural = pd.DataFrame(
+            table.bad_rows, columns=["source_row", "raw", "reason_code", "reason"]
+        ).assign(kind=kind)
         rejected = pd.concat([bad, structural], ignore_index=True).sort_values("source_row")
         rejected.insert(0, "source_file", label)
         good = good.assign(source_file=label)
@@ -651,8 +664,11 @@ def ingest(raw_dir: Path, config: IngestConfig, drivers_path: Path | None = None
         logger.info("%s: %d rows, %d rejected", label, table.rows_read, len(rejected))
 
     drivers = pd.DataFrame(
-        {"iso_week": pd.Series(dtype="string"), "week_start": pd.Series(dtype="object"),
-         "customers": pd.Series(dtype="int64")}
+        {
+            "iso_week": pd.Series(dtype="string"),
+            "week_start": pd.Series(dtype="object"),
+            "customers": pd.Series(dtype="int64"),
+        }
     )
     if drivers_path is not None and drivers_path.exists():
         label = _file_label(drivers_path, raw_dir)
@@ -682,7 +698,9 @@ def ingest(raw_dir: Path, config: IngestConfig, drivers_path: Path | None = None
             for n, r in enumerate(rows[1:], start=2)
             if any(cell.strip() for cell in r)
         ]
-        raw = pd.DataFrame.from_records(records, columns=["week", "customers", "source_row", "raw"])
+        raw = pd.DataFrame.from_records(
+            records, columns=["week", "customers", "source_row", "raw"]
+        )
         drivers, bad = convert_drivers(raw)
         drivers = drivers.drop_duplicates("iso_week", keep="last").sort_values("iso_week")
         bad.insert(0, "source_file", label)
@@ -699,15 +717,27 @@ def ingest(raw_dir: Path, config: IngestConfig, drivers_path: Path | None = None
     contacts["contact_id"] = (contacts["kind"] + ":" + contacts["source_id"]).astype("string")
     contacts, duplicates = deduplicate(contacts)
     contacts = add_calendar(contacts, config.timezone)
-    contacts = contacts.loc[:, list(CONTACT_COLUMNS)].sort_values(
-        ["created_at", "contact_id"], kind="stable"
-    ).reset_index(drop=True)
+    contacts = (
+        contacts.loc[:, list(CONTACT_COLUMNS)]
+        .sort_values(["created_at", "contact_id"], kind="stable")
+        .reset_index(drop=True)
+    )
 
     quarantine = pd.concat(rejected_parts, ignore_index=True)
-    quarantine = quarantine.loc[:, list(QUARANTINE_COLUMNS)].astype(
-        {"source_file": "string", "kind": "string", "raw": "string", "reason_code": "string",
-         "reason": "string", "source_row": "int64"}
-    ).reset_index(drop=True)
+    quarantine = (
+        quarantine.loc[:, list(QUARANTINE_COLUMNS)]
+        .astype(
+            {
+                "source_file": "string",
+                "kind": "string",
+                "raw": "string",
+                "reason_code": "string",
+                "reason": "string",
+                "source_row": "int64",
+            }
+        )
+        .reset_index(drop=True)
+    )
 
     accepted_per_file = contacts["source_file"].value_counts()
     for label, info in files.items():
@@ -741,7 +771,8 @@ def build_metrics(files: dict, contacts, quarantine, drivers) -> dict:
         "last_week": str(contacts["iso_week"].max()) if len(contacts) else None,
         "drivers_weeks": int(len(drivers)),
         "quarantine_reasons": {
-            str(k): int(v) for k, v in quarantine["reason_code"].value_counts().sort_index().items()
+            str(k): int(v)
+            for k, v in quarantine["reason_code"].value_counts().sort_index().items()
         },
         "files": files,
     }
@@ -759,7 +790,8 @@ def check_bad_share(metrics: dict, limit: float) -> None:
     if over:
         raise IngestError(
             "доля плохих строк выше допустимой "
-            f"(ingest.max_bad_row_share = {limit:.0%}):\n  " + "\n  ".join(over)
+            f"(ingest.max_bad_row_share = {limit:.0%}):\n  "
+            + "\n  ".join(over)
             + "\nПричины — в data/interim/quarantine.parquet (колонка reason); исправьте "
             "выгрузку или поднимите порог в params.yaml."
         )
@@ -772,8 +804,9 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
 
 def write_json(data: dict, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
-                    encoding="utf-8")
+    path.write_text(
+        json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
 
 
 def main(

@@ -49,8 +49,11 @@ def read_label_files(folder: Path) -> pd.DataFrame:
                     f"{','.join(LABEL_COLUMNS)} (найдено: {reader.fieldnames})"
                 )
             rows = [
-                {**{c: (row.get(c) or "").strip() for c in LABEL_COLUMNS},
-                 "file": path.name, "line": reader.line_num}
+                {
+                    **{c: (row.get(c) or "").strip() for c in LABEL_COLUMNS},
+                    "file": path.name,
+                    "line": reader.line_num,
+                }
                 for row in reader
             ]
         parts.append(pd.DataFrame(rows, columns=[*LABEL_COLUMNS, "file", "line"]))
@@ -70,9 +73,7 @@ def validate_labels(frame: pd.DataFrame, taxonomy: Taxonomy) -> LabelSet:
                 f"{where}: неизвестная причина '{row.reason_id}'; ожидается id из reasons.yaml"
             )
         elif taxonomy.by_id[row.reason_id].reserved:
-            problems.append(
-                f"{where}: причина '{row.reason_id}' зарезервирована и не размечается"
-            )
+            problems.append(f"{where}: причина '{row.reason_id}' зарезервирована и не размечается")
         if row.source and row.source not in SOURCES:
             problems.append(
                 f"{where}: source '{row.source}', ожидается одно из {', '.join(SOURCES)}"
@@ -91,7 +92,9 @@ def validate_labels(frame: pd.DataFrame, taxonomy: Taxonomy) -> LabelSet:
         for k in conflicts.index[:20]:
             rows = out[key == k]
             lines.append(
-                "текст «" + rows["text"].iloc[0][:80] + "» размечен по-разному: "
+                "текст «"
+                + rows["text"].iloc[0][:80]
+                + "» размечен по-разному: "
                 + "; ".join(f"{r.file}:{r.line} → {r.reason_id}" for r in rows.itertuples())
             )
         raise LabelError("противоречивая разметка:\n  - " + "\n  - ".join(lines))

@@ -1,4 +1,4 @@
-"""The reason classifier: TF-IDF over lemma n-grams and character n-grams -> a calibrated linear SVM.
+"""The reason classifier: TF-IDF over lemma and character n-grams -> a calibrated linear SVM.
 
 ``build_pipeline()`` returns one unfitted sklearn ``Pipeline`` whose input is the lemma string of
 ``pipeline.text.Lemmatizer.lemmatize``. Everything that is chosen from data happens inside
@@ -40,8 +40,13 @@ class ReasonModel(ClassifierMixin, BaseEstimator):
     random_state : seed of the fold split.
     """
 
-    def __init__(self, Cs: Sequence[float] = DEFAULT_CS, cv: int = 3,
-                 target_precision: float = 0.9, random_state: int = 0):
+    def __init__(
+        self,
+        Cs: Sequence[float] = DEFAULT_CS,
+        cv: int = 3,
+        target_precision: float = 0.9,
+        random_state: int = 0,
+    ):
         self.Cs = Cs
         self.cv = cv
         self.target_precision = target_precision
@@ -67,12 +72,17 @@ class ReasonModel(ClassifierMixin, BaseEstimator):
         self.calibrator_ = LogisticRegression(C=1.0, max_iter=1000).fit(decisions[self.C_], y)
         oof_proba = self.calibrator_.predict_proba(decisions[self.C_])
         self.threshold_ = choose_threshold(
-            oof_proba.max(axis=1), self.calibrator_.classes_[oof_proba.argmax(axis=1)] == y,
+            oof_proba.max(axis=1),
+            self.calibrator_.classes_[oof_proba.argmax(axis=1)] == y,
             self.target_precision,
         )
         self.svm_ = self._svm(self.C_).fit(X, y)
-        logger.info("ReasonModel: C=%s (CV macro-F1 %s), threshold %.3f", self.C_,
-                    {c: round(s, 3) for c, s in self.cv_scores_.items()}, self.threshold_)
+        logger.info(
+            "ReasonModel: C=%s (CV macro-F1 %s), threshold %.3f",
+            self.C_,
+            {c: round(s, 3) for c, s in self.cv_scores_.items()},
+            self.threshold_,
+        )
         return self
 
     def _svm(self, C: float) -> LinearSVC:
@@ -120,23 +130,55 @@ def choose_threshold(confidence: np.ndarray, correct: np.ndarray, target: float)
 
 def build_features(char_ngrams: bool = True) -> FeatureUnion:
     parts = [
-        ("words", TfidfVectorizer(token_pattern=WORD_PATTERN, lowercase=False,
-                                  ngram_range=(1, 2), sublinear_tf=True, min_df=1)),
+        (
+            "words",
+            TfidfVectorizer(
+                token_pattern=WORD_PATTERN,
+                lowercase=False,
+                ngram_range=(1, 2),
+                sublinear_tf=True,
+                min_df=1,
+            ),
+        ),
     ]
     if char_ngrams:
         # character n-grams within words catch typos pymorphy3 cannot lemmatise
-        parts.append(("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5),
-                                               lowercase=False, sublinear_tf=True, min_df=2)))
+        parts.append(
+            (
+                "chars",
+                TfidfVectorizer(
+                    analyzer="char_wb",
+                    ngram_range=(2, 5),
+                    lowercase=False,
+                    sublinear_tf=True,
+                    min_df=2,
+                ),
+            )
+        )
     return FeatureUnion(parts)
 
 
-def build_pipeline(target_precision: float = 0.9, Cs: Sequence[float] = DEFAULT_CS, cv: int = 3,
-                   random_state: int = 0, char_ngrams: bool = True) -> Pipeline:
-    return Pipeline([
-        ("features", build_features(char_ngrams)),
-        ("model", ReasonModel(Cs=tuple(Cs), cv=cv, target_precision=target_precision,
-                              random_state=random_state)),
-    ])
+def build_pipeline(
+    target_precision: float = 0.9,
+    Cs: Sequence[float] = DEFAULT_CS,
+    cv: int = 3,
+    random_state: int = 0,
+    char_ngrams: bool = True,
+) -> Pipeline:
+    return Pipeline(
+        [
+            ("features", build_features(char_ngrams)),
+            (
+                "model",
+                ReasonModel(
+                    Cs=tuple(Cs),
+                    cv=cv,
+                    target_precision=target_precision,
+                    random_state=random_state,
+                ),
+            ),
+        ]
+    )
 
 
 # --- explanations ------------------------------------------------------------------------------
@@ -159,14 +201,18 @@ def top_terms(pipeline: Pipeline, n: int = 10, words_only: bool = True) -> dict[
     """The n most positively weighted lemma n-grams per class: what the model looks for."""
     names = _feature_names(pipeline)
     coef = _class_weights(pipeline)
-    keep = np.array([name.startswith("words__") for name in names]) if words_only else \
-        np.ones(len(names), dtype=bool)
+    keep = (
+        np.array([name.startswith("words__") for name in names])
+        if words_only
+        else np.ones(len(names), dtype=bool)
+    )
     result = {}
     for row, label in enumerate(pipeline.named_steps["model"].classes_):
         weights = np.where(keep, coef[row], -np.inf)
         best = np.argsort(-weights, kind="stable")[:n]
         result[str(label)] = [
-            [names[i].split("__", 1)[1], round(float(coef[row, i]), 4)] for i in best
+            [names[i].split("__", 1)[1], round(float(coef[row, i]), 4)]
+            for i in best
             if np.isfinite(weights[i]) and weights[i] > 0
         ]
     return result
@@ -181,6 +227,7 @@ def explain(pipeline: Pipeline, lemmas: str, label: str | None = None, n: int = 
     row = int(np.flatnonzero(model.classes_ == label)[0])
     contributions = vector.multiply(_class_weights(pipeline)[row]).tocsr()
     names = _feature_names(pipeline)
-    pairs = sorted(zip(contributions.indices, contributions.data, strict=True),
-                   key=lambda p: -p[1])
+    pairs = sorted(
+        zip(contributions.indices, contributions.data, strict=True), key=lambda p: -p[1]
+    )
     return [[names[i].split("__", 1)[1], round(float(v), 4)] for i, v in pairs[:n] if v > 0]

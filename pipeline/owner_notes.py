@@ -70,21 +70,34 @@ def load_owner_notes(path: Path | str, taxonomy: Taxonomy) -> pd.DataFrame:
             found = err.get("input")
             found_text = "" if isinstance(found, dict | list) else f"; найдено: {found!r}"
             lines.append(f"{head}{'.'.join(map(str, loc))}: {err['msg']}{found_text}")
-        raise OwnerNotesError(f"{path}: ошибок {len(lines)}:\n  - " + "\n  - ".join(lines)) from exc
+        raise OwnerNotesError(
+            f"{path}: ошибок {len(lines)}:\n  - " + "\n  - ".join(lines)
+        ) from exc
     problems = []
     for index, note in enumerate(notes.notes):
         if note.reason not in taxonomy.by_id:
             problems.append(f"notes[{index}].reason: причины '{note.reason}' нет в reasons.yaml")
         if note.due is not None and note.due < note.action_start:
-            problems.append(f"notes[{index}] (reason={note.reason}).due: срок раньше начала "
-                            "действия (action_start)")
+            problems.append(
+                f"notes[{index}] (reason={note.reason}).due: срок раньше начала "
+                "действия (action_start)"
+            )
     if problems:
         raise OwnerNotesError(f"{path}: ошибок {len(problems)}:\n  - " + "\n  - ".join(problems))
     rows = [
-        {"reason_id": taxonomy.successor(n.reason), "week": n.week, "author": n.author,
-         "explanation": n.explanation.strip(), "action": n.action.strip(),
-         "action_start": n.action_start, "due": n.due}
+        {
+            "reason_id": taxonomy.successor(n.reason),
+            "week": n.week,
+            "author": n.author,
+            "explanation": n.explanation.strip(),
+            "action": n.action.strip(),
+            "action_start": n.action_start,
+            "due": n.due,
+        }
         for n in notes.notes
     ]
-    return pd.DataFrame(rows, columns=list(NOTE_COLUMNS)).sort_values(
-        ["reason_id", "week"], kind="stable").reset_index(drop=True)
+    return (
+        pd.DataFrame(rows, columns=list(NOTE_COLUMNS))
+        .sort_values(["reason_id", "week"], kind="stable")
+        .reset_index(drop=True)
+    )

@@ -37,10 +37,20 @@ QUADRANTS = {
     "simplify": ("Упростить", "ценно компании, раздражает клиента: сделать проще"),
     "leverage": ("Использовать", "ценно обоим: развивать и продавать"),
 }
-METRIC_RU = {"weekly_volume": "контактов в неделю", "cpx": "на 1 000 клиентов",
-             "share": "доля контактов"}
-CHANNEL_RU = {"phone": "Телефон", "email": "E-mail", "web": "Сайт", "chat": "Чат",
-              "social": "Соцсети", "service_desk": "Сервис-деск", "branch": "Отделение"}
+METRIC_RU = {
+    "weekly_volume": "контактов в неделю",
+    "cpx": "на 1 000 клиентов",
+    "share": "доля контактов",
+}
+CHANNEL_RU = {
+    "phone": "Телефон",
+    "email": "E-mail",
+    "web": "Сайт",
+    "chat": "Чат",
+    "social": "Соцсети",
+    "service_desk": "Сервис-деск",
+    "branch": "Отделение",
+}
 PAGES = ("index.html", "reasons", "owners", "archive", "assets")
 
 
@@ -88,15 +98,18 @@ def sparkline(values: list[float], colour: str, width: int = 110, height: int = 
     top, bottom = max(values), min(values)
     span = (top - bottom) or 1.0
     step = (width - 4) / (len(values) - 1)
-    points = " ".join(f"{2 + i * step:.1f},{height - 3 - (v - bottom) / span * (height - 6):.1f}"
-                      for i, v in enumerate(values))
+    points = " ".join(
+        f"{2 + i * step:.1f},{height - 3 - (v - bottom) / span * (height - 6):.1f}"
+        for i, v in enumerate(values)
+    )
     last_x, last_y = points.split(" ")[-1].split(",")
     label = ", ".join(formatting.number(v) for v in values)
     return Markup(
         f'<svg class="spark" width="{width}" height="{height}" role="img" '
         f'aria-label="{jinja2.utils.markupsafe.escape(label)}"><polyline fill="none" '
         f'stroke="{colour}" stroke-width="1.6" points="{points}"/>'
-        f'<circle cx="{last_x}" cy="{last_y}" r="2.4" fill="{colour}"/></svg>')
+        f'<circle cx="{last_x}" cy="{last_y}" r="2.4" fill="{colour}"/></svg>'
+    )
 
 
 def pareto_chart(loop: pd.DataFrame) -> dict:
@@ -105,76 +118,144 @@ def pareto_chart(loop: pd.DataFrame) -> dict:
     cumulative = (rows["contacts"].cumsum() / total * 100).round(1)
     return {
         "data": [
-            {"type": "bar", "x": rows["title"].tolist(), "y": rows["contacts"].tolist(),
-             "marker": {"color": rows["colour"].tolist()}, "name": "Контакты",
-             "hovertemplate": "%{x}: %{y}<extra></extra>"},
-            {"type": "scatter", "mode": "lines+markers", "x": rows["title"].tolist(),
-             "y": cumulative.tolist(), "yaxis": "y2", "name": "Накопленная доля, %",
-             "line": {"color": "#333"}, "hovertemplate": "%{y:.1f} %<extra></extra>"},
+            {
+                "type": "bar",
+                "x": rows["title"].tolist(),
+                "y": rows["contacts"].tolist(),
+                "marker": {"color": rows["colour"].tolist()},
+                "name": "Контакты",
+                "hovertemplate": "%{x}: %{y}<extra></extra>",
+            },
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "x": rows["title"].tolist(),
+                "y": cumulative.tolist(),
+                "yaxis": "y2",
+                "name": "Накопленная доля, %",
+                "line": {"color": "#333"},
+                "hovertemplate": "%{y:.1f} %<extra></extra>",
+            },
         ],
-        "layout": {"height": 420, "margin": {"l": 50, "r": 50, "t": 20, "b": 170},
-                   "xaxis": {"tickangle": -40, "automargin": True},
-                   "yaxis": {"title": {"text": "контактов за неделю"}},
-                   "yaxis2": {"overlaying": "y", "side": "right", "range": [0, 105],
-                              "title": {"text": "накопленная доля, %"}},
-                   "showlegend": False, "separators": ", "},
+        "layout": {
+            "height": 420,
+            "margin": {"l": 50, "r": 50, "t": 20, "b": 170},
+            "xaxis": {"tickangle": -40, "automargin": True},
+            "yaxis": {"title": {"text": "контактов за неделю"}},
+            "yaxis2": {
+                "overlaying": "y",
+                "side": "right",
+                "range": [0, 105],
+                "title": {"text": "накопленная доля, %"},
+            },
+            "showlegend": False,
+            "separators": ", ",
+        },
     }
 
 
 def drops_chart(drops: pd.DataFrame) -> dict:
-    table = drops.pivot_table(index="queue", columns="local_hour", values="lost",
-                              aggfunc="sum", fill_value=0)
-    calls = drops.pivot_table(index="queue", columns="local_hour", values="calls",
-                              aggfunc="sum", fill_value=0)
+    table = drops.pivot_table(
+        index="queue", columns="local_hour", values="lost", aggfunc="sum", fill_value=0
+    )
+    calls = drops.pivot_table(
+        index="queue", columns="local_hour", values="calls", aggfunc="sum", fill_value=0
+    )
     share = (table / calls.replace(0, np.nan) * 100).round(1)
     order = table.sum(axis=1).sort_values().index
     table, share = table.loc[order], share.loc[order]
     return {
-        "data": [{"type": "heatmap", "z": table.to_numpy().tolist(),
-                  "x": [f"{h}:00" for h in table.columns], "y": table.index.tolist(),
-                  "customdata": [_clean(r) for r in share.to_numpy().tolist()],
-                  "colorscale": "Reds",
-                  "hovertemplate": "%{y}, %{x}: %{z} без ответа (%{customdata} %)<extra></extra>",
-                  "colorbar": {"title": {"text": "без ответа"}}}],
-        "layout": {"height": 60 + 26 * len(table), "margin": {"l": 230, "r": 20, "t": 10,
-                                                                "b": 40},
-                   "separators": ", "},
+        "data": [
+            {
+                "type": "heatmap",
+                "z": table.to_numpy().tolist(),
+                "x": [f"{h}:00" for h in table.columns],
+                "y": table.index.tolist(),
+                "customdata": [_clean(r) for r in share.to_numpy().tolist()],
+                "colorscale": "Reds",
+                "hovertemplate": "%{y}, %{x}: %{z} без ответа (%{customdata} %)<extra></extra>",
+                "colorbar": {"title": {"text": "без ответа"}},
+            }
+        ],
+        "layout": {
+            "height": 60 + 26 * len(table),
+            "margin": {"l": 230, "r": 20, "t": 10, "b": 40},
+            "separators": ", ",
+        },
     }
 
 
 def reason_chart(weekly: pd.DataFrame, reason, loop_row: pd.Series, weeks: list[str]) -> dict:
     data = weekly[(weekly["reason_id"] == reason.id) & weekly["iso_week"].isin(weeks)]
-    by_channel = data.pivot_table(index="iso_week", columns="channel", values="contacts",
-                                  aggfunc="sum", fill_value=0).reindex(weeks, fill_value=0)
-    traces = [{"type": "bar", "name": CHANNEL_RU.get(ch, ch), "x": weeks,
-               "y": by_channel[ch].astype(int).tolist(),
-               "hovertemplate": "%{x}: %{y}<extra>" + CHANNEL_RU.get(ch, ch) + "</extra>"}
-              for ch in by_channel.columns]
+    by_channel = data.pivot_table(
+        index="iso_week", columns="channel", values="contacts", aggfunc="sum", fill_value=0
+    ).reindex(weeks, fill_value=0)
+    traces = [
+        {
+            "type": "bar",
+            "name": CHANNEL_RU.get(ch, ch),
+            "x": weeks,
+            "y": by_channel[ch].astype(int).tolist(),
+            "hovertemplate": "%{x}: %{y}<extra>" + CHANNEL_RU.get(ch, ch) + "</extra>",
+        }
+        for ch in by_channel.columns
+    ]
     shapes, annotations = [], []
     target = reason.target
     if target is not None and target.metric == "weekly_volume":
-        traces.append({"type": "scatter", "mode": "lines", "name": "Цель", "x": weeks,
-                       "y": [target.value] * len(weeks),
-                       "line": {"color": "#2ca02c", "dash": "dash", "width": 2}})
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": "Цель",
+                "x": weeks,
+                "y": [target.value] * len(weeks),
+                "line": {"color": "#2ca02c", "dash": "dash", "width": 2},
+            }
+        )
     start = loop_row.get("note_action_start")
     if start is not None and not (isinstance(start, float) and np.isnan(start)):
         start = pd.Timestamp(start).date()
         year, week, _ = start.isocalendar()
         action_week = f"{year}-W{week:02d}"
         if action_week in weeks:
-            shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": action_week,
-                           "x1": action_week, "y0": 0, "y1": 1,
-                           "line": {"color": "#d62728", "width": 2, "dash": "dot"}})
-            annotations.append({"x": action_week, "y": 1, "xref": "x", "yref": "paper",
-                                "text": f"действие с {formatting.day(start)}",
-                                "showarrow": False, "yanchor": "bottom",
-                                "font": {"color": "#d62728"}})
-    return {"data": traces,
-            "layout": {"barmode": "stack", "height": 360, "shapes": shapes,
-                       "annotations": annotations, "separators": ", ",
-                       "margin": {"l": 50, "r": 20, "t": 30, "b": 60},
-                       "legend": {"orientation": "h", "y": -0.2},
-                       "yaxis": {"title": {"text": "контактов"}}}}
+            shapes.append(
+                {
+                    "type": "line",
+                    "xref": "x",
+                    "yref": "paper",
+                    "x0": action_week,
+                    "x1": action_week,
+                    "y0": 0,
+                    "y1": 1,
+                    "line": {"color": "#d62728", "width": 2, "dash": "dot"},
+                }
+            )
+            annotations.append(
+                {
+                    "x": action_week,
+                    "y": 1,
+                    "xref": "x",
+                    "yref": "paper",
+                    "text": f"действие с {formatting.day(start)}",
+                    "showarrow": False,
+                    "yanchor": "bottom",
+                    "font": {"color": "#d62728"},
+                }
+            )
+    return {
+        "data": traces,
+        "layout": {
+            "barmode": "stack",
+            "height": 360,
+            "shapes": shapes,
+            "annotations": annotations,
+            "separators": ", ",
+            "margin": {"l": 50, "r": 20, "t": 30, "b": 60},
+            "legend": {"orientation": "h", "y": -0.2},
+            "yaxis": {"title": {"text": "контактов"}},
+        },
+    }
 
 
 # --- data ---------------------------------------------------------------------------------------
@@ -200,8 +281,9 @@ def headline(inputs: Inputs, week: str) -> dict:
     prev = inputs.weeks[index - 1] if index > 0 else None
     prev_contacts = int(weekly.loc[weekly["iso_week"] == prev, "contacts"].sum()) if prev else 0
     with_text = weekly[(weekly["iso_week"] == week) & weekly["reason_id"].notna()]
-    unknown = with_text.loc[with_text["reason_id"] == inputs.taxonomy.undefined_reason,
-                            "contacts"].sum()
+    unknown = with_text.loc[
+        with_text["reason_id"] == inputs.taxonomy.undefined_reason, "contacts"
+    ].sum()
     customers = weekly.loc[weekly["iso_week"] == week, "customers"].max()
     due, met = loop["sla_due"].sum(), loop["sla_met"].sum()
     base, repeats = loop["repeat_base"].sum(), loop["repeats"].sum()
@@ -209,8 +291,9 @@ def headline(inputs: Inputs, week: str) -> dict:
         "contacts": contacts,
         "change": contacts / prev_contacts - 1 if prev_contacts else None,
         "undefined_share": unknown / with_text["contacts"].sum() if len(with_text) else None,
-        "no_text": int(weekly.loc[(weekly["iso_week"] == week) & weekly["reason_id"].isna(),
-                                  "contacts"].sum()),
+        "no_text": int(
+            weekly.loc[(weekly["iso_week"] == week) & weekly["reason_id"].isna(), "contacts"].sum()
+        ),
         "sla": met / due if due else None,
         "sla_due": int(due),
         "repeat_rate": repeats / base if base else None,
@@ -232,17 +315,19 @@ def emerging_topics(inputs: Inputs, lemmas: pd.DataFrame, config: ReportConfig) 
     con = inputs.con
     cutoff = con.execute(
         "SELECT quantile_cont(confidence, $q) FROM contacts WHERE class_status = 'classified'",
-        {"q": config.low_confidence_quantile}).fetchall()[0][0]
+        {"q": config.low_confidence_quantile},
+    ).fetchall()[0][0]
     low = con.execute(
         """SELECT contact_id, iso_week, text FROM contacts
            WHERE class_status = 'below_threshold' OR (class_status = 'classified'
                  AND confidence < $cut) AND iso_week <= $w""",
-        {"cut": cutoff, "w": inputs.report_week}).df()
+        {"cut": cutoff, "w": inputs.report_week},
+    ).df()
     low = low[low["iso_week"] <= inputs.report_week]
     if low.empty:
         return []
     low = low.merge(lemmas, on="contact_id", how="left")
-    recent_weeks = inputs.weeks[-config.emerging_weeks:]
+    recent_weeks = inputs.weeks[-config.emerging_weeks :]
     before_weeks = [w for w in inputs.weeks if w not in recent_weeks]
     recent, before = Counter(), Counter()
     examples: dict[str, list[str]] = {}
@@ -271,8 +356,15 @@ def emerging_topics(inputs: Inputs, lemmas: pd.DataFrame, config: ReportConfig) 
         if words & seen and " " not in term:
             continue
         seen |= words
-        topics.append({"term": term, "recent": count, "before": before[term],
-                       "ratio": ratio, "examples": examples.get(term, [])})
+        topics.append(
+            {
+                "term": term,
+                "recent": count,
+                "before": before[term],
+                "ratio": ratio,
+                "examples": examples.get(term, []),
+            }
+        )
         if len(topics) >= config.emerging_terms:
             break
     return topics
@@ -285,26 +377,37 @@ def reason_details(inputs: Inputs, reason_id: str, config: ReportConfig) -> dict
         """SELECT created_local, channel, confidence, text FROM contacts
            WHERE reason_id = $r AND iso_week = $w AND text IS NOT NULL
            ORDER BY confidence DESC, contact_id LIMIT $n""",
-        {"r": reason_id, "w": week, "n": config.examples_per_reason}).df()
+        {"r": reason_id, "w": week, "n": config.examples_per_reason},
+    ).df()
     examples["text"] = examples["text"].map(mask_personal_data)
     back = con.execute(
         """SELECT repeat_reason_id, sum(repeats) AS n FROM repeats
            WHERE reason_id = $r AND list_contains($weeks, iso_week)
            GROUP BY 1 ORDER BY n DESC, 1 LIMIT 6""",
-        {"r": reason_id, "weeks": recent}).df()
-    back["title"] = [inputs.taxonomy.title(b) if b in inputs.taxonomy.by_id else b
-                     for b in back["repeat_reason_id"]]
+        {"r": reason_id, "weeks": recent},
+    ).df()
+    back["title"] = [
+        inputs.taxonomy.title(b) if b in inputs.taxonomy.by_id else b
+        for b in back["repeat_reason_id"]
+    ]
     pairs = con.execute(
         """SELECT from_queue, to_queue, sum(transfers) AS n FROM transfer_pairs
            WHERE reason_id = $r AND list_contains($weeks, iso_week)
            GROUP BY 1, 2 ORDER BY n DESC, 1, 2 LIMIT $k""",
-        {"r": reason_id, "weeks": recent, "k": config.top_pairs}).df()
+        {"r": reason_id, "weeks": recent, "k": config.top_pairs},
+    ).df()
     open_requests = con.execute(
         """SELECT contact_id, received_at, deadline_local, age_business_days, status_updates
            FROM sla WHERE reason_id = $r AND open_past_deadline
-           ORDER BY age_business_days DESC, contact_id LIMIT 10""", {"r": reason_id}).df()
-    return {"examples": examples.to_dict("records"), "back": back.to_dict("records"),
-            "pairs": pairs.to_dict("records"), "open_requests": open_requests.to_dict("records")}
+           ORDER BY age_business_days DESC, contact_id LIMIT 10""",
+        {"r": reason_id},
+    ).df()
+    return {
+        "examples": examples.to_dict("records"),
+        "back": back.to_dict("records"),
+        "pairs": pairs.to_dict("records"),
+        "open_requests": open_requests.to_dict("records"),
+    }
 
 
 # --- rendering ----------------------------------------------------------------------------------
@@ -314,20 +417,25 @@ def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("pipeline", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
-        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters.update(formatting.FILTERS)
     env.filters["chart"] = chart_json
     env.filters["mask"] = mask_personal_data
-    env.globals.update(QUADRANTS=QUADRANTS, METRIC_RU=METRIC_RU, CHANNEL_RU=CHANNEL_RU,
-                       sparkline=sparkline)
+    env.globals.update(
+        QUADRANTS=QUADRANTS, METRIC_RU=METRIC_RU, CHANNEL_RU=CHANNEL_RU, sparkline=sparkline
+    )
     return env
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
     out = []
     for row in frame.to_dict("records"):
-        out.append({k: (None if isinstance(v, float) and np.isnan(v) else v)
-                    for k, v in row.items()})
+        out.append(
+            {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
+        )
     return out
 
 
@@ -342,8 +450,9 @@ def write_assets(out_dir: Path) -> None:
         (assets / name).write_text(static.joinpath(name).read_text("utf-8"), encoding="utf-8")
 
 
-def overview_context(inputs: Inputs, week: str, config: ReportConfig,
-                     lemmas: pd.DataFrame | None) -> dict:
+def overview_context(
+    inputs: Inputs, week: str, config: ReportConfig, lemmas: pd.DataFrame | None
+) -> dict:
     loop = inputs.history[inputs.history["report_week"] == week].sort_values("order")
     quadrants = {q: [] for q in QUADRANTS}
     for row in _records(loop):
@@ -352,22 +461,29 @@ def overview_context(inputs: Inputs, week: str, config: ReportConfig,
     drops = inputs.con.execute(
         """SELECT queue, local_hour, sum(dropped + abandoned) AS lost, sum(calls) AS calls
            FROM drops WHERE list_contains($weeks, iso_week) GROUP BY ALL""",
-        {"weeks": _weeks_up_to(inputs.weeks, week)[-4:]}).df()
+        {"weeks": _weeks_up_to(inputs.weeks, week)[-4:]},
+    ).df()
     by_hour = drops.groupby("local_hour")[["lost", "calls"]].sum()
     worst = drops.groupby("queue")[["lost", "calls"]].sum()
     worst["share"] = worst["lost"] / worst["calls"]
     quarantine = inputs.con.execute(
         """SELECT reason_code, count(*) AS n, any_value(reason) AS example
-           FROM quarantine GROUP BY 1 ORDER BY n DESC, 1""").df()
+           FROM quarantine GROUP BY 1 ORDER BY n DESC, 1"""
+    ).df()
     return {
-        "week": week, "head": headline(inputs, week), "loop": _records(loop),
-        "quadrants": quadrants, "pareto": pareto_chart(loop),
+        "week": week,
+        "head": headline(inputs, week),
+        "loop": _records(loop),
+        "quadrants": quadrants,
+        "pareto": pareto_chart(loop),
         "drops_chart": drops_chart(drops) if len(drops) else None,
         "drops_by_hour": _records(by_hour.reset_index()),
-        "drops_worst": _records(worst.sort_values("share", ascending=False).head(5)
-                                .reset_index()),
-        "emerging": (emerging_topics(inputs, lemmas, config)
-                     if lemmas is not None and week == inputs.report_week else None),
+        "drops_worst": _records(worst.sort_values("share", ascending=False).head(5).reset_index()),
+        "emerging": (
+            emerging_topics(inputs, lemmas, config)
+            if lemmas is not None and week == inputs.report_week
+            else None
+        ),
         "quarantine": _records(quarantine),
     }
 
@@ -376,8 +492,9 @@ def _weeks_up_to(weeks: list[str], week: str) -> list[str]:
     return [w for w in weeks if w <= week]
 
 
-def render_site(inputs: Inputs, out_dir: Path, config: ReportConfig,
-                lemmas: pd.DataFrame | None) -> list[Path]:
+def render_site(
+    inputs: Inputs, out_dir: Path, config: ReportConfig, lemmas: pd.DataFrame | None
+) -> list[Path]:
     env = environment()
     for name in PAGES:
         target = out_dir / name
@@ -387,12 +504,16 @@ def render_site(inputs: Inputs, out_dir: Path, config: ReportConfig,
             target.unlink()
     write_assets(out_dir)
     archive_weeks = sorted(inputs.history["report_week"].unique(), reverse=True)
-    common = {"report_week": inputs.report_week, "archive_weeks": archive_weeks,
-              "ingest": inputs.ingest, "model": inputs.model,
-              "owners": inputs.taxonomy.owner_titles,
-              "model_version": _run_info(inputs, "model_version"),
-              "taxonomy_version": _run_info(inputs, "taxonomy_version"),
-              "sla_as_of": _run_info(inputs, "sla_as_of")}
+    common = {
+        "report_week": inputs.report_week,
+        "archive_weeks": archive_weeks,
+        "ingest": inputs.ingest,
+        "model": inputs.model,
+        "owners": inputs.taxonomy.owner_titles,
+        "model_version": _run_info(inputs, "model_version"),
+        "taxonomy_version": _run_info(inputs, "taxonomy_version"),
+        "sla_as_of": _run_info(inputs, "sla_as_of"),
+    }
     written = []
 
     def write(path: Path, template: str, root: str, **context) -> None:
@@ -407,22 +528,42 @@ def render_site(inputs: Inputs, out_dir: Path, config: ReportConfig,
     for row in _records(loop):
         reason = inputs.taxonomy.by_id[row["reason_id"]]
         weeks = list(row["series_weeks"])
-        write(out_dir / "reasons" / f"{reason.id}.html", "reason.html.j2", "../", row=row,
-              reason=reason, chart=reason_chart(inputs.weekly, reason, pd.Series(row), weeks),
-              top_terms=inputs.model.get("top_terms", {}).get(reason.id, []),
-              details=reason_details(inputs, reason.id, config),
-              history=_records(inputs.history[inputs.history["reason_id"] == reason.id]
-                               .sort_values("report_week", ascending=False)))
+        write(
+            out_dir / "reasons" / f"{reason.id}.html",
+            "reason.html.j2",
+            "../",
+            row=row,
+            reason=reason,
+            chart=reason_chart(inputs.weekly, reason, pd.Series(row), weeks),
+            top_terms=inputs.model.get("top_terms", {}).get(reason.id, []),
+            details=reason_details(inputs, reason.id, config),
+            history=_records(
+                inputs.history[inputs.history["reason_id"] == reason.id].sort_values(
+                    "report_week", ascending=False
+                )
+            ),
+        )
     for owner_id, owner in inputs.taxonomy.owner_titles.items():
         rows = [r for r in _records(loop) if r["owner_id"] == owner_id]
-        write(out_dir / "owners" / f"{owner_id}.html", "owner.html.j2", "../", owner=owner,
-              owner_id=owner_id, rows=rows)
-    write(out_dir / "archive" / "index.html", "archive.html.j2", "../",
-          weeks=[(w, headline(inputs, w)) for w in archive_weeks])
+        write(
+            out_dir / "owners" / f"{owner_id}.html",
+            "owner.html.j2",
+            "../",
+            owner=owner,
+            owner_id=owner_id,
+            rows=rows,
+        )
+    write(
+        out_dir / "archive" / "index.html",
+        "archive.html.j2",
+        "../",
+        weeks=[(w, headline(inputs, w)) for w in archive_weeks],
+    )
     for week in archive_weeks:
         context = overview_context(inputs, week, config, None)
-        write(out_dir / "archive" / f"{week}.html", "index.html.j2", "../", archived=True,
-              **context)
+        write(
+            out_dir / "archive" / f"{week}.html", "index.html.j2", "../", archived=True, **context
+        )
     return written
 
 
@@ -431,19 +572,39 @@ def _run_info(inputs: Inputs, column: str) -> str:
 
 
 XLSX_COLUMNS = {
-    "title": "Причина", "owner": "Владелец", "quadrant_ru": "Квадрант", "contacts": "Контакты",
-    "prev_week": "Прошлая неделя", "wow_change": "Изменение к прошлой неделе",
-    "change_4w": "4 недели к 4 предыдущим", "trend_ru": "Тренд 13 недель",
-    "is_spike": "Всплеск", "target_value": "Цель", "target_metric_ru": "Метрика цели",
-    "target_due": "Срок цели", "target_status_ru": "Статус цели",
-    "sla_compliance": "SLA (в срок)", "sla_breached_limit": "Сверх 3 рабочих дней",
-    "repeat_rate": "Повторы", "mean_transfers": "Переводов на звонок",
-    "share_2plus_transfers": "Доля с ≥ 2 переводами", "cost": "Стоимость недели, ₽",
-    "prize_year": "Приз в год, ₽", "note_action": "Действие владельца",
-    "action_effect": "Изменение после действия", "flag": "Флаг", "cpx": "CPX",
+    "title": "Причина",
+    "owner": "Владелец",
+    "quadrant_ru": "Квадрант",
+    "contacts": "Контакты",
+    "prev_week": "Прошлая неделя",
+    "wow_change": "Изменение к прошлой неделе",
+    "change_4w": "4 недели к 4 предыдущим",
+    "trend_ru": "Тренд 13 недель",
+    "is_spike": "Всплеск",
+    "target_value": "Цель",
+    "target_metric_ru": "Метрика цели",
+    "target_due": "Срок цели",
+    "target_status_ru": "Статус цели",
+    "sla_compliance": "SLA (в срок)",
+    "sla_breached_limit": "Сверх 3 рабочих дней",
+    "repeat_rate": "Повторы",
+    "mean_transfers": "Переводов на звонок",
+    "share_2plus_transfers": "Доля с ≥ 2 переводами",
+    "cost": "Стоимость недели, ₽",
+    "prize_year": "Приз в год, ₽",
+    "note_action": "Действие владельца",
+    "action_effect": "Изменение после действия",
+    "flag": "Флаг",
+    "cpx": "CPX",
 }
-XLSX_PERCENT = {"wow_change", "change_4w", "sla_compliance", "repeat_rate",
-                "share_2plus_transfers", "action_effect"}
+XLSX_PERCENT = {
+    "wow_change",
+    "change_4w",
+    "sla_compliance",
+    "repeat_rate",
+    "share_2plus_transfers",
+    "action_effect",
+}
 
 
 def write_xlsx(loop: pd.DataFrame, path: Path, week: str) -> None:
@@ -468,9 +629,18 @@ def write_xlsx(loop: pd.DataFrame, path: Path, week: str) -> None:
         sheet.auto_filter.ref = sheet.dimensions
 
 
-def main(warehouse: Path, history_path: Path, weekly_path: Path, lemmas_path: Path | None,
-         ingest_metrics: Path, model_metrics: Path, taxonomy_path: Path, out_dir: Path,
-         xlsx_path: Path, config: ReportConfig) -> list[Path]:
+def main(
+    warehouse: Path,
+    history_path: Path,
+    weekly_path: Path,
+    lemmas_path: Path | None,
+    ingest_metrics: Path,
+    model_metrics: Path,
+    taxonomy_path: Path,
+    out_dir: Path,
+    xlsx_path: Path,
+    config: ReportConfig,
+) -> list[Path]:
     taxonomy = load_taxonomy(taxonomy_path)
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
@@ -478,15 +648,25 @@ def main(warehouse: Path, history_path: Path, weekly_path: Path, lemmas_path: Pa
         weekly = pd.read_parquet(weekly_path)
         report_week = str(con.execute("SELECT report_week FROM run_info").fetchall()[0][0])
         weeks = sorted(w for w in weekly["iso_week"].unique() if w <= report_week)
-        inputs = Inputs(con=con, taxonomy=taxonomy, history=history, weekly=weekly,
-                        ingest=json.loads(ingest_metrics.read_text("utf-8")),
-                        model=json.loads(model_metrics.read_text("utf-8")),
-                        report_week=report_week, weeks=weeks)
-        lemmas = (pd.read_parquet(lemmas_path, columns=["contact_id", "lemmas"])
-                  if lemmas_path else None)
+        inputs = Inputs(
+            con=con,
+            taxonomy=taxonomy,
+            history=history,
+            weekly=weekly,
+            ingest=json.loads(ingest_metrics.read_text("utf-8")),
+            model=json.loads(model_metrics.read_text("utf-8")),
+            report_week=report_week,
+            weeks=weeks,
+        )
+        lemmas = (
+            pd.read_parquet(lemmas_path, columns=["contact_id", "lemmas"]) if lemmas_path else None
+        )
         written = render_site(inputs, out_dir, config, lemmas)
-        write_xlsx(history[history["report_week"] == report_week].sort_values("order"),
-                   xlsx_path, report_week)
+        write_xlsx(
+            history[history["report_week"] == report_week].sort_values("order"),
+            xlsx_path,
+            report_week,
+        )
     finally:
         con.close()
     logger.info("report: %d pages in %s, Excel %s", len(written), out_dir, xlsx_path)

@@ -17,15 +17,19 @@ from sklearn.metrics import accuracy_score, f1_score
 logger = logging.getLogger(__name__)
 
 
-def score_against_answers(classified: pd.DataFrame, answers: pd.DataFrame,
-                          undefined_reason: str) -> dict:
+def score_against_answers(
+    classified: pd.DataFrame, answers: pd.DataFrame, undefined_reason: str
+) -> dict:
     """Macro-F1 and coverage over contacts with text whose true reason is in the taxonomy.
 
     Contacts whose true reason is outside the taxonomy (the generator's emerging topic and
     off-topic texts) are reported separately: the share of them the model left undefined.
     """
-    merged = classified.merge(answers[["contact_id", "reason_id"]].rename(
-        columns={"reason_id": "true_reason"}), on="contact_id", how="inner")
+    merged = classified.merge(
+        answers[["contact_id", "reason_id"]].rename(columns={"reason_id": "true_reason"}),
+        on="contact_id",
+        how="inner",
+    )
     texted = merged[merged["status"] != "no_text"]
     known = texted[texted["true_reason"] != undefined_reason]
     outside = texted[texted["true_reason"] == undefined_reason]
@@ -33,17 +37,31 @@ def score_against_answers(classified: pd.DataFrame, answers: pd.DataFrame,
     top = known["top_reason_id"].astype(str)
     return {
         "contacts_scored": int(len(known)),
-        "macro_f1": round(float(f1_score(known["true_reason"], known["reason_id"].astype(str),
-                                         average="macro", zero_division=0)), 4),
-        "macro_f1_top_reason": round(float(f1_score(known["true_reason"], top,
-                                                    average="macro", zero_division=0)), 4),
+        "macro_f1": round(
+            float(
+                f1_score(
+                    known["true_reason"],
+                    known["reason_id"].astype(str),
+                    average="macro",
+                    zero_division=0,
+                )
+            ),
+            4,
+        ),
+        "macro_f1_top_reason": round(
+            float(f1_score(known["true_reason"], top, average="macro", zero_division=0)), 4
+        ),
         "accuracy_top_reason": round(float(accuracy_score(known["true_reason"], top)), 4),
         "coverage": round(float(covered.mean()), 4),
-        "precision_covered": round(float(
-            (known.loc[covered, "reason_id"] == known.loc[covered, "true_reason"]).mean()), 4),
+        "precision_covered": round(
+            float((known.loc[covered, "reason_id"] == known.loc[covered, "true_reason"]).mean()), 4
+        ),
         "outside_taxonomy": int(len(outside)),
-        "outside_taxonomy_left_undefined": round(float(
-            (outside["reason_id"] == undefined_reason).mean()), 4) if len(outside) else None,
+        "outside_taxonomy_left_undefined": round(
+            float((outside["reason_id"] == undefined_reason).mean()), 4
+        )
+        if len(outside)
+        else None,
         "no_text_contacts": int((merged["status"] == "no_text").sum()),
     }
 
@@ -52,11 +70,14 @@ def main(classified_path: Path, answers_path: Path, taxonomy_path: Path, out_pat
     from pipeline.taxonomy import load_taxonomy
 
     taxonomy = load_taxonomy(taxonomy_path)
-    result = score_against_answers(pd.read_parquet(classified_path), pd.read_csv(answers_path),
-                                   taxonomy.undefined_reason)
+    result = score_against_answers(
+        pd.read_parquet(classified_path), pd.read_csv(answers_path), taxonomy.undefined_reason
+    )
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    print(f"Демо: macro-F1 {result['macro_f1_top_reason']:.3f} (по главной причине), "
-          f"покрытие {result['coverage']:.1%}, точность над порогом "
-          f"{result['precision_covered']:.1%} на {result['contacts_scored']} контактах")
+    print(
+        f"Демо: macro-F1 {result['macro_f1_top_reason']:.3f} (по главной причине), "
+        f"покрытие {result['coverage']:.1%}, точность над порогом "
+        f"{result['precision_covered']:.1%} на {result['contacts_scored']} контактах"
+    )
     return result

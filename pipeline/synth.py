@@ -103,12 +103,38 @@ MISSPELLINGS = {
     "проблема": "праблема",
 }
 LOOKALIKES = {"а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "х": "x", "у": "y"}
-AGENT_SUFFIXES = ("обр. зарег.", "консульт. предоставлена", "перевод на 2Л", "кл. недоволен",
-                  "инфо предоставлена", "заявка создана", "")
-CALL_HEADER = ["ИД звонка", "Начало", "Окончание", "Ожидание, с", "Очередь", "Результат",
-               "Переводов", "Маршрут", "Клиент", "Комментарий оператора"]
-CRM_HEADER = ["request_id", "received_at", "channel", "customer_id", "text", "department",
-              "resolved_at", "status", "status_updates"]
+AGENT_SUFFIXES = (
+    "обр. зарег.",
+    "консульт. предоставлена",
+    "перевод на 2Л",
+    "кл. недоволен",
+    "инфо предоставлена",
+    "заявка создана",
+    "",
+)
+CALL_HEADER = [
+    "ИД звонка",
+    "Начало",
+    "Окончание",
+    "Ожидание, с",
+    "Очередь",
+    "Результат",
+    "Переводов",
+    "Маршрут",
+    "Клиент",
+    "Комментарий оператора",
+]
+CRM_HEADER = [
+    "request_id",
+    "received_at",
+    "channel",
+    "customer_id",
+    "text",
+    "department",
+    "resolved_at",
+    "status",
+    "status_updates",
+]
 OUTCOME_LABEL = {"answered": "Отвечен", "abandoned": "Пропущен", "dropped": "Разъединен"}
 
 
@@ -144,9 +170,7 @@ def load_phrases() -> dict:
 def load_reasons(taxonomy_path: Path) -> list[dict]:
     """Active, non-reserved reasons (the generator only needs ids and owners)."""
     data = yaml.safe_load(Path(taxonomy_path).read_text(encoding="utf-8"))
-    return [
-        r for r in data["reasons"] if not r.get("reserved") and not r.get("retired")
-    ]
+    return [r for r in data["reasons"] if not r.get("reserved") and not r.get("retired")]
 
 
 class TextMaker:
@@ -195,7 +219,9 @@ class TextMaker:
         if rng.random() < 0.35:
             for right, wrong in MISSPELLINGS.items():
                 if right in text.lower() and rng.random() < 0.6:
-                    text = text.replace(right, wrong).replace(right.capitalize(), wrong.capitalize())
+                    text = text.replace(right, wrong).replace(
+                        right.capitalize(), wrong.capitalize()
+                    )
         if rng.random() < 0.3:
             text = self.typo(text)
         if rng.random() < 0.5:
@@ -221,12 +247,13 @@ class TextMaker:
         if rng.random() < 0.03:
             text += rng.choice(
                 [
-                    " Мой телефон +7 916 {:03d}-{:02d}-{:02d}.".format(
+                    " Мой телефон +7 916 {:03d}-{:02d}-{:02d}.".format(  # noqa: UP032
                         rng.randrange(1000), rng.randrange(100), rng.randrange(100)
                     ),
-                    " Карта 2200 7001 {:04d} {:04d}.".format(rng.randrange(10000),
-                                                             rng.randrange(10000)),
-                    " Пишите на почту ivan.{}@example.ru".format(rng.randrange(1000)),
+                    " Карта 2200 7001 {:04d} {:04d}.".format(  # noqa: UP032
+                        rng.randrange(10000), rng.randrange(10000)
+                    ),
+                    " Пишите на почту ivan.{}@example.ru".format(rng.randrange(1000)),  # noqa: UP032
                 ]
             )
         return text
@@ -290,7 +317,9 @@ class Generator:
         self.text = TextMaker(phrases, self.rng)
         end_monday = end - timedelta(days=end.weekday())
         self.week_starts = [end_monday - timedelta(weeks=weeks - 1 - i) for i in range(weeks)]
-        self.calendar = BusinessCalendar(sorted({d.year for d in self.week_starts} | {end.year + 1}))
+        self.calendar = BusinessCalendar(
+            sorted({d.year for d in self.week_starts} | {end.year + 1})
+        )
         self.counter = {"call": 0, "complaint": 0}
         self.customers = 90_000
 
@@ -324,10 +353,12 @@ class Generator:
         return f"{prefix}-{self.counter[kind]:07d}"
 
     def random_moment(self, week_start: date, kind: str) -> datetime:
-        day = week_start + timedelta(days=int(self.np.choice(7, p=WEEKDAY_WEIGHT /
-                                                                  WEEKDAY_WEIGHT.sum())))
-        low, high, mean, spread = (8.0, 21.0, 13.0, 3.0) if kind == "call" else \
-            (0.0, 24.0, 14.0, 4.5)
+        day = week_start + timedelta(
+            days=int(self.np.choice(7, p=WEEKDAY_WEIGHT / WEEKDAY_WEIGHT.sum()))
+        )
+        low, high, mean, spread = (
+            (8.0, 21.0, 13.0, 3.0) if kind == "call" else (0.0, 24.0, 14.0, 4.5)
+        )
         hour = self.np.normal(mean, spread)
         while not low <= hour < high:  # truncated normal: no pile-up at opening time
             hour = self.np.normal(mean, spread)
@@ -338,26 +369,40 @@ class Generator:
         share = CALL_SHARE.get(reason, CALL_SHARE_DEFAULT)
         return "call" if self.rng.random() < share else "complaint"
 
-    def new_contact(self, reason: str, week_start: date, story: str,
-                    kind: str | None = None) -> Contact:
+    def new_contact(
+        self, reason: str, week_start: date, story: str, kind: str | None = None
+    ) -> Contact:
         kind = kind or self.choose_kind(reason)
         return self.make_contact(reason, self.random_moment(week_start, kind), story, kind=kind)
 
-    def make_contact(self, reason: str, moment: datetime, story: str, customer: str | None = None,
-                     repeat: bool = False, kind: str | None = None) -> Contact:
+    def make_contact(
+        self,
+        reason: str,
+        moment: datetime,
+        story: str,
+        customer: str | None = None,
+        repeat: bool = False,
+        kind: str | None = None,
+    ) -> Contact:
         kind = kind or self.choose_kind(reason)
         customer = customer or f"C{self.np.integers(1, self.customers):06d}"
         contact = Contact(self.next_id(kind), kind, reason, story, moment, customer)
         templates = self.phrases["reasons"][reason] if reason in self.phrases["reasons"] else None
         if story == "spike":
-            templates = {"client": self.phrases["stories"]["sms_spike_client"],
-                         "agent": self.phrases["stories"]["sms_spike_agent"]}
+            templates = {
+                "client": self.phrases["stories"]["sms_spike_client"],
+                "agent": self.phrases["stories"]["sms_spike_agent"],
+            }
         elif story == "emerging":
-            templates = {"client": self.phrases["stories"]["emerging_client"],
-                         "agent": self.phrases["stories"]["emerging_agent"]}
+            templates = {
+                "client": self.phrases["stories"]["emerging_client"],
+                "agent": self.phrases["stories"]["emerging_agent"],
+            }
         elif story == "offtopic":
-            templates = {"client": self.phrases["stories"]["offtopic_client"],
-                         "agent": self.phrases["stories"]["offtopic_client"]}
+            templates = {
+                "client": self.phrases["stories"]["offtopic_client"],
+                "agent": self.phrases["stories"]["offtopic_client"],
+            }
         if kind == "call":
             self.fill_call(contact, templates, repeat)
         else:
@@ -426,15 +471,20 @@ class Generator:
             done = start + timedelta(minutes=int(self.np.integers(20, 180)))
             done = min(done, datetime.combine(day, time(19, 59)))
             return done, 0
-        next_day = cal.next_business_day(day) if business else (
-            day if cal.is_business_day(day) else cal.next_business_day(day))
+        next_day = (
+            cal.next_business_day(day)
+            if business
+            else (day if cal.is_business_day(day) else cal.next_business_day(day))
+        )
         if not early and roll < 0.55:
             return datetime.combine(next_day, time(9, 0)) + timedelta(
-                minutes=int(self.np.integers(0, 119))), int(rng.random() < 0.3)
+                minutes=int(self.np.integers(0, 119))
+            ), int(rng.random() < 0.3)
         if roll < 0.985:  # late, but within three business days
             extra = cal.next_business_day(next_day) if rng.random() < 0.6 else next_day
             moment = datetime.combine(extra, time(11, 0)) + timedelta(
-                minutes=int(self.np.integers(1, 360)))
+                minutes=int(self.np.integers(1, 360))
+            )
             updates = int(self.np.choice([0, 1, 2], p=[0.25, 0.5, 0.25]))
             return moment, updates
         far = next_day
@@ -454,15 +504,18 @@ class Generator:
             if w == last:  # the spike: an SMS provider outage for one operator
                 extra = int(self.np.poisson(volumes[SPIKE_REASON][w] * 2.2))
                 contacts.extend(
-                    self.new_contact(SPIKE_REASON, week_start, "spike") for _ in range(extra))
+                    self.new_contact(SPIKE_REASON, week_start, "spike") for _ in range(extra)
+                )
             if w >= self.weeks - 4:  # emerging topic outside the taxonomy
                 growth = int(self.np.poisson(8 * (w - (self.weeks - 5)) ** 1.4))
                 contacts.extend(
-                    self.new_contact("unknown", week_start, "emerging") for _ in range(growth))
+                    self.new_contact("unknown", week_start, "emerging") for _ in range(growth)
+                )
             offtopic = int(self.np.poisson(12))
             contacts.extend(
                 self.new_contact("unknown", week_start, "offtopic", kind="complaint")
-                for _ in range(offtopic))
+                for _ in range(offtopic)
+            )
         contacts.extend(self.repeats(contacts))
         end = datetime.combine(self.week_starts[-1] + timedelta(days=7), time(0, 0))
         contacts = [c for c in contacts if c.created < end]
@@ -475,15 +528,20 @@ class Generator:
             if c.reason_id == "unknown" or (c.kind == "call" and c.outcome != "answered"):
                 continue
             if self.rng.random() < REPEAT_PRONE.get(c.reason_id, REPEAT_DEFAULT):
-                moment = c.created + timedelta(days=int(self.np.integers(1, 6)),
-                                               minutes=int(self.np.integers(0, 300)))
+                moment = c.created + timedelta(
+                    days=int(self.np.integers(1, 6)), minutes=int(self.np.integers(0, 300))
+                )
                 moment = moment.replace(hour=min(max(moment.hour, 8), 20))
                 reason = c.reason_id
                 if self.rng.random() < 0.25:
-                    reason = self.rng.choice(["callback_missed", "complaint_unanswered",
-                                              "transferred_around"])
-                follow_ups.append(self.make_contact(reason, moment, "repeat",
-                                                    customer=c.customer_id, repeat=True))
+                    reason = self.rng.choice(
+                        ["callback_missed", "complaint_unanswered", "transferred_around"]
+                    )
+                follow_ups.append(
+                    self.make_contact(
+                        reason, moment, "repeat", customer=c.customer_id, repeat=True
+                    )
+                )
         return follow_ups
 
 
@@ -510,11 +568,20 @@ def call_rows(contacts: list[Contact]) -> list[list[str]]:
     rows = []
     for c in contacts:
         end = c.created + timedelta(seconds=c.wait_s + c.duration_s)
-        rows.append([
-            c.source_id, _local(c.created, "%d.%m.%Y %H:%M"), _local(end, "%d.%m.%Y %H:%M"),
-            str(c.wait_s), c.queue, OUTCOME_LABEL[c.outcome], str(c.transfers), c.route,
-            c.customer_id, c.text,
-        ])
+        rows.append(
+            [
+                c.source_id,
+                _local(c.created, "%d.%m.%Y %H:%M"),
+                _local(end, "%d.%m.%Y %H:%M"),
+                str(c.wait_s),
+                c.queue,
+                OUTCOME_LABEL[c.outcome],
+                str(c.transfers),
+                c.route,
+                c.customer_id,
+                c.text,
+            ]
+        )
     return rows
 
 
@@ -523,16 +590,25 @@ def _known(resolved: datetime | None, exported: datetime) -> datetime | None:
     return resolved if resolved is not None and resolved < exported else None
 
 
-def crm_rows(contacts: list[Contact], titles: dict[str, str],
-             exported: datetime) -> list[list[str]]:
+def crm_rows(
+    contacts: list[Contact], titles: dict[str, str], exported: datetime
+) -> list[list[str]]:
     rows = []
     for c in contacts:
         resolved = _known(c.resolved, exported)
-        rows.append([
-            c.source_id, _local(c.created, "%Y-%m-%d %H:%M"), c.channel, c.customer_id, c.text,
-            titles.get(c.queue, c.queue), _local(resolved, "%Y-%m-%d %H:%M"),
-            "Закрыто" if resolved else "В работе", str(c.status_updates),
-        ])
+        rows.append(
+            [
+                c.source_id,
+                _local(c.created, "%Y-%m-%d %H:%M"),
+                c.channel,
+                c.customer_id,
+                c.text,
+                titles.get(c.queue, c.queue),
+                _local(resolved, "%Y-%m-%d %H:%M"),
+                "Закрыто" if resolved else "В работе",
+                str(c.status_updates),
+            ]
+        )
     return rows
 
 
@@ -580,8 +656,9 @@ def plant_malformed(files: dict[str, dict], rng: random.Random) -> list[dict]:
 
     breaks(calls[2], 40, lambda r: r[:1] + ["31.02.2026 25:61"] + r[2:], "bad_date")
     breaks(calls[5], 100, lambda r: [""] + r[1:], "missing_id")
-    breaks(calls[8], 7, lambda r: ["---- выгрузка прервана, повторите запрос ----"],
-           "bad_field_count")
+    breaks(
+        calls[8], 7, lambda r: ["---- выгрузка прервана, повторите запрос ----"], "bad_field_count"
+    )
     breaks(calls[9], 55, lambda r: r[:6] + ["много"] + r[7:], "bad_number")
     breaks(crm[3], 12, lambda r: r[:4] + [""] + r[5:], "empty_text")
     breaks(crm[6], 30, lambda r: r[:2] + ["Голубиная почта"] + r[3:], "unknown_channel")
@@ -591,8 +668,13 @@ def plant_malformed(files: dict[str, dict], rng: random.Random) -> list[dict]:
     return manifest
 
 
-def render_files(contacts: list[Contact], week_starts: list[date], titles: dict[str, str],
-                 clean: bool, rng: random.Random) -> tuple[dict[str, bytes], list[dict]]:
+def render_files(
+    contacts: list[Contact],
+    week_starts: list[date],
+    titles: dict[str, str],
+    clean: bool,
+    rng: random.Random,
+) -> tuple[dict[str, bytes], list[dict]]:
     """Split contacts into weekly exports per source system; returns file name -> bytes."""
     files: dict[str, dict] = {}
     for i, start in enumerate(week_starts):
@@ -605,20 +687,30 @@ def render_files(contacts: list[Contact], week_starts: list[date], titles: dict[
         crm = [c for c in complaints if c.channel not in DESK_CHANNELS]
         if i > 0 and not clean:  # overlapping export: repeats the previous Sunday
             sunday = start - timedelta(days=1)
-            crm = [c for c in contacts if c.kind == "complaint" and c.channel not in DESK_CHANNELS
-                   and c.created.date() == sunday] + crm
+            crm = [
+                c
+                for c in contacts
+                if c.kind == "complaint"
+                and c.channel not in DESK_CHANNELS
+                and c.created.date() == sunday
+            ] + crm
         files[f"calls/telephony_{label}.csv"] = {"kind": "calls", "rows": call_rows(calls)}
         exported = datetime.combine(end, time(0, 0))
         files[f"complaints/crm_{label}.csv"] = {
-            "kind": "crm", "rows": crm_rows(crm, titles, exported)}
+            "kind": "crm",
+            "rows": crm_rows(crm, titles, exported),
+        }
         files[f"complaints/servicedesk_{label}.jsonl"] = {
-            "kind": "desk", "rows": desk_lines(desk, titles, exported)}
+            "kind": "desk",
+            "rows": desk_lines(desk, titles, exported),
+        }
     manifest = [] if clean else plant_malformed(files, rng)
     out = {}
     for name, spec in files.items():
         if spec["kind"] == "calls":
-            out[name] = _csv_text(CALL_HEADER, spec["rows"], ";").encode("cp1251",
-                                                                         errors="replace")
+            out[name] = _csv_text(CALL_HEADER, spec["rows"], ";").encode(
+                "cp1251", errors="replace"
+            )
         elif spec["kind"] == "crm":
             out[name] = b"\xef\xbb\xbf" + _csv_text(CRM_HEADER, spec["rows"], ",").encode("utf-8")
         else:
@@ -645,8 +737,9 @@ def answers_csv(contacts: list[Contact]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-def generate_files(taxonomy_path: Path, weeks: int, contacts: int, seed: int, end: date,
-                   clean: bool = False) -> dict[str, bytes]:
+def generate_files(
+    taxonomy_path: Path, weeks: int, contacts: int, seed: int, end: date, clean: bool = False
+) -> dict[str, bytes]:
     """All demo files as name -> bytes (pure: no file is written)."""
     taxonomy = yaml.safe_load(Path(taxonomy_path).read_text(encoding="utf-8"))
     titles = {o["id"]: o["title"] for o in taxonomy.get("owners", [])}
@@ -665,8 +758,16 @@ def generate_files(taxonomy_path: Path, weeks: int, contacts: int, seed: int, en
     }
 
 
-def main(out_dir: Path, answers_path: Path, taxonomy_path: Path, weeks: int, contacts: int,
-         seed: int, end: str, clean: bool = False) -> None:
+def main(
+    out_dir: Path,
+    answers_path: Path,
+    taxonomy_path: Path,
+    weeks: int,
+    contacts: int,
+    seed: int,
+    end: str,
+    clean: bool = False,
+) -> None:
     files = generate_files(taxonomy_path, weeks, contacts, seed, date.fromisoformat(end), clean)
     for sub in ("calls", "complaints"):
         for old in (out_dir / sub).glob("*"):

@@ -129,8 +129,10 @@ def _problems(data: Taxonomy) -> list[str]:
         if reason.replaced_by is not None:
             target = next((r for r in data.reasons if r.id == reason.replaced_by), None)
             if reason.retired is None:
-                problems.append(f"{where}.replaced_by: указан у действующей причины; "
-                                "добавьте retired: ГГГГ-ММ-ДД или уберите replaced_by")
+                problems.append(
+                    f"{where}.replaced_by: указан у действующей причины; "
+                    "добавьте retired: ГГГГ-ММ-ДД или уберите replaced_by"
+                )
             if target is None:
                 problems.append(
                     f"{where}.replaced_by: причины '{reason.replaced_by}' нет в reasons.yaml"

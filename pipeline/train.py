@@ -154,7 +154,7 @@ def fingerprint(*parts: object) -> str:
 def train(
     taxonomy_path: Path, labels_dir: Path, config: TrainConfig
 ) -> tuple[Pipeline, dict, pd.DataFrame]:
-    """Evaluate on a held-out split, then refit on every label. Returns model, metrics, confusion."""
+    """Evaluate out of fold, then refit on every label. Returns model, metrics, confusion."""
     started = time.perf_counter()
     taxonomy = load_taxonomy(taxonomy_path)
     labels = load_labels(labels_dir, taxonomy).frame

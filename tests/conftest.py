@@ -17,7 +17,11 @@ GENERATED = {".venv", ".git", "models", "build", ".pytest_cache", ".ruff_cache"}
 def run_dvc(workspace: Path, *args: str) -> subprocess.CompletedProcess:
     env_path = f"{BIN}:{__import__('os').environ.get('PATH', '')}"
     return subprocess.run(
-        [str(BIN / "dvc"), *args], cwd=workspace, capture_output=True, text=True, check=False,
+        [str(BIN / "dvc"), *args],
+        cwd=workspace,
+        capture_output=True,
+        text=True,
+        check=False,
         env={**__import__("os").environ, "PATH": env_path, "DVC_NO_ANALYTICS": "1"},
     )
 

@@ -18,55 +18,98 @@ from pipeline.synth import REPEAT_PRONE
 MSK = "Europe/Moscow"
 
 
-def contact(cid: str, when: str, *, kind: str = "call", customer: str | None = "C1",
-            reason: str | None = "card_blocked", outcome: str | None = "answered",
-            route: str | None = None, queue: str = "Общая линия", channel: str | None = None,
-            resolved: str | None = None, updates: int = 0, handle_s: float = 300.0) -> dict:
+def contact(
+    cid: str,
+    when: str,
+    *,
+    kind: str = "call",
+    customer: str | None = "C1",
+    reason: str | None = "card_blocked",
+    outcome: str | None = "answered",
+    route: str | None = None,
+    queue: str = "Общая линия",
+    channel: str | None = None,
+    resolved: str | None = None,
+    updates: int = 0,
+    handle_s: float = 300.0,
+) -> dict:
     local = pd.Timestamp(when)
     created = local.tz_localize(MSK).tz_convert("UTC")
     year, week, _ = local.date().isocalendar()
     transfers = route.count(" > ") if route else 0
     return {
-        "contact_id": f"{kind}:{cid}", "source_id": cid, "kind": kind,
+        "contact_id": f"{kind}:{cid}",
+        "source_id": cid,
+        "kind": kind,
         "channel": channel or ("phone" if kind == "call" else "email"),
-        "created_at": created, "created_local": local, "iso_week": f"{year}-W{week:02d}",
-        "week_start": local.date() - timedelta(days=local.weekday()), "local_hour": local.hour,
+        "created_at": created,
+        "created_local": local,
+        "iso_week": f"{year}-W{week:02d}",
+        "week_start": local.date() - timedelta(days=local.weekday()),
+        "local_hour": local.hour,
         "ended_at": created + pd.Timedelta(seconds=handle_s) if kind == "call" else pd.NaT,
-        "handle_time_s": handle_s if kind == "call" else np.nan, "wait_time_s": 30.0,
-        "queue": queue, "outcome": outcome if kind == "call" else None,
+        "handle_time_s": handle_s if kind == "call" else np.nan,
+        "wait_time_s": 30.0,
+        "queue": queue,
+        "outcome": outcome if kind == "call" else None,
         "transfers": transfers if kind == "call" else None,
-        "route": route if kind == "call" else None, "customer_id": customer,
+        "route": route if kind == "call" else None,
+        "customer_id": customer,
         "text": None if reason is None else "Карту заблокировали, звоните +7 916 123-45-67",
-        "resolved_at": (pd.Timestamp(resolved).tz_localize(MSK).tz_convert("UTC")
-                        if resolved else pd.NaT),
+        "resolved_at": (
+            pd.Timestamp(resolved).tz_localize(MSK).tz_convert("UTC") if resolved else pd.NaT
+        ),
         "resolved_local": pd.Timestamp(resolved) if resolved else pd.NaT,
         "status": ("resolved" if resolved else "open") if kind == "complaint" else None,
         "status_updates": updates if kind == "complaint" else None,
-        "source_file": "test.csv", "source_row": 1, "_reason": reason,
+        "source_file": "test.csv",
+        "source_row": 1,
+        "_reason": reason,
     }
 
 
 def write_inputs(folder, rows: list[dict]) -> dict:
     frame = pd.DataFrame(rows)
-    classified = pd.DataFrame({
-        "contact_id": frame["contact_id"],
-        "reason_id": frame["_reason"].astype("string"),
-        "status": np.where(frame["_reason"].isna(), "no_text", "classified"),
-        "confidence": np.where(frame["_reason"].isna(), np.nan, 0.9),
-        "top_reason_id": frame["_reason"], "runner_up_id": None, "runner_up_confidence": np.nan,
-        "model_version": "m1", "taxonomy_version": "t1",
-    })
+    classified = pd.DataFrame(
+        {
+            "contact_id": frame["contact_id"],
+            "reason_id": frame["_reason"].astype("string"),
+            "status": np.where(frame["_reason"].isna(), "no_text", "classified"),
+            "confidence": np.where(frame["_reason"].isna(), np.nan, 0.9),
+            "top_reason_id": frame["_reason"],
+            "runner_up_id": None,
+            "runner_up_confidence": np.nan,
+            "model_version": "m1",
+            "taxonomy_version": "t1",
+        }
+    )
     contacts = frame.drop(columns="_reason")
     for column in ("transfers", "status_updates"):
         contacts[column] = contacts[column].astype("Int64")
     weeks = sorted(contacts["iso_week"].unique())
     drivers = pd.DataFrame({"iso_week": weeks, "week_start": None, "customers": 100_000})
-    quarantine = pd.DataFrame({"source_file": ["x.csv"], "source_row": [3], "kind": ["call"],
-                               "raw": ["битая строка"], "reason_code": ["bad_date"],
-                               "reason": ["не удалось разобрать дату"]})
-    paths = {name: folder / f"{name}.parquet" for name in
-             ("contacts", "classified", "drivers", "quarantine", "weekly", "closed_loop",
-              "closed_loop_history")}
+    quarantine = pd.DataFrame(
+        {
+            "source_file": ["x.csv"],
+            "source_row": [3],
+            "kind": ["call"],
+            "raw": ["битая строка"],
+            "reason_code": ["bad_date"],
+            "reason": ["не удалось разобрать дату"],
+        }
+    )
+    paths = {
+        name: folder / f"{name}.parquet"
+        for name in (
+            "contacts",
+            "classified",
+            "drivers",
+            "quarantine",
+            "weekly",
+            "closed_loop",
+            "closed_loop_history",
+        )
+    }
     paths["warehouse"] = folder / "warehouse.duckdb"
     contacts.to_parquet(paths["contacts"])
     classified.to_parquet(paths["classified"])
@@ -88,24 +131,49 @@ def small_run(tmp_path):
         contact("5", "2026-11-03 11:00", customer=None),
         contact("6", "2026-11-03 11:30", customer=None),
         # bounced: Кредиты -> Карты -> Кредиты
-        contact("7", "2026-11-17 09:00", customer="C3", reason="loan_payment",
-                route="Общая линия > Кредиты > Карты > Кредиты", queue="Кредиты"),
+        contact(
+            "7",
+            "2026-11-17 09:00",
+            customer="C3",
+            reason="loan_payment",
+            route="Общая линия > Кредиты > Карты > Кредиты",
+            queue="Кредиты",
+        ),
         # lunch-hour drop, no text
-        contact("8", "2026-11-10 13:10", customer="C4", reason=None, outcome="dropped",
-                queue="Отделение №7 (Ленинский)"),
+        contact(
+            "8",
+            "2026-11-10 13:10",
+            customer="C4",
+            reason=None,
+            outcome="dropped",
+            queue="Отделение №7 (Ленинский)",
+        ),
         # complaints: Friday 13:59 resolved 17:00 (met), Friday 14:00 resolved Monday 12:00 (late)
-        contact("9", "2026-11-13 13:59", kind="complaint", customer="C5",
-                reason="fee_dispute", resolved="2026-11-13 17:00"),
-        contact("10", "2026-11-13 14:00", kind="complaint", customer="C6",
-                reason="fee_dispute", resolved="2026-11-16 12:00"),
+        contact(
+            "9",
+            "2026-11-13 13:59",
+            kind="complaint",
+            customer="C5",
+            reason="fee_dispute",
+            resolved="2026-11-13 17:00",
+        ),
+        contact(
+            "10",
+            "2026-11-13 14:00",
+            kind="complaint",
+            customer="C6",
+            reason="fee_dispute",
+            resolved="2026-11-16 12:00",
+        ),
         # the last week: Monday to Sunday
         contact("11", "2026-11-16 10:00", customer="C7"),
         contact("12", "2026-11-22 18:00", customer="C8"),
     ]
     paths = write_inputs(tmp_path, rows)
     config = AggregateConfig(cost_per_minute=10.0)
-    loop = aggregate.main(paths, ROOT / "taxonomy/reasons.yaml",
-                          ROOT / "taxonomy/owner_notes.yaml", config)
+    loop = aggregate.main(
+        paths, ROOT / "taxonomy/reasons.yaml", ROOT / "taxonomy/owner_notes.yaml", config
+    )
     con = duckdb.connect(str(paths["warehouse"]), read_only=True)
     yield paths, loop, con
     con.close()
@@ -127,11 +195,12 @@ def test_repeat_is_the_same_customer_within_the_window(small_run):
 def test_transfer_pairs_and_ping_pong(small_run):
     _, loop, con = small_run
     pairs = con.execute(
-        "SELECT from_queue, to_queue, transfers FROM transfer_pairs ORDER BY ALL").fetchall()
+        "SELECT from_queue, to_queue, transfers FROM transfer_pairs ORDER BY ALL"
+    ).fetchall()
     assert sorted(pairs) == sorted(
-        [("Общая линия", "Кредиты", 1), ("Кредиты", "Карты", 1), ("Карты", "Кредиты", 1)])
-    bounced = dict(con.execute(
-        "SELECT queue, share_bounced_back FROM queue_transfers").fetchall())
+        [("Общая линия", "Кредиты", 1), ("Кредиты", "Карты", 1), ("Карты", "Кредиты", 1)]
+    )
+    bounced = dict(con.execute("SELECT queue, share_bounced_back FROM queue_transfers").fetchall())
     assert bounced["Кредиты"] == 1.0 and bounced["Карты"] == 0.0
     row = loop.set_index("reason_id").loc["loan_payment"]
     assert row["mean_transfers"] == 3.0 and row["share_2plus_transfers"] == 1.0
@@ -140,11 +209,12 @@ def test_transfer_pairs_and_ping_pong(small_run):
 def test_dropped_call_is_counted_by_queue_and_hour_without_a_reason(small_run):
     _, _, con = small_run
     drops = con.execute(
-        "SELECT queue, local_hour, dropped, calls FROM drops WHERE dropped > 0").fetchall()
+        "SELECT queue, local_hour, dropped, calls FROM drops WHERE dropped > 0"
+    ).fetchall()
     assert drops == [("Отделение №7 (Ленинский)", 13, 1, 1)]
     assert con.execute(
-        "SELECT reason_id, class_status FROM contacts WHERE source_id = '8'").fetchall() == [
-        (None, "no_text")]
+        "SELECT reason_id, class_status FROM contacts WHERE source_id = '8'"
+    ).fetchall() == [(None, "no_text")]
 
 
 def test_sla_edges_reach_the_closed_loop(small_run):
@@ -161,33 +231,49 @@ def test_counts_reconcile_and_every_active_reason_has_a_row(small_run):
     weekly = con.execute("SELECT sum(contacts) FROM weekly").fetchall()[0][0]
     assert contacts == weekly == 12
     assert len(loop) == 28 and loop["reason_id"].is_unique
-    assert pd.read_parquet(paths["closed_loop"])["reason_id"].tolist() == loop[
-        "reason_id"].tolist()
+    assert (
+        pd.read_parquet(paths["closed_loop"])["reason_id"].tolist() == loop["reason_id"].tolist()
+    )
     assert con.execute("SELECT count(*) FROM quarantine").fetchall() == [(1,)]
 
 
 def test_warehouse_text_has_personal_data_masked(small_run):
     _, _, con = small_run
-    texts = [t for (t,) in con.execute("SELECT text FROM contacts WHERE text IS NOT NULL")
-             .fetchall()]
+    texts = [
+        t for (t,) in con.execute("SELECT text FROM contacts WHERE text IS NOT NULL").fetchall()
+    ]
     assert texts and not any(re.search(r"916\D?123", t) for t in texts)
 
 
 def test_every_warehouse_table_is_documented(small_run):
     _, _, con = small_run
     tables = con.execute("SELECT table_name, comment FROM duckdb_tables()").fetchall()
-    assert {name for name, _ in tables} >= {"contacts", "weekly", "closed_loop", "quarantine",
-                                           "sla", "repeats", "transfer_pairs", "drops"}
+    assert {name for name, _ in tables} >= {
+        "contacts",
+        "weekly",
+        "closed_loop",
+        "quarantine",
+        "sla",
+        "repeats",
+        "transfer_pairs",
+        "drops",
+    }
     assert all(comment for _, comment in tables), tables
 
 
 def test_contacts_of_a_retired_reason_count_under_its_successor(tmp_path):
     # classifications kept from before the taxonomy change still carry the retired id
-    rows = [contact("1", "2026-11-16 10:00", reason="online_bank_problem"),
-            contact("2", "2026-11-17 10:00", reason="cannot_login")]
+    rows = [
+        contact("1", "2026-11-16 10:00", reason="online_bank_problem"),
+        contact("2", "2026-11-17 10:00", reason="cannot_login"),
+    ]
     paths = write_inputs(tmp_path, rows)
-    loop = aggregate.main(paths, ROOT / "taxonomy/reasons.yaml",
-                          ROOT / "taxonomy/owner_notes.yaml", AggregateConfig())
+    loop = aggregate.main(
+        paths,
+        ROOT / "taxonomy/reasons.yaml",
+        ROOT / "taxonomy/owner_notes.yaml",
+        AggregateConfig(),
+    )
     assert loop.set_index("reason_id").loc["cannot_login", "contacts"] == 2
     assert "online_bank_problem" not in set(pd.read_parquet(paths["weekly"])["reason_id"])
 
@@ -195,16 +281,24 @@ def test_contacts_of_a_retired_reason_count_under_its_successor(tmp_path):
 def test_report_week_must_exist(tmp_path):
     paths = write_inputs(tmp_path, [contact("1", "2026-11-16 10:00")])
     with pytest.raises(AggregateError, match="2026-W30"):
-        aggregate.main(paths, ROOT / "taxonomy/reasons.yaml", ROOT / "taxonomy/owner_notes.yaml",
-                       AggregateConfig(report_week="2026-W30"))
+        aggregate.main(
+            paths,
+            ROOT / "taxonomy/reasons.yaml",
+            ROOT / "taxonomy/owner_notes.yaml",
+            AggregateConfig(report_week="2026-W30"),
+        )
 
 
 def test_incomplete_last_week_is_not_the_report_week(tmp_path):
     # data ends on a Wednesday: the report is about the week before, the last complete one
     rows = [contact("1", "2026-11-12 10:00"), contact("2", "2026-11-18 10:00")]
     paths = write_inputs(tmp_path, rows)
-    aggregate.main(paths, ROOT / "taxonomy/reasons.yaml", ROOT / "taxonomy/owner_notes.yaml",
-                   AggregateConfig())
+    aggregate.main(
+        paths,
+        ROOT / "taxonomy/reasons.yaml",
+        ROOT / "taxonomy/owner_notes.yaml",
+        AggregateConfig(),
+    )
     con = duckdb.connect(str(paths["warehouse"]), read_only=True)
     assert con.execute("SELECT report_week FROM run_info").fetchall() == [("2026-W46",)]
     con.close()
@@ -225,26 +319,55 @@ def test_bad_report_week_in_params_names_the_expected_form():
     ],
 )
 def test_target_status(mean4, slope, due, status):
-    row = pd.Series({"target_metric": "weekly_volume", "target_value": 60.0, "target_due": due,
-                     "mean4": mean4, "cpx4": np.nan, "share4": 0.1, "trend_slope": slope})
+    row = pd.Series(
+        {
+            "target_metric": "weekly_volume",
+            "target_value": 60.0,
+            "target_due": due,
+            "mean4": mean4,
+            "cpx4": np.nan,
+            "share4": 0.1,
+            "trend_slope": slope,
+        }
+    )
     result = aggregate._target_status(row, date(2026, 11, 22))
     assert result["target_status"] == status
     assert result["target_gap"] == pytest.approx(mean4 - 60.0)
 
 
 def test_no_target_when_the_taxonomy_sets_none():
-    row = pd.Series({"target_metric": None, "target_value": None, "target_due": None,
-                     "mean4": 10.0, "cpx4": np.nan, "share4": 0.1, "trend_slope": 0.0})
+    row = pd.Series(
+        {
+            "target_metric": None,
+            "target_value": None,
+            "target_due": None,
+            "mean4": 10.0,
+            "cpx4": np.nan,
+            "share4": 0.1,
+            "trend_slope": 0.0,
+        }
+    )
     assert aggregate._target_status(row, date(2026, 11, 22))["target_status"] == "no_target"
 
 
 def test_action_effect_compares_weeks_after_the_action_with_four_before():
     weeks = [f"2026-W{w}" for w in range(35, 48)]
-    series = pd.Series([100, 100, 100, 100, 100, 100, 100, 60, 60, 60, 60, 60, 60], index=weeks,
-                       dtype=float)
-    notes = pd.DataFrame([{"reason_id": "card_not_delivered", "week": "2026-W41",
-                           "author": "x", "explanation": "подрядчик", "action": "второй",
-                           "action_start": date(2026, 10, 12), "due": None}])
+    series = pd.Series(
+        [100, 100, 100, 100, 100, 100, 100, 60, 60, 60, 60, 60, 60], index=weeks, dtype=float
+    )
+    notes = pd.DataFrame(
+        [
+            {
+                "reason_id": "card_not_delivered",
+                "week": "2026-W41",
+                "author": "x",
+                "explanation": "подрядчик",
+                "action": "второй",
+                "action_start": date(2026, 10, 12),
+                "due": None,
+            }
+        ]
+    )
     out = aggregate._note_columns(notes, series, "2026-W47", AggregateConfig())
     assert out["action_before"] == 100.0 and out["action_after"] == 60.0
     assert out["action_effect"] == pytest.approx(-0.4) and out["fallen_since_action"] is True
@@ -258,7 +381,8 @@ def test_action_effect_compares_weeks_after_the_action_with_four_before():
 def demo(demo_workspace):
     con = duckdb.connect(str(demo_workspace / "data/warehouse.duckdb"), read_only=True)
     loop = pd.read_parquet(demo_workspace / "data/processed/closed_loop.parquet").set_index(
-        "reason_id")
+        "reason_id"
+    )
     yield demo_workspace, loop, con
     con.close()
 
@@ -301,10 +425,12 @@ def test_demo_ping_pong_department(demo):
 @pytest.mark.slow
 def test_demo_lunch_and_evening_drops_at_branches(demo):
     _, _, con = demo
-    lost = dict(con.execute("""
+    lost = dict(
+        con.execute("""
         SELECT local_hour, sum(dropped + abandoned) / sum(calls) FROM drops
         WHERE queue LIKE 'Отделение%' GROUP BY 1
-    """).fetchall())
+    """).fetchall()
+    )
     normal = np.mean([lost[h] for h in range(9, 13)] + [lost[h] for h in (14, 15, 16)])
     assert lost[13] > 3 * normal
     assert all(lost[h] > 3 * normal for h in (17, 18))
@@ -313,8 +439,11 @@ def test_demo_lunch_and_evening_drops_at_branches(demo):
 @pytest.mark.slow
 def test_demo_late_afternoon_complaints_miss_the_sla(demo):
     _, _, con = demo
-    rates = dict(con.execute(
-        "SELECT after_cutoff, avg(met_deadline::INT) FROM sla WHERE due GROUP BY 1").fetchall())
+    rates = dict(
+        con.execute(
+            "SELECT after_cutoff, avg(met_deadline::INT) FROM sla WHERE due GROUP BY 1"
+        ).fetchall()
+    )
     assert rates[False] >= 0.9
     assert rates[True] < rates[False] - 0.3
 

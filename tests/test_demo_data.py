@@ -29,10 +29,18 @@ def demo(config):
 @pytest.mark.slow
 def test_generator_is_deterministic_and_matches_the_bundle(tmp_path):
     out = tmp_path / "raw"
-    synth.main(out, tmp_path / "answers.csv", ROOT / "taxonomy" / "reasons.yaml", weeks=13,
-               contacts=26000, seed=20261123, end="2026-11-22")
-    bundled = sorted(p.relative_to(RAW) for p in RAW.rglob("*") if p.is_file()
-                     and not p.name.startswith("."))
+    synth.main(
+        out,
+        tmp_path / "answers.csv",
+        ROOT / "taxonomy" / "reasons.yaml",
+        weeks=13,
+        contacts=26000,
+        seed=20261123,
+        end="2026-11-22",
+    )
+    bundled = sorted(
+        p.relative_to(RAW) for p in RAW.rglob("*") if p.is_file() and not p.name.startswith(".")
+    )
     fresh = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
     assert bundled == fresh
     for name in bundled:
@@ -54,7 +62,8 @@ def test_every_planted_malformed_row_and_only_those_is_quarantined(demo):
     found = demo.quarantine[["source_file", "source_row", "reason_code"]]
     expected = planted.rename(columns={"file": "source_file", "line": "source_row"})
     assert sorted(map(tuple, found.values.tolist())) == sorted(
-        map(tuple, expected.values.tolist()))
+        map(tuple, expected.values.tolist())
+    )
     assert demo.metrics["reconciles"]
     # overlapping CRM exports repeat the previous Sunday: counted once
     assert demo.metrics["duplicates"] > 0
@@ -85,7 +94,8 @@ def test_corrupting_rows_moves_exactly_those_rows_to_quarantine(tmp_path, config
     new = result.quarantine.merge(demo.quarantine, how="left", indicator=True)
     new = new[new["_merge"] == "left_only"]
     assert set(zip(new["source_file"], new["source_row"], strict=True)) == {
-        ("complaints/crm_2026-W46.csv", n) for n in broken}
+        ("complaints/crm_2026-W46.csv", n) for n in broken
+    }
     assert set(new["reason_code"]) == {"bad_date", "bad_field_count", "unknown_channel"}
     assert all(new["reason"].str.len() > 10)
     assert result.metrics["reconciles"]

@@ -45,11 +45,15 @@ def test_command_paths_match_declared_deps_and_outs(name):
     stage = STAGES[name]
     words = shlex.split(stage["cmd"])
     assert words[:4] == ["python", "-m", "pipeline", name.split("_")[0]] or words[:3] == [
-        "python", "-m", "pipeline"]
-    in_cmd = {w for w, prev in zip(words[1:], words) if prev.startswith("--")}
+        "python",
+        "-m",
+        "pipeline",
+    ]
+    in_cmd = {w for w, prev in zip(words[1:], words, strict=False) if prev.startswith("--")}
     deps = declared(stage.get("deps"))
-    outs = declared(stage.get("outs")) | declared(stage.get("metrics")) | declared(
-        stage.get("plots"))
+    outs = (
+        declared(stage.get("outs")) | declared(stage.get("metrics")) | declared(stage.get("plots"))
+    )
     data_deps = {d for d in deps if not d.startswith("pipeline/")}
     # an output folder argument (the report site) stands for the outputs declared inside it
     for path in list(in_cmd - data_deps - outs):
@@ -77,5 +81,8 @@ def test_every_output_is_ignored_by_git():
     for stage in STAGES.values():
         for out in declared(stage.get("outs")):
             top = out.split("/")[0] + "/" + out.split("/")[1] if "/" in out else out
-            assert any(line.strip("/") and top.startswith(line.strip("/").rstrip("*"))
-                       for line in ignored.splitlines() if not line.startswith(("#", "!"))), out
+            assert any(
+                line.strip("/") and top.startswith(line.strip("/").rstrip("*"))
+                for line in ignored.splitlines()
+                if not line.startswith(("#", "!"))
+            ), out

@@ -105,20 +105,38 @@ def test_detects_other_delimiters(tmp_path, config, delimiter):
 
 def test_json_lines_with_offsets_and_bad_json(tmp_path, config):
     lines = [
-        json.dumps({"ticket": "SD-1", "created": "2026-11-05T18:40:00+03:00",
-                    "source": "Service Desk", "client": "C1",
-                    "description": "не работает приложение, пишет ошибку 500", "group": "ИТ",
-                    "closed": None, "state": "open", "updates": 0}, ensure_ascii=False),
+        json.dumps(
+            {
+                "ticket": "SD-1",
+                "created": "2026-11-05T18:40:00+03:00",
+                "source": "Service Desk",
+                "client": "C1",
+                "description": "не работает приложение, пишет ошибку 500",
+                "group": "ИТ",
+                "closed": None,
+                "state": "open",
+                "updates": 0,
+            },
+            ensure_ascii=False,
+        ),
         '{"ticket": "SD-2", "created": "2026-11-05T19:',
-        json.dumps({"ticket": "SD-3", "created": "2026-11-06T08:00:00Z", "source": "ВКонтакте",
-                    "client": "C2", "description": "верните деньги за страховку"},
-                   ensure_ascii=False),
+        json.dumps(
+            {
+                "ticket": "SD-3",
+                "created": "2026-11-06T08:00:00Z",
+                "source": "ВКонтакте",
+                "client": "C2",
+                "description": "верните деньги за страховку",
+            },
+            ensure_ascii=False,
+        ),
     ]
     write(tmp_path / "complaints" / "desk.jsonl", "\n".join(lines) + "\n")
     result = run(tmp_path, config)
     contacts = result.contacts.set_index("contact_id")
-    assert contacts.loc["complaint:SD-1", "created_at"] == pd.Timestamp("2026-11-05 15:40",
-                                                                         tz="UTC")
+    assert contacts.loc["complaint:SD-1", "created_at"] == pd.Timestamp(
+        "2026-11-05 15:40", tz="UTC"
+    )
     assert contacts.loc["complaint:SD-3", "channel"] == "social"
     bad = result.quarantine.iloc[0]
     assert (bad["source_row"], bad["reason_code"]) == (2, "bad_json")
@@ -148,17 +166,32 @@ def test_excel_export(tmp_path, config):
 @pytest.mark.parametrize(
     ("row", "code", "fragment"),
     [
-        ("CL-9;31.02.2026 25:61;;10;Карты;Отвечен;0;;C1;кл. карта не пришла", "bad_date",
-         "не удалось разобрать дату '31.02.2026 25:61' в колонке started_at"),
-        (";02.11.2026 14:05;;10;Карты;Отвечен;0;;C1;КК заблок.", "missing_id",
-         "нет идентификатора"),
-        ("CL-9;02.11.2026 14:05;;10;Карты;Отвечен;много;;C1;КК заблок.", "bad_number",
-         "'много' в колонке transfers"),
-        ("CL-9;02.11.2026 14:05;;10;Карты;Улетел;0;;C1;КК заблок.", "unknown_outcome",
-         "неизвестный результат звонка 'Улетел'"),
+        (
+            "CL-9;31.02.2026 25:61;;10;Карты;Отвечен;0;;C1;кл. карта не пришла",
+            "bad_date",
+            "не удалось разобрать дату '31.02.2026 25:61' в колонке started_at",
+        ),
+        (
+            ";02.11.2026 14:05;;10;Карты;Отвечен;0;;C1;КК заблок.",
+            "missing_id",
+            "нет идентификатора",
+        ),
+        (
+            "CL-9;02.11.2026 14:05;;10;Карты;Отвечен;много;;C1;КК заблок.",
+            "bad_number",
+            "'много' в колонке transfers",
+        ),
+        (
+            "CL-9;02.11.2026 14:05;;10;Карты;Улетел;0;;C1;КК заблок.",
+            "unknown_outcome",
+            "неизвестный результат звонка 'Улетел'",
+        ),
         ("---- выгрузка прервана ----", "bad_field_count", "число полей 1 вместо 10"),
-        ("CL-9;02.11.2026 14:05;02.11.2026 13:00;10;Карты;Отвечен;0;;C1;КК заблок.",
-         "end_before_start", "окончание звонка раньше начала"),
+        (
+            "CL-9;02.11.2026 14:05;02.11.2026 13:00;10;Карты;Отвечен;0;;C1;КК заблок.",
+            "end_before_start",
+            "окончание звонка раньше начала",
+        ),
     ],
 )
 def test_bad_call_row_goes_to_quarantine(tmp_path, config, row, code, fragment):
@@ -177,14 +210,22 @@ def test_bad_call_row_goes_to_quarantine(tmp_path, config, row, code, fragment):
 @pytest.mark.parametrize(
     ("row", "code", "fragment"),
     [
-        ("RQ-9,2026-11-03 10:00,E-mail,C9,,Карточный бизнес,,,0", "empty_text",
-         "пустой текст"),
-        ("RQ-9,2026-11-03 10:00,Голубиная почта,C9,карта не пришла,,,,", "unknown_channel",
-         "неизвестный канал 'Голубиная почта'"),
-        ("RQ-9,03/11/2026 10:00,E-mail,C9,карта не пришла,,,,", "bad_date",
-         "ожидается ДД.ММ.ГГГГ ЧЧ:ММ или ГГГГ-ММ-ДД ЧЧ:ММ"),
-        ("RQ-9,2026-11-03 10:00,E-mail,C9,карта не пришла,,2026-11-02 10:00,Закрыто,0",
-         "resolved_before_received", "дата решения раньше даты получения"),
+        ("RQ-9,2026-11-03 10:00,E-mail,C9,,Карточный бизнес,,,0", "empty_text", "пустой текст"),
+        (
+            "RQ-9,2026-11-03 10:00,Голубиная почта,C9,карта не пришла,,,,",
+            "unknown_channel",
+            "неизвестный канал 'Голубиная почта'",
+        ),
+        (
+            "RQ-9,03/11/2026 10:00,E-mail,C9,карта не пришла,,,,",
+            "bad_date",
+            "ожидается ДД.ММ.ГГГГ ЧЧ:ММ или ГГГГ-ММ-ДД ЧЧ:ММ",
+        ),
+        (
+            "RQ-9,2026-11-03 10:00,E-mail,C9,карта не пришла,,2026-11-02 10:00,Закрыто,0",
+            "resolved_before_received",
+            "дата решения раньше даты получения",
+        ),
     ],
 )
 def test_bad_complaint_row_goes_to_quarantine(tmp_path, config, row, code, fragment):
@@ -252,8 +293,11 @@ def test_counts_reconcile_per_file(tmp_path, config):
     for info in result.metrics["files"].values():
         assert info["rows_read"] == info["accepted"] + info["quarantined"] + info["duplicates"]
     assert result.metrics["rows_read"] == 8
-    assert (result.metrics["accepted"], result.metrics["quarantined"],
-            result.metrics["duplicates"]) == (5, 2, 1)
+    assert (
+        result.metrics["accepted"],
+        result.metrics["quarantined"],
+        result.metrics["duplicates"],
+    ) == (5, 2, 1)
 
 
 def test_bad_row_share_above_limit_stops_with_counts(tmp_path, config):
@@ -261,20 +305,31 @@ def test_bad_row_share_above_limit_stops_with_counts(tmp_path, config):
     calls_file(tmp_path, [*GOOD_CALLS, "мусор", "ещё мусор"])
     out = tmp_path / "out"
     with pytest.raises(IngestError, match=r"calls/telephony\.csv: в карантине 2 из 5 строк"):
-        ingest.main(tmp_path, out / "c.parquet", out / "q.parquet", out / "d.parquet",
-                    out / "m.json", strict)
+        ingest.main(
+            tmp_path,
+            out / "c.parquet",
+            out / "q.parquet",
+            out / "d.parquet",
+            out / "m.json",
+            strict,
+        )
     # the quarantine is written before stopping, so the analyst can see why
     assert len(pd.read_parquet(out / "q.parquet")) == 2
 
 
 def test_drivers_file(tmp_path, config):
     calls_file(tmp_path, GOOD_CALLS)
-    write(tmp_path / "drivers.csv", "неделя;клиентов\n2026-W45;1200000\n02.11.2026;1200500\n"
-          "2026-W46;много\n")
+    write(
+        tmp_path / "drivers.csv",
+        "неделя;клиентов\n2026-W45;1200000\n02.11.2026;1200500\n2026-W46;много\n",
+    )
     result = run(tmp_path, config)
     assert result.drivers.to_dict("records") == [
-        {"iso_week": "2026-W45", "week_start": pd.Timestamp("2026-11-02").date(),
-         "customers": 1200500}
+        {
+            "iso_week": "2026-W45",
+            "week_start": pd.Timestamp("2026-11-02").date(),
+            "customers": 1200500,
+        }
     ]
     assert result.quarantine["reason_code"].tolist() == ["bad_number"]
 
@@ -296,9 +351,23 @@ def test_cli_prints_a_readable_error_without_traceback(tmp_path, capsys):
 
     write(tmp_path / "raw" / "complaints" / "crm.csv", "id;text\nR1;текст\n")
     out = tmp_path / "out"
-    code = main(["--params", str(ROOT / "params.yaml"), "ingest", "--raw", str(tmp_path / "raw"),
-                 "--contacts", str(out / "c"), "--quarantine", str(out / "q"), "--drivers",
-                 str(out / "d"), "--metrics", str(out / "m")])
+    code = main(
+        [
+            "--params",
+            str(ROOT / "params.yaml"),
+            "ingest",
+            "--raw",
+            str(tmp_path / "raw"),
+            "--contacts",
+            str(out / "c"),
+            "--quarantine",
+            str(out / "q"),
+            "--drivers",
+            str(out / "d"),
+            "--metrics",
+            str(out / "m"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert "ОШИБКА (ingest)" in err and "нет обязательных колонок" in err

@@ -38,21 +38,27 @@ def test_each_stage_writes_exactly_its_declared_outputs(demo_workspace):
     for folder in ("data", "models", "reports"):
         for path in (demo_workspace / folder).rglob("*"):
             relative = path.relative_to(demo_workspace).as_posix()
-            if path.is_file() and path.name != ".gitkeep" and not relative.startswith(
-                    ("data/raw/", "data/demo/")):
+            if (
+                path.is_file()
+                and path.name != ".gitkeep"
+                and not relative.startswith(("data/raw/", "data/demo/"))
+            ):
                 written.add(relative)
     declared = declared_outputs()
     # a declared folder output (e.g. the report site) covers the files inside it
     inside = {w for w in written if any(w.startswith(d + "/") for d in declared)}
-    assert written - inside == declared - {d for d in declared if any(
-        w.startswith(d + "/") for w in written)}
+    assert written - inside == declared - {
+        d for d in declared if any(w.startswith(d + "/") for w in written)
+    }
 
 
 def test_ingest_metrics_reconcile(demo_workspace):
     metrics = json.loads((demo_workspace / "reports/metrics/ingest.json").read_text())
     assert metrics["reconciles"]
-    assert metrics["rows_read"] == metrics["accepted"] + metrics["quarantined"] + metrics[
-        "duplicates"]
+    assert (
+        metrics["rows_read"]
+        == metrics["accepted"] + metrics["quarantined"] + metrics["duplicates"]
+    )
     contacts = pd.read_parquet(demo_workspace / "data/interim/contacts.parquet")
     assert len(contacts) == metrics["accepted"]
 
@@ -85,8 +91,11 @@ def test_editing_examples_retrains_without_reingesting(demo_workspace, tmp_path)
         handle.write(f'"{first["text"]} очень срочно",{first["reason_id"]},client\n')
     result = run_dvc(workspace, "repro")
     assert result.returncode == 0, result.stderr[-2000:]
-    ran = {line.split("'")[1] for line in result.stdout.splitlines()
-           if line.startswith("Running stage")}
+    ran = {
+        line.split("'")[1]
+        for line in result.stdout.splitlines()
+        if line.startswith("Running stage")
+    }
     assert {"train", "classify"} <= ran
     assert not ran & {"ingest", "lemmatize"}
 

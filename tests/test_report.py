@@ -1,4 +1,4 @@
-"""The HTML reports, opened from disk in headless Chromium (Debian's `chromium`), and their parts."""
+"""The HTML reports, opened from disk in headless Chromium (Debian's `chromium`)."""
 
 from __future__ import annotations
 
@@ -21,8 +21,10 @@ from pipeline.config import load_section
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOT = ROOT / "build" / "screenshots" / "index-1366x768.png"
-PAYLOAD = ('Мошенники! <script>window.__xss = 1; document.title = "взлом"</script>'
-           '<img src="x" onerror="window.__xss = 2"> звоните +7 (916) 123-45-67')
+PAYLOAD = (
+    'Мошенники! <script>window.__xss = 1; document.title = "взлом"</script>'
+    '<img src="x" onerror="window.__xss = 2"> звоните +7 (916) 123-45-67'
+)
 
 
 # --- formatting ------------------------------------------------------------------------------
@@ -30,8 +32,14 @@ PAYLOAD = ('Мошенники! <script>window.__xss = 1; document.title = "вз
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(1234, "1\u00a0234"), (1234567.4, "1\u00a0234\u00a0567"), (0, "0"), (-12, "−12"),
-     (None, "—"), (float("nan"), "—")],
+    [
+        (1234, "1\u00a0234"),
+        (1234567.4, "1\u00a0234\u00a0567"),
+        (0, "0"),
+        (-12, "−12"),
+        (None, "—"),
+        (float("nan"), "—"),
+    ],
 )
 def test_numbers_in_russian(value, expected):
     assert formatting.number(value) == expected
@@ -145,8 +153,10 @@ def browser():
 
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"])
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
+        )
         yield instance
         instance.close()
 
@@ -170,8 +180,10 @@ class Visit:
             chart = charts.nth(i)
             chart.locator("svg.main-svg").first.wait_for(state="attached", timeout=15_000)
             self.page.wait_for_function(
-                "el => el.getAttribute('data-rendered') === 'true'", arg=chart.element_handle(),
-                timeout=15_000)
+                "el => el.getAttribute('data-rendered') === 'true'",
+                arg=chart.element_handle(),
+                timeout=15_000,
+            )
 
     def close(self) -> None:
         self.page.close()
@@ -181,7 +193,9 @@ def sample_pages(site: Path) -> list[Path]:
     """Every page but most archive weeks (identical templates): keeps the test to a minute."""
     archive = sorted((site / "archive").glob("2026-W*.html"))
     return [p for p in pages(site) if p.parent.name != "archive"] + [
-        site / "archive" / "index.html", archive[0]]
+        site / "archive" / "index.html",
+        archive[0],
+    ]
 
 
 @pytest.mark.slow
@@ -207,8 +221,12 @@ def test_closed_loop_table_sorts(browser, site, demo_workspace):
     column = table.locator("th", has_text="Неделя")
 
     def volumes() -> list[int]:
-        return [int(v) for v in table.locator("tbody tr td:nth-child(3)").evaluate_all(
-            "cells => cells.map(c => c.getAttribute('data-value'))")]
+        return [
+            int(v)
+            for v in table.locator("tbody tr td:nth-child(3)").evaluate_all(
+                "cells => cells.map(c => c.getAttribute('data-value'))"
+            )
+        ]
 
     original = volumes()
     column.click()
@@ -261,17 +279,24 @@ def hostile_site(demo_workspace, tmp_path_factory) -> Path:
     target = con.execute(
         """SELECT contact_id FROM contacts WHERE reason_id = 'sms_code_missing'
            AND iso_week = (SELECT report_week FROM run_info) AND text IS NOT NULL
-           ORDER BY confidence DESC, contact_id LIMIT 1""").fetchall()[0][0]
-    con.execute("UPDATE contacts SET text = $t WHERE contact_id = $c",
-                {"t": PAYLOAD, "c": target})
+           ORDER BY confidence DESC, contact_id LIMIT 1"""
+    ).fetchall()[0][0]
+    con.execute("UPDATE contacts SET text = $t WHERE contact_id = $c", {"t": PAYLOAD, "c": target})
     con.close()
     out = work / "site"
     ws = demo_workspace
-    report.main(warehouse, ws / "data/processed/closed_loop_history.parquet",
-                ws / "data/processed/weekly.parquet", ws / "data/interim/lemmas.parquet",
-                ws / "reports/metrics/ingest.json", ws / "reports/metrics/model.json",
-                ws / "taxonomy/reasons.yaml", out, work / "closed_loop.xlsx",
-                load_section(ws / "params.yaml", "report", report.ReportConfig))
+    report.main(
+        warehouse,
+        ws / "data/processed/closed_loop_history.parquet",
+        ws / "data/processed/weekly.parquet",
+        ws / "data/interim/lemmas.parquet",
+        ws / "reports/metrics/ingest.json",
+        ws / "reports/metrics/model.json",
+        ws / "taxonomy/reasons.yaml",
+        out,
+        work / "closed_loop.xlsx",
+        load_section(ws / "params.yaml", "report", report.ReportConfig),
+    )
     return out
 
 
@@ -280,7 +305,7 @@ def hostile_site(demo_workspace, tmp_path_factory) -> Path:
 def test_script_in_a_complaint_is_shown_as_text_and_runs_nothing(browser, hostile_site):
     path = hostile_site / "reasons" / "sms_code_missing.html"
     html = path.read_text(encoding="utf-8")
-    assert "<script>window.__xss" not in html and "<img src=\"x\"" not in html
+    assert "<script>window.__xss" not in html and '<img src="x"' not in html
     visit = Visit(browser, path)
     examples = visit.page.locator("#examples").inner_text()
     assert "<script>window.__xss = 1;" in examples  # visible, as text
@@ -297,6 +322,6 @@ def test_script_in_a_complaint_is_shown_as_text_and_runs_nothing(browser, hostil
 @pytest.mark.slow
 def test_overview_lists_the_emerging_topic_outside_the_taxonomy(site):
     html = (site / "index.html").read_text(encoding="utf-8")
-    section = html[html.index('id="emerging"'):html.index('id="quality"')]
+    section = html[html.index('id="emerging"') : html.index('id="quality"')]
     terms = re.findall(r"<td><b>(.*?)</b></td>", section)
     assert "qr" in terms and any("mir" in t or "мир" in t for t in terms), terms

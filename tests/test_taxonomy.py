@@ -43,7 +43,9 @@ def test_shipped_taxonomy_is_valid_and_in_client_words():
 
 def test_duplicate_id_is_named(tmp_path, raw):
     raw["reasons"][1]["id"] = raw["reasons"][0]["id"]
-    with pytest.raises(TaxonomyError, match=r"reasons\[1\] \(id=sms_code_missing\): id повторяется"):
+    with pytest.raises(
+        TaxonomyError, match=r"reasons\[1\] \(id=sms_code_missing\): id повторяется"
+    ):
         load_taxonomy(dump(tmp_path, raw))
 
 
@@ -96,8 +98,9 @@ def test_too_few_active_reasons(tmp_path, raw):
 
 def test_too_many_active_reasons(tmp_path, raw):
     for i in range(5):
-        clone = dict(find(raw, "new_product"), id=f"new_product_{i}", order=200 + i,
-                     colour=f"#00000{i}")
+        clone = dict(
+            find(raw, "new_product"), id=f"new_product_{i}", order=200 + i, colour=f"#00000{i}"
+        )
         raw["reasons"].append(clone)
     with pytest.raises(TaxonomyError, match=r"действующих причин 32"):
         load_taxonomy(dump(tmp_path, raw))
