@@ -60,16 +60,23 @@ def classify_frame(
     second_p = np.full(n, np.nan)
     has_text = lemmas["has_text"].to_numpy(dtype=bool) & (lemmas["n_tokens"].to_numpy() > 0)
     rows = np.flatnonzero(has_text)
-    texts = lemmas["lemmas"].to_numpy()
-    for start in range(0, len(rows), batch_size):
-        part = rows[start : start + batch_size]
-        proba = pipeline.predict_proba(list(texts[part]))
+    # contact text repeats (templates, "не приходит смс"): score each distinct lemma string once
+    codes, uniques = pd.factorize(lemmas["lemmas"].to_numpy()[rows])
+    u_top = np.full(len(uniques), None, dtype=object)
+    u_second = np.full(len(uniques), None, dtype=object)
+    u_top_p = np.full(len(uniques), np.nan)
+    u_second_p = np.full(len(uniques), np.nan)
+    for start in range(0, len(uniques), batch_size):
+        part = np.arange(start, min(start + batch_size, len(uniques)))
+        proba = pipeline.predict_proba(list(uniques[part]))
         order = np.argsort(-proba, axis=1, kind="stable")
-        top[part] = classes[order[:, 0]]
-        top_p[part] = proba[np.arange(len(part)), order[:, 0]]
+        u_top[part] = classes[order[:, 0]]
+        u_top_p[part] = proba[np.arange(len(part)), order[:, 0]]
         if proba.shape[1] > 1:
-            second[part] = classes[order[:, 1]]
-            second_p[part] = proba[np.arange(len(part)), order[:, 1]]
+            u_second[part] = classes[order[:, 1]]
+            u_second_p[part] = proba[np.arange(len(part)), order[:, 1]]
+    top[rows], top_p[rows] = u_top[codes], u_top_p[codes]
+    second[rows], second_p[rows] = u_second[codes], u_second_p[codes]
     below = has_text & (top_p < meta["threshold"])
     status = np.where(~has_text, "no_text", np.where(below, "below_threshold", "classified"))
     reason = np.where(below, meta["undefined_reason"], top)
