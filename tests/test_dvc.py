@@ -71,7 +71,8 @@ def test_stage_depends_on_its_own_module(name):
     assert module in deps
     produced = set()
     for stage in STAGES.values():
-        produced |= declared(stage.get("outs"))
+        for key in ("outs", "metrics", "plots"):
+            produced |= declared(stage.get(key))
     for dep in deps - produced:
         assert (ROOT / dep).exists(), f"{name}: declared dependency {dep} does not exist"
 
