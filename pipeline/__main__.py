@@ -16,6 +16,7 @@ STAGES = {
     "ingest": "прочитать выгрузки из data/raw, карантин плохих строк, метрики загрузки",
     "lemmatize": "нормализовать и лемматизировать тексты (с постоянным кэшем лемм)",
     "train": "обучить классификатор причин на размеченных примерах и оценить его",
+    "evaluate": "оценить классификатор на своей разметке (кросс-валидация) — не стадия DVC",
     "classify": "присвоить каждому контакту причину, уверенность и вторую по вероятности",
     "aggregate": "недельные факты, замкнутый цикл по причинам, SLA, повторы, переводы; DuckDB",
     "report": "HTML-отчёты (обзор недели, страницы причин и владельцев, архив) и Excel",
@@ -67,6 +68,25 @@ def _add_train(sub) -> None:
     p.add_argument("--model", type=Path, required=True)
     p.add_argument("--metrics", type=Path, required=True)
     p.add_argument("--confusion", type=Path, required=True)
+
+
+def _add_evaluate(sub) -> None:
+    p = sub.add_parser("evaluate", help=STAGES["evaluate"])
+    p.add_argument("--labels", type=Path, required=True,
+                   help="labelled CSV/XLSX/JSONL/JSON file, or a folder of them")
+    p.add_argument("--taxonomy", type=Path, default=None,
+                   help="reasons.yaml; without it the label values are the classes")
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--out", type=Path, default=None, help="JSON report to write")
+    p.add_argument("--text-column", default="text")
+    p.add_argument("--label-column", default="reason_id")
+    p.add_argument("--key", default=None, help="unique id column, e.g. url: duplicates dropped")
+    p.add_argument("--rare", choices=("merge", "drop"), default=None,
+                   help="labels with fewer examples than folds: merge into «прочее» or drop "
+                   "(default: drop, with a warning)")
+    p.add_argument("--min-per-label", type=int, default=None,
+                   help="labels with fewer examples are rare (default: --folds)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the fold split")
 
 
 def _add_classify(sub) -> None:
@@ -257,6 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_ingest(sub)
     _add_lemmatize(sub)
     _add_train(sub)
+    _add_evaluate(sub)
     _add_classify(sub)
     _add_aggregate(sub)
     _add_report(sub)
@@ -288,6 +309,15 @@ def run(args: argparse.Namespace) -> None:
 
         config = load_section(args.params, "train", train.TrainConfig)
         train.main(args.taxonomy, args.labels, args.model, args.metrics, args.confusion, config)
+    elif args.stage == "evaluate":
+        from pipeline import evaluate, train
+
+        config = load_section(args.params, "train", train.TrainConfig)
+        options = evaluate.EvaluateOptions(
+            text_column=args.text_column, label_column=args.label_column, key_column=args.key,
+            folds=args.folds, rare=args.rare, min_per_label=args.min_per_label, seed=args.seed,
+        )
+        evaluate.main(args.labels, args.taxonomy, args.out, config, options)
     elif args.stage == "classify":
         from pipeline import classify
 

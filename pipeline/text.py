@@ -135,11 +135,23 @@ _REPLY_CUTS = (
         ),
     ),
     ("--", re.compile(r"^[ \t]*--[ \t]*$", re.MULTILINE)),
-    # "пн, 2 нояб. 2026 г. в 14:05, Иван <ivan@mail.ru>:" and "On ... wrote:" header lines.
+    # "пн, 2 нояб. 2026 г. в 14:05, Иван <ivan@mail.ru>:" and "On ... wrote:" header lines;
+    # an HTML export leaves spaces inside the brackets ("< ivan@mail.ru >:").
     (
         ":",
         re.compile(
-            r"^[^\n]{0,200}(?:<[^<>\s@]+@[^<>\s]+>|wrote|писал\(а\)|написал\(а\))[ \t]*:[ \t]*$",
+            r"^[^\n]{0,200}(?:<[ \t]*[^<>\s@]+@[^<>\s]+[ \t]*>|wrote|писал\(а\)|написал\(а\))"
+            r"[ \t]*:[ \t]*$",
+            re.MULTILINE,
+        ),
+    ),
+    # "06.11.2026 10:12, Иван Петров пишет:" (Thunderbird): a line starting with a date and a
+    # time, so "приложение пишет:" in the client's own text is not a cut.
+    (
+        ":",
+        re.compile(
+            r"^[ \t]*\d{1,2}\.\d{1,2}\.\d{2,4},?[ \t]+(?:в[ \t]+)?\d{1,2}:\d{2}\b[^\n]{0,100}\s"
+            r"(?:пишет|написала?)[ \t]*:[ \t]*$",
             re.MULTILINE,
         ),
     ),
@@ -282,6 +294,9 @@ def _strip_html(text: str) -> str:
     text = _HTML_BREAK_RE.sub("\n", text)
     text = _HTML_TAG_RE.sub(" ", text)
     text = html.unescape(text)
+    if "&" in text:
+        # Double-escaped exports ("&amp;nbsp;") decode once more.
+        text = html.unescape(text)
     # Escaped markup ("&lt;p&gt;") is markup once decoded.
     return _HTML_TAG_RE.sub(" ", text)
 
