@@ -1,7 +1,8 @@
 """Accuracy on real Russian text: the pipeline's classifier against common peers, same folds.
 
     python benchmarks/accuracy.py [--data ../shared/data/gpb-sravni-reviews] [--folds 5]
-                                  [--seed 0] [--out FILE.json] [--limit N] [--skip-10k]
+        [--seed 0] [--out FILE.json] [--limit N] [--skip-10k] [--methods NAME ...]
+    python benchmarks/accuracy.py --merge a.json b.json --out all.json   # runs split by method
 
 Data: public reviews of a Russian bank (sravni.ru; see the data folder's README): deduplicated
 by ``url``, labels with at least 5 reviews kept, read and validated by ``pipeline.evaluate``
@@ -12,9 +13,14 @@ Methods, all scored out of fold on the same stratified folds (fixed seed):
 
 * ``pipeline`` — the classifier ``train`` fits, run as ``evaluate`` runs it (lemmas, word and
   character TF-IDF, class-balanced linear SVM with C chosen by inner CV, ``params.yaml``);
+* ``pipeline_temperature`` — the same with the calibration proposed in
+  ``pipeline.calibration`` (answers = the balanced SVM's, confidence = softmax(T · decision));
+* ``pipeline_wide_C`` — the same as ``pipeline`` with the C grid ``WIDE_CS`` (0.003 … 10)
+  proposed for ``params.yaml``; C is still chosen by inner CV on the training part only;
+* ``pipeline_temperature_wide_C`` — both proposals;
 * ``tfidf_char_lr`` — TF-IDF of character 2–5-grams of the raw text + logistic regression;
 * ``tfidf_word_lr`` — TF-IDF of words of the raw text + logistic regression;
-* ``fasttext`` — fastText supervised on lower-cased word tokens.
+* ``fasttext`` — fastText supervised on lower-cased word tokens (``pip install -e '.[bench]'``).
 
 Every peer gets the same courtesy as the pipeline: its hyper-parameters (C and class weighting
 for the regressions; learning rate, epochs and word n-grams for fastText) are chosen by a
@@ -24,6 +30,8 @@ Besides pooled macro-F1 (mean ± sd over folds), the table shows accuracy, the C
 macro-F1 on the short (≤ 20 words) and long (> 20 words) reviews of the out-of-fold predictions.
 Last, it times fitting the final model (lemmatisation + fit) on 10,000 labelled texts: demo
 contacts from the generator, and 10,000 reviews drawn with replacement from this set.
+The whole run takes about an hour on 2 cores; ``--methods`` splits it across processes and
+``--merge`` joins their JSON files (same data, folds and seed are checked).
 """
 
 from __future__ import annotations
@@ -79,8 +87,15 @@ INNER_FOLDS = 3
 LR_GRID = {"C": (0.1, 1.0, 10.0), "class_weight": (None, "balanced")}
 FASTTEXT_GRID = {"lr": (0.25, 1.0), "epoch": (25, 100), "wordNgrams": (1, 2)}
 TIMING_TEXTS = 10_000
-PIPELINE_VARIANTS = ("pipeline_temperature", "pipeline_wide_C", "pipeline_temperature_wide_C")
-PEERS = (*PIPELINE_VARIANTS, "tfidf_char_lr", "tfidf_word_lr", "fasttext")
+METHODS = (
+    "pipeline",
+    "pipeline_temperature",
+    "pipeline_wide_C",
+    "pipeline_temperature_wide_C",
+    "tfidf_char_lr",
+    "tfidf_word_lr",
+    "fasttext",
+)
 # C grid proposed for params.yaml (train.Cs): two more decades of regularisation below 0.1
 WIDE_CS = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 _WORD_RE = re.compile(r"\w+")
@@ -335,30 +350,36 @@ def time_final_fit(
 # --- command -----------------------------------------------------------------------------------
 
 
-def run(
-    data: Path,
-    folds: int,
-    seed: int,
-    limit: int | None,
-    timing: bool,
-    only: Sequence[str] | None = None,
-) -> dict:
+def load_reviews(data: Path, folds: int, seed: int, limit: int | None):
+    """Reviews and labels exactly as ``pipeline evaluate`` prepares them (url dedupe, ≥ 5)."""
     options = EvaluateOptions(**{**OPTIONS.__dict__, "folds": folds, "seed": seed})
-    config = load_section(ROOT / "params.yaml", "train", TrainConfig)
     rows, read = read_labelled(data, options)
     prepared = prepare(rows, options)
     texts, y = prepared.texts, prepared.labels
     if limit and limit < len(y):  # a stratified subsample for quick smoke runs
-        _, keep = next(
-            StratifiedKFold(max(2, round(len(y) / limit)), shuffle=True, random_state=seed).split(
-                np.zeros(len(y)), y
-            )
-        )
+        splitter = StratifiedKFold(max(2, round(len(y) / limit)), shuffle=True, random_state=seed)
+        _, keep = next(splitter.split(np.zeros(len(y)), y))
         subsample = pd.DataFrame(
             {"text": [texts[i] for i in keep], "label": y[keep], "key": "", "where": ""}
         )
         small = prepare(subsample, options)  # drops labels now too rare for the folds
         texts, y = small.texts, small.labels
+    return texts, y, prepared, read
+
+
+def run(
+    data: Path,
+    folds: int,
+    seed: int,
+    limit: int | None = None,
+    timing: bool = True,
+    methods: Sequence[str] = METHODS,
+    checkpoint: Callable[[dict], None] | None = None,
+) -> dict:
+    """Score ``methods`` on the same folds; ``checkpoint`` gets the report after each one."""
+    config = load_section(ROOT / "params.yaml", "train", TrainConfig)
+    wide = TrainConfig(**{**config.model_dump(), "Cs": WIDE_CS})
+    texts, y, prepared, read = load_reviews(data, folds, seed, limit)
     short = np.array([len(t.split()) <= SHORT_WORDS for t in texts])
     split = stratified_folds(y, folds, seed)
     print(
@@ -366,48 +387,6 @@ def run(
         f"words): {int(short.sum())}",
         file=sys.stderr,
     )
-    results: dict[str, dict] = {}
-
-    # The pipeline as params.yaml and model.py stand, then the two proposed changes, alone and
-    # together (see the module docstring): each still chooses C by inner CV on training data.
-    wide = TrainConfig(**{**config.model_dump(), "Cs": WIDE_CS})
-    variants = {
-        "pipeline": (reason_model.build_pipeline, config),
-        "pipeline_temperature": (calibration.build_pipeline, config),
-        "pipeline_wide_C": (reason_model.build_pipeline, wide),
-        "pipeline_temperature_wide_C": (calibration.build_pipeline, wide),
-    }
-    variants = {k: v for k, v in variants.items() if k == "pipeline" or only is None or k in only}
-    for name, (build, variant_config) in variants.items():
-        started = time.perf_counter()
-        outcome = cross_validate(texts, y, variant_config, split, Lemmatizer(), build)
-        metrics = outcome["metrics"]
-        results[name] = summarise(
-            y, outcome["predicted"], metrics["fold_macro_f1"], short, time.perf_counter() - started
-        )
-        results[name]["coverage"] = round(metrics["coverage"], 4)
-        results[name]["precision_covered"] = round(metrics.get("precision_covered", 0.0), 4)
-        results[name]["chosen"] = [{"C": c} for c in metrics["fold_C"]]
-        print(name, results[name]["macro_f1"], file=sys.stderr)
-
-    peers: dict[str, Callable[[], BaseEstimator]] = {
-        "tfidf_char_lr": lambda: TfidfLogisticRegression("char", random_state=seed),
-        "tfidf_word_lr": lambda: TfidfLogisticRegression("word", random_state=seed),
-        "fasttext": lambda: FastTextClassifier(random_state=seed),
-    }
-    for name, make in peers.items():
-        if only is not None and name not in only:
-            continue
-        missing = fasttext_available() if name == "fasttext" else None
-        if missing:
-            results[name] = {"skipped": missing}
-            continue
-        oof = out_of_fold(make, texts, y, split)
-        results[name] = summarise(y, oof["predicted"], oof["fold_macro_f1"], short, oof["time_s"])
-        results[name]["chosen"] = oof["chosen"]
-        print(name, results[name]["macro_f1"], file=sys.stderr)
-
-    scored = {k: v for k, v in results.items() if "macro_f1" in v}
     report = {
         "data": str(data),
         "files": len(read["files"]),
@@ -417,20 +396,53 @@ def run(
         "skipped": prepared.skipped,
         "folds": folds,
         "seed": seed,
+        "limit": limit,
         "short_reviews": int(short.sum()),
         "long_reviews": int((~short).sum()),
-        "results": results,
-        "beats_all_peers": {
-            name: all(
-                results[name]["macro_f1"] > r["macro_f1"]
-                for k, r in scored.items()
-                if not k.startswith("pipeline")
-            )
-            for name in variants
-        },
-        "table": markdown_table(results, int(short.sum()), int((~short).sum()), folds),
         "cpu_count": os.cpu_count(),
+        "results": {},
     }
+    # The pipeline as params.yaml and model.py stand, then the two proposed changes, alone and
+    # together (see the module docstring): each still chooses C by inner CV on training data.
+    variants = {
+        "pipeline": (reason_model.build_pipeline, config),
+        "pipeline_temperature": (calibration.build_pipeline, config),
+        "pipeline_wide_C": (reason_model.build_pipeline, wide),
+        "pipeline_temperature_wide_C": (calibration.build_pipeline, wide),
+    }
+    peers: dict[str, Callable[[], BaseEstimator]] = {
+        "tfidf_char_lr": lambda: TfidfLogisticRegression("char", random_state=seed),
+        "tfidf_word_lr": lambda: TfidfLogisticRegression("word", random_state=seed),
+        "fasttext": lambda: FastTextClassifier(random_state=seed),
+    }
+    results = report["results"]
+    for name in methods:
+        if name in variants:
+            build, variant_config = variants[name]
+            started = time.perf_counter()
+            outcome = cross_validate(texts, y, variant_config, split, Lemmatizer(), build)
+            metrics = outcome["metrics"]
+            results[name] = summarise(
+                y,
+                outcome["predicted"],
+                metrics["fold_macro_f1"],
+                short,
+                time.perf_counter() - started,
+            )
+            results[name]["coverage"] = round(metrics["coverage"], 4)
+            results[name]["precision_covered"] = round(metrics.get("precision_covered", 0.0), 4)
+            results[name]["chosen"] = [{"C": c} for c in metrics["fold_C"]]
+        elif name == "fasttext" and fasttext_available():
+            results[name] = {"skipped": fasttext_available()}
+        else:
+            oof = out_of_fold(peers[name], texts, y, split)
+            results[name] = summarise(
+                y, oof["predicted"], oof["fold_macro_f1"], short, oof["time_s"]
+            )
+            results[name]["chosen"] = oof["chosen"]
+        print(name, results[name].get("macro_f1"), file=sys.stderr)
+        if checkpoint:
+            checkpoint(finish(report))
     if timing:
         demo_texts, demo_y = demo_contacts(TIMING_TEXTS)
         draw = np.random.default_rng(seed).integers(0, len(prepared.texts), TIMING_TEXTS)
@@ -446,7 +458,45 @@ def run(
                 ("temperature + wide C", calibration.build_pipeline, wide),
             )
         }
-    return report
+    return finish(report)
+
+
+def finish(report: dict) -> dict:
+    """The report with results in table order, the verdicts and the markdown table."""
+    results = report["results"]
+    ordered = {name: results[name] for name in METHODS if name in results}
+    peers = [r for k, r in ordered.items() if not k.startswith("pipeline") and "macro_f1" in r]
+    verdicts = {
+        name: all(r["macro_f1"] < ordered[name]["macro_f1"] for r in peers)
+        for name in ordered
+        if name.startswith("pipeline")
+    }
+    table = markdown_table(
+        ordered, report["short_reviews"], report["long_reviews"], report["folds"]
+    )
+    return {**report, "results": ordered, "beats_all_peers": verdicts, "table": table}
+
+
+def merge(paths: Sequence[Path]) -> dict:
+    """One report from runs of different methods on the same data, folds and seed."""
+    reports = [json.loads(Path(p).read_text(encoding="utf-8")) for p in paths]
+    same = ("data", "reviews", "folds", "seed", "limit")
+    for other in reports[1:]:
+        differ = [k for k in same if other.get(k) != reports[0].get(k)]
+        if differ:
+            raise SystemExit(f"cannot merge runs that differ in {differ}")
+    merged = {**reports[0], "results": {}}
+    for report in reports:
+        merged["results"].update(report["results"])
+        if "fit_10k" in report:
+            merged["fit_10k"] = report["fit_10k"]
+    return finish(merged)
+
+
+def write(report: dict, path: Path | None) -> None:
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", "utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -455,25 +505,41 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--limit",
-        type=int,
-        default=None,
-        help="stratified subsample of about N reviews (smoke runs)",
+        "--limit", type=int, default=None, help="stratified subsample of about N reviews"
     )
     parser.add_argument("--skip-10k", action="store_true", help="skip the 10,000-text fit time")
     parser.add_argument(
-        "--peers",
+        "--methods",
         nargs="+",
-        default=None,
-        choices=PEERS,
-        help="run only these peers (default: all)",
+        default=list(METHODS),
+        choices=METHODS,
+        help="methods to score (default: all)",
     )
-    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--merge",
+        nargs="+",
+        type=Path,
+        default=None,
+        help="combine JSON reports of earlier runs (e.g. methods run in parallel) and exit",
+    )
+    parser.add_argument("--out", type=Path, default=None, help="JSON, rewritten after each method")
     args = parser.parse_args(argv)
-    if not args.data.is_dir():
+    if args.merge:
+        report = merge(args.merge)
+    elif not args.data.is_dir():
         print(f"{args.data}: no such folder; pass --data (see the README)", file=sys.stderr)
         return 2
-    report = run(args.data, args.folds, args.seed, args.limit, not args.skip_10k, args.peers)
+    else:
+        report = run(
+            args.data,
+            args.folds,
+            args.seed,
+            args.limit,
+            not args.skip_10k,
+            args.methods,
+            checkpoint=lambda partial: write(partial, args.out),
+        )
+    write(report, args.out)
     print(report["table"])
     for name, beats in report["beats_all_peers"].items():
         print(f"{name} beats every peer on macro-F1: {beats}")
@@ -482,11 +548,6 @@ def main(argv: list[str] | None = None) -> int:
             f"fit on {fit['texts']:,} texts ({name}, median {fit['median_words']:.0f} words): "
             f"{fit['total_s']:.1f} s (lemmatise {fit['lemmatize_s']:.1f} s + fit "
             f"{fit['fit_s']:.1f} s), {report['cpu_count']} CPUs"
-        )
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(
-            json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
         )
     return 0
 

@@ -570,7 +570,8 @@ def test_accuracy_benchmark_runs_on_real_reviews(tmp_path) -> None:
             "--folds",
             "3",
             "--skip-10k",
-            "--peers",
+            "--methods",
+            "pipeline",
             "tfidf_word_lr",
             "--out",
             str(out),
@@ -587,3 +588,53 @@ def test_accuracy_benchmark_runs_on_real_reviews(tmp_path) -> None:
     for scores in report["results"].values():
         assert 0 < scores["macro_f1"] <= 1
     assert "| pipeline |" in result.stdout
+
+
+def load_benchmark():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "accuracy_benchmark", ROOT / "benchmarks" / "accuracy.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def benchmark_run(seed: int, results: dict) -> dict:
+    return {
+        "data": "reviews",
+        "reviews": 100,
+        "folds": 5,
+        "seed": seed,
+        "limit": None,
+        "short_reviews": 10,
+        "long_reviews": 90,
+        "results": results,
+    }
+
+
+def scores(macro_f1: float) -> dict:
+    return {
+        "macro_f1": macro_f1,
+        "macro_f1_fold_mean": macro_f1,
+        "macro_f1_fold_sd": 0.01,
+        "accuracy": 0.6,
+        "macro_f1_short": 0.4,
+        "macro_f1_long": 0.5,
+        "cv_time_s": 10.0,
+    }
+
+
+def test_benchmark_runs_split_by_method_merge_into_one_table(tmp_path) -> None:
+    benchmark = load_benchmark()
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text(json.dumps(benchmark_run(0, {"tfidf_char_lr": scores(0.52)})), "utf-8")
+    b.write_text(json.dumps(benchmark_run(0, {"pipeline": scores(0.55)})), "utf-8")
+    merged = benchmark.merge([a, b])
+    assert list(merged["results"]) == ["pipeline", "tfidf_char_lr"]  # table order
+    assert merged["beats_all_peers"] == {"pipeline": True}
+    assert merged["table"].splitlines()[2].startswith("| pipeline | 0.550 ± 0.010 | 0.600 |")
+    b.write_text(json.dumps(benchmark_run(1, {"pipeline": scores(0.55)})), "utf-8")
+    with pytest.raises(SystemExit, match="differ in \\['seed'\\]"):
+        benchmark.merge([a, b])
