@@ -72,20 +72,36 @@ def _add_train(sub) -> None:
 
 def _add_evaluate(sub) -> None:
     p = sub.add_parser("evaluate", help=STAGES["evaluate"])
-    p.add_argument("--labels", type=Path, required=True,
-                   help="labelled CSV/XLSX/JSONL/JSON file, or a folder of them")
-    p.add_argument("--taxonomy", type=Path, default=None,
-                   help="reasons.yaml; without it the label values are the classes")
+    p.add_argument(
+        "--labels",
+        type=Path,
+        required=True,
+        help="labelled CSV/XLSX/JSONL/JSON file, or a folder of them",
+    )
+    p.add_argument(
+        "--taxonomy",
+        type=Path,
+        default=None,
+        help="reasons.yaml; without it the label values are the classes",
+    )
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--out", type=Path, default=None, help="JSON report to write")
     p.add_argument("--text-column", default="text")
     p.add_argument("--label-column", default="reason_id")
     p.add_argument("--key", default=None, help="unique id column, e.g. url: duplicates dropped")
-    p.add_argument("--rare", choices=("merge", "drop"), default=None,
-                   help="labels with fewer examples than folds: merge into «прочее» or drop "
-                   "(default: drop, with a warning)")
-    p.add_argument("--min-per-label", type=int, default=None,
-                   help="labels with fewer examples are rare (default: --folds)")
+    p.add_argument(
+        "--rare",
+        choices=("merge", "drop"),
+        default=None,
+        help="labels with fewer examples than folds: merge into «прочее» or drop "
+        "(default: drop, with a warning)",
+    )
+    p.add_argument(
+        "--min-per-label",
+        type=int,
+        default=None,
+        help="labels with fewer examples are rare (default: --folds)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the fold split")
 
 
@@ -193,8 +209,14 @@ def _add_taxonomy_maintenance(action) -> None:
         default=None,
         help="disagreement: top minus runner-up confidence below this (default 0.1)",
     )
-    p = add("import-labels", "labelled CSV or Label Studio JSON export -> taxonomy/labels")
+    p = add(
+        "import-labels",
+        "labelled file (our CSV, Label Studio JSON, or any CSV/XLSX/JSONL with --text-column "
+        "and --label-column) -> taxonomy/labels",
+    )
     p.add_argument("file", type=Path)
+    p.add_argument("--text-column", default=None, help="column with the contact text")
+    p.add_argument("--label-column", default=None, help="column with the reason id or its title")
     p.add_argument("--out", type=Path, required=True, help="taxonomy/labels/<name>.csv")
     p.add_argument("--source", choices=("client", "agent"), help="for rows without a source")
     p.add_argument(
@@ -314,8 +336,13 @@ def run(args: argparse.Namespace) -> None:
 
         config = load_section(args.params, "train", train.TrainConfig)
         options = evaluate.EvaluateOptions(
-            text_column=args.text_column, label_column=args.label_column, key_column=args.key,
-            folds=args.folds, rare=args.rare, min_per_label=args.min_per_label, seed=args.seed,
+            text_column=args.text_column,
+            label_column=args.label_column,
+            key_column=args.key,
+            folds=args.folds,
+            rare=args.rare,
+            min_per_label=args.min_per_label,
+            seed=args.seed,
         )
         evaluate.main(args.labels, args.taxonomy, args.out, config, options)
     elif args.stage == "classify":

@@ -42,6 +42,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, FoldedScalarString
 
 from pipeline.config import ConfigError
+from pipeline.ingest import fold_name
 from pipeline.labels import LABEL_COLUMNS, SOURCES, LabelError, validate_labels
 from pipeline.taxonomy import Taxonomy, TaxonomyError, load_taxonomy, validate_taxonomy
 from pipeline.text import Lemmatizer
@@ -51,6 +52,8 @@ logger = logging.getLogger(__name__)
 # --- labelling -----------------------------------------------------------------------------------
 
 DEFAULT_LABELING_SIZE = 200
+# files only evaluate's reader understands (ours are CSV or Label Studio JSON)
+FOREIGN_SUFFIXES = (".xlsx", ".jsonl", ".ndjson")
 DEFAULT_LABELING_WEEKS = 4
 # "torn between two reasons": top and runner-up confidence closer than this
 DISAGREEMENT_MARGIN = 0.10
@@ -1035,9 +1038,19 @@ def _read_table(path: Path) -> pd.DataFrame:
     return frame
 
 
-def read_labelled(path: Path) -> pd.DataFrame:
-    """Labelled rows from our CSV or a Label Studio JSON export: text, reason_id, source, where."""
+def read_labelled(
+    path: Path, text_column: str | None = None, label_column: str | None = None
+) -> pd.DataFrame:
+    """Labelled rows as text, reason_id, source, where.
+
+    Without column names: our CSV (``text,reason_id[,source]``) or a Label Studio JSON export.
+    With ``text_column`` / ``label_column``: any file ``pipeline evaluate`` reads (CSV with any
+    delimiter and encoding, XLSX, JSON lines, JSON lists, or a folder of them), so the file an
+    organisation labelled by hand imports as it is; its labels may be reason ids or titles.
+    """
     path = Path(path)
+    if text_column or label_column or path.is_dir() or path.suffix.lower() in FOREIGN_SUFFIXES:
+        return _read_foreign(path, text_column or "text", label_column or "reason_id")
     if path.suffix.lower() == ".json":
         return _read_label_studio(path)
     frame = _read_table(path)
@@ -1055,6 +1068,27 @@ def read_labelled(path: Path) -> pd.DataFrame:
             "reason_id": frame["reason_id"].fillna("").str.strip(),
             "source": frame["source"].fillna("").str.strip(),
             "where": [f"{path.name}, строка {line}" for line in frame["line"]],
+        }
+    )
+
+
+def _read_foreign(path: Path, text_column: str, label_column: str) -> pd.DataFrame:
+    from pipeline.evaluate import EvaluateError, EvaluateOptions
+    from pipeline.evaluate import read_labelled as read_any
+
+    options = EvaluateOptions(text_column=text_column, label_column=label_column)
+    try:
+        rows, read = read_any(path, options)
+    except EvaluateError as exc:
+        raise MaintenanceError(str(exc)) from exc
+    for problem in read["malformed_rows"]:
+        logger.warning("import-labels: row not read: %s", problem)
+    return pd.DataFrame(
+        {
+            "text": rows["text"].str.strip(),
+            "reason_id": rows["label"].str.strip(),
+            "source": "",
+            "where": rows["where"],
         }
     )
 
@@ -1113,11 +1147,12 @@ def check_import(
     ``rows``: text, reason_id, source, where. ``existing``: the current labels (text,
     reason_id, file, line). Raises MaintenanceError listing every unknown id or empty text.
     """
-    titles = {r.title: r.id for r in taxonomy.reasons}
+    # a title instead of an id (another tool's config, a hand-labelled sheet): case and ё folded
+    titles = {fold_name(r.title): r.id for r in taxonomy.reasons}
     problems, kept, none_fits = [], [], []
     unlabelled = remapped = 0
     for row in rows.itertuples(index=False):
-        reason = titles.get(row.reason_id, row.reason_id)  # a title from another config
+        reason = titles.get(fold_name(row.reason_id), row.reason_id) if row.reason_id else ""
         if not reason:
             unlabelled += 1
             continue
@@ -1191,6 +1226,8 @@ def import_labels(
     labels_dir: Path,
     source: str | None = None,
     allow_conflicts: bool = False,
+    text_column: str | None = None,
+    label_column: str | None = None,
 ) -> ImportResult:
     taxonomy = load_taxonomy(taxonomy_path)
     if source and source not in SOURCES:
@@ -1205,7 +1242,8 @@ def import_labels(
         logger.warning(
             "import-labels: %s is outside %s, training will not read it", out, labels_dir
         )
-    result = check_import(read_labelled(path), labels_table(files), taxonomy, source)
+    rows = read_labelled(path, text_column, label_column)
+    result = check_import(rows, labels_table(files), taxonomy, source)
     print(
         f"{path}: новых меток {len(result.new)}, дубликатов существующих пропущено "
         f"{result.duplicates}, без разметки {result.unlabelled}, выведенных id заменено "
@@ -1511,7 +1549,14 @@ def run(args) -> None:
         )
     elif action == "import-labels":
         import_labels(
-            args.file, args.out, args.taxonomy, args.labels, args.source, args.allow_conflicts
+            args.file,
+            args.out,
+            args.taxonomy,
+            args.labels,
+            args.source,
+            args.allow_conflicts,
+            args.text_column,
+            args.label_column,
         )
     elif action == "health":
         report = health(

@@ -671,6 +671,66 @@ def test_import_names_the_row_of_an_unknown_reason(workspace, tmp_path):
         )
 
 
+def test_a_hand_labelled_spreadsheet_with_titles_imports_as_it_is(workspace, tmp_path, capsys):
+    """An organisation's own sheet: its column names, reason titles in any case, a blank label."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["№", "Текст обращения", "Причина обращения"])
+    sheet.append([1, "Третий день не приходит смс с кодом для входа", "не приходит смс-код"])
+    sheet.append([2, "Заказал карту месяц назад, курьер так и не приехал", "КАРТА НЕ ПРИШЛА"])
+    sheet.append([3, "Заблокировали карту без объяснения причин, верните деньги", "card_blocked"])
+    sheet.append([4, "Позвоните мне, пожалуйста", None])
+    sheet.append(
+        [5, "Приложение вылетает при открытии выписки", "Приложение зависает или выдаёт ошибку"]
+    )
+    sheet_path = tmp_path / "разметка.xlsx"
+    book.save(sheet_path)
+    out = workspace / "labels" / "ours.csv"
+    code = cli(
+        [
+            "taxonomy",
+            "import-labels",
+            str(sheet_path),
+            "--text-column",
+            "текст обращения",
+            "--label-column",
+            "Причина обращения",
+            "--source",
+            "client",
+            "--out",
+            str(out),
+            "--taxonomy",
+            str(workspace / "reasons.yaml"),
+            "--labels",
+            str(workspace / "labels"),
+        ]
+    )
+    assert code in (0, None)
+    assert "новых меток 4" in capsys.readouterr().out
+    written = pd.read_csv(out, dtype=str)
+    assert written["reason_id"].tolist() == [
+        "sms_code_missing",
+        "card_not_delivered",
+        "card_blocked",
+        "app_error",
+    ]
+    assert set(written["source"]) == {"client"}
+    training = load_labels(workspace / "labels", load_taxonomy(workspace / "reasons.yaml"))
+    assert (training.frame["file"].astype(str).str.endswith("ours.csv")).sum() == 4
+
+    with pytest.raises(MaintenanceError, match="нет колонки 'Категория'.*'Текст обращения'"):
+        import_labels(
+            sheet_path,
+            workspace / "labels" / "x.csv",
+            workspace / "reasons.yaml",
+            workspace / "labels",
+            text_column="Текст обращения",
+            label_column="Категория",
+        )
+
+
 # --- health --------------------------------------------------------------------------------------
 
 
