@@ -39,6 +39,25 @@ demo-data: setup ## Regenerate the bundled demo exports in data/raw (determinist
 bench: setup ## Speed and memory benchmark of lemmatize + classify
 	$(BIN)/python -m pipeline bench
 
+ACCURACY_DATA ?= ../shared/data/gpb-sravni-reviews
+ACCURACY_OUT := build/accuracy
+
+$(VENV)/.bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $@
+
+bench-accuracy: $(VENV)/.bench ## Accuracy vs TF-IDF+LR and fastText, 5-fold CV on real reviews (~40 min)
+	mkdir -p $(ACCURACY_OUT)
+	@# two processes, one per core; their JSON files are merged into one table
+	$(BIN)/python benchmarks/accuracy.py --data $(ACCURACY_DATA) --skip-10k \
+	  --methods tfidf_char_lr --out $(ACCURACY_OUT)/char_lr.json > $(ACCURACY_OUT)/char_lr.log & \
+	  peer=$$!; \
+	  $(BIN)/python benchmarks/accuracy.py --data $(ACCURACY_DATA) \
+	    --methods pipeline tfidf_word_lr fasttext --out $(ACCURACY_OUT)/rest.json; mine=$$?; \
+	  wait $$peer && test $$mine -eq 0
+	$(BIN)/python benchmarks/accuracy.py --merge $(ACCURACY_OUT)/rest.json \
+	  $(ACCURACY_OUT)/char_lr.json --out $(ACCURACY_OUT)/accuracy.json
+
 REASON ?= sms_code_missing
 WEEK ?=
 NOTEBOOKS := reports/notebooks
@@ -63,4 +82,4 @@ clean: ## Remove generated data, models and reports (keeps data/raw and .venv)
 	  reports/reasons reports/owners reports/archive reports/assets reports/closed_loop.xlsx \
 	  reports/metrics reports/plots reports/notebooks
 
-.PHONY: help setup demo test lint demo-data bench clean why undefined model-errors
+.PHONY: help setup demo test lint demo-data bench bench-accuracy clean why undefined model-errors

@@ -13,11 +13,6 @@ Methods, all scored out of fold on the same stratified folds (fixed seed):
 
 * ``pipeline`` — the classifier ``train`` fits, run as ``evaluate`` runs it (lemmas, word and
   character TF-IDF, class-balanced linear SVM with C chosen by inner CV, ``params.yaml``);
-* ``pipeline_temperature`` — the same with the calibration proposed in
-  ``pipeline.calibration`` (answers = the balanced SVM's, confidence = softmax(T · decision));
-* ``pipeline_wide_C`` — the same as ``pipeline`` with the C grid ``WIDE_CS`` (0.003 … 10)
-  proposed for ``params.yaml``; C is still chosen by inner CV on the training part only;
-* ``pipeline_temperature_wide_C`` — both proposals;
 * ``tfidf_char_lr`` — TF-IDF of character 2–5-grams of the raw text + logistic regression;
 * ``tfidf_word_lr`` — TF-IDF of words of the raw text + logistic regression;
 * ``fasttext`` — fastText supervised on lower-cased word tokens (``pip install -e '.[bench]'``).
@@ -58,7 +53,6 @@ from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 
-from pipeline import calibration
 from pipeline import model as reason_model
 from pipeline.config import load_section
 from pipeline.evaluate import (
@@ -87,17 +81,7 @@ INNER_FOLDS = 3
 LR_GRID = {"C": (0.1, 1.0, 10.0), "class_weight": (None, "balanced")}
 FASTTEXT_GRID = {"lr": (0.25, 1.0), "epoch": (25, 100), "wordNgrams": (1, 2)}
 TIMING_TEXTS = 10_000
-METHODS = (
-    "pipeline",
-    "pipeline_temperature",
-    "pipeline_wide_C",
-    "pipeline_temperature_wide_C",
-    "tfidf_char_lr",
-    "tfidf_word_lr",
-    "fasttext",
-)
-# C grid proposed for params.yaml (train.Cs): two more decades of regularisation below 0.1
-WIDE_CS = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+METHODS = ("pipeline", "tfidf_char_lr", "tfidf_word_lr", "fasttext")
 _WORD_RE = re.compile(r"\w+")
 
 
@@ -378,7 +362,6 @@ def run(
 ) -> dict:
     """Score ``methods`` on the same folds; ``checkpoint`` gets the report after each one."""
     config = load_section(ROOT / "params.yaml", "train", TrainConfig)
-    wide = TrainConfig(**{**config.model_dump(), "Cs": WIDE_CS})
     texts, y, prepared, read = load_reviews(data, folds, seed, limit)
     short = np.array([len(t.split()) <= SHORT_WORDS for t in texts])
     split = stratified_folds(y, folds, seed)
@@ -402,14 +385,6 @@ def run(
         "cpu_count": os.cpu_count(),
         "results": {},
     }
-    # The pipeline as params.yaml and model.py stand, then the two proposed changes, alone and
-    # together (see the module docstring): each still chooses C by inner CV on training data.
-    variants = {
-        "pipeline": (reason_model.build_pipeline, config),
-        "pipeline_temperature": (calibration.build_pipeline, config),
-        "pipeline_wide_C": (reason_model.build_pipeline, wide),
-        "pipeline_temperature_wide_C": (calibration.build_pipeline, wide),
-    }
     peers: dict[str, Callable[[], BaseEstimator]] = {
         "tfidf_char_lr": lambda: TfidfLogisticRegression("char", random_state=seed),
         "tfidf_word_lr": lambda: TfidfLogisticRegression("word", random_state=seed),
@@ -417,10 +392,9 @@ def run(
     }
     results = report["results"]
     for name in methods:
-        if name in variants:
-            build, variant_config = variants[name]
+        if name == "pipeline":  # as params.yaml and model.py stand
             started = time.perf_counter()
-            outcome = cross_validate(texts, y, variant_config, split, Lemmatizer(), build)
+            outcome = cross_validate(texts, y, config, split, Lemmatizer())
             metrics = outcome["metrics"]
             results[name] = summarise(
                 y,
@@ -448,15 +422,8 @@ def run(
         draw = np.random.default_rng(seed).integers(0, len(prepared.texts), TIMING_TEXTS)
         review_texts, review_y = [prepared.texts[i] for i in draw], prepared.labels[draw]
         report["fit_10k"] = {
-            f"{data_name}, {model_name}": time_final_fit(texts_, y_, model_config, build)
-            for data_name, texts_, y_ in (
-                ("demo contacts", demo_texts, demo_y),
-                ("reviews drawn with replacement", review_texts, review_y),
-            )
-            for model_name, build, model_config in (
-                ("pipeline", reason_model.build_pipeline, config),
-                ("temperature + wide C", calibration.build_pipeline, wide),
-            )
+            "demo contacts": time_final_fit(demo_texts, demo_y, config),
+            "reviews drawn with replacement": time_final_fit(review_texts, review_y, config),
         }
     return finish(report)
 

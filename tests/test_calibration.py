@@ -1,4 +1,4 @@
-"""Temperature calibration (``pipeline.calibration``): confidences that never move the answer."""
+"""Temperature calibration of ``ReasonModel``: confidences that never move the answer."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import pytest
 from scipy.special import softmax
 from sklearn.model_selection import StratifiedKFold
 
-from pipeline import calibration
 from pipeline import model as reason_model
 from pipeline.text import Lemmatizer
 from pipeline.train import lemma_strings, out_of_fold, score
@@ -33,11 +32,11 @@ def test_fit_temperature_recovers_the_generating_temperature() -> None:
     decision = rng.normal(size=(20_000, 4))
     proba = softmax(decision * 2.5, axis=1)
     truth = np.array([rng.choice(4, p=p) for p in proba])
-    assert calibration.fit_temperature(decision, truth) == pytest.approx(2.5, rel=0.05)
+    assert reason_model.fit_temperature(decision, truth) == pytest.approx(2.5, rel=0.05)
 
 
 def test_binary_decisions_become_two_logits() -> None:
-    logits = calibration.as_logits(np.array([[-1.0], [2.0]]))
+    logits = reason_model.as_logits(np.array([[-1.0], [2.0]]))
     assert logits.tolist() == [[0.0, -1.0], [0.0, 2.0]]
 
 
@@ -54,7 +53,7 @@ def imbalanced_labels() -> tuple[list[str], np.ndarray]:
 
 def test_answers_are_the_svm_answers_and_probabilities_sum_to_one(imbalanced_labels) -> None:
     X, y = imbalanced_labels
-    pipe = calibration.build_pipeline(0.95, (1.0,), 3, 42).fit(X, y)
+    pipe = reason_model.build_pipeline(0.95, (1.0,), 3, 42).fit(X, y)
     model = pipe.named_steps["model"]
     proba = pipe.predict_proba(X)
     assert np.allclose(proba.sum(axis=1), 1)
@@ -64,10 +63,15 @@ def test_answers_are_the_svm_answers_and_probabilities_sum_to_one(imbalanced_lab
 
 
 def test_unequal_classes_keep_macro_f1_and_the_precision_target(imbalanced_labels) -> None:
+    """Small reasons keep their answers: the balanced SVM answers, calibration does not move it.
+
+    Answering with an unweighted logistic calibration's argmax gave macro-F1 0.464 here."""
     X, y = imbalanced_labels
     folds = list(StratifiedKFold(5, shuffle=True, random_state=0).split(np.zeros(len(y)), y))
     args = (0.95, (0.1, 0.3, 1.0, 3.0, 10.0), 3, 42)
-    current = score(y, out_of_fold(lambda: reason_model.build_pipeline(*args), X, y, folds))
-    proposed = score(y, out_of_fold(lambda: calibration.build_pipeline(*args), X, y, folds))
-    assert proposed["macro_f1"] > current["macro_f1"] + 0.1  # measured: 0.725 vs 0.464
-    assert proposed["precision_covered"] >= 0.93  # target 0.95 out of fold; measured 0.950
+    oof = out_of_fold(lambda: reason_model.build_pipeline(*args), X, y, folds)
+    result = score(y, oof)
+    assert result["macro_f1"] > 0.65  # measured 0.725
+    assert result["precision_covered"] >= 0.93  # target 0.95 out of fold; measured 0.950
+    small = [r for r in np.unique(y) if (y == r).sum() <= 10]
+    assert np.mean([(oof["predicted"][y == r] == r).mean() for r in small]) > 0.4  # 0.61
