@@ -462,7 +462,13 @@ def classifier_factory(
     """
 
     def make() -> Pipeline:
-        return build(config.target_precision, config.Cs, config.cv_folds, config.random_state)
+        return build(
+            config.target_precision,
+            config.Cs,
+            config.cv_folds,
+            config.random_state,
+            search_max_examples=config.search_max_examples,
+        )
 
     return make
 

@@ -873,7 +873,11 @@ def label_suspects(
         )
     lemmas = [lemmatizer.lemmatize(text) for text in labels["text"]]
     pipeline = reason_model.build_pipeline(
-        config.target_precision, config.Cs, config.cv_folds, config.random_state
+        config.target_precision,
+        config.Cs,
+        config.cv_folds,
+        config.random_state,
+        search_max_examples=config.search_max_examples,
     )
     splitter = StratifiedKFold(folds, shuffle=True, random_state=config.random_state)
     with threadpool_limits(1):  # small matrices: threads cost more than they save

@@ -24,6 +24,7 @@ import logging
 from collections.abc import Sequence
 
 import numpy as np
+from joblib import Parallel, delayed
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -39,6 +40,9 @@ logger = logging.getLogger(__name__)
 DEFAULT_CS = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 # T is searched on a log scale between e^-6 and e^6: decision values are of order 1
 LOG_TEMPERATURE_BOUNDS = (-6.0, 6.0)
+# choosing C on 4,000 examples takes ~15 s on 2 cores for short contact texts; more labels
+# only make the final fit (one SVM) longer
+DEFAULT_SEARCH_MAX_EXAMPLES = 4000
 WORD_PATTERN = r"\S+"  # lemma strings are already tokenised: one lemma per space
 
 
@@ -55,6 +59,10 @@ class ReasonModel(ClassifierMixin, BaseEstimator):
     target_precision : the confidence threshold is the lowest one at which out-of-fold precision
         of the contacts above it reaches this value.
     random_state : seed of the fold split.
+    n_jobs : parallel fits while choosing C (joblib; -1 = every core).
+    search_max_examples : C, the temperature and the threshold are chosen on a stratified sample
+        of at most this many examples (every example of a small reason is kept); the final SVM is
+        fitted on all of them. Bounds training time on large label sets; None = all.
     """
 
     def __init__(
@@ -63,27 +71,38 @@ class ReasonModel(ClassifierMixin, BaseEstimator):
         cv: int = 3,
         target_precision: float = 0.9,
         random_state: int = 0,
+        n_jobs: int | None = -1,
+        search_max_examples: int | None = DEFAULT_SEARCH_MAX_EXAMPLES,
     ):
         self.Cs = Cs
         self.cv = cv
         self.target_precision = target_precision
         self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.search_max_examples = search_max_examples
 
     def fit(self, X, y):
-        y = np.asarray(y)
-        self.classes_ = np.unique(y)
+        X_all, y_all = X, np.asarray(y)
+        self.classes_ = np.unique(y_all)
+        sample = search_sample(y_all, self.search_max_examples, 2 * self.cv, self.random_state)
+        X, y = X_all[sample], y_all[sample]
         counts = np.unique(y, return_counts=True)[1]
         folds = max(2, min(self.cv, int(counts.min())))
         splitter = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
         splits = list(splitter.split(np.zeros(len(y)), y))
+        # every (C, fold) fit is independent: run them on all cores (liblinear releases the GIL,
+        # so threads share X without copying it); the result does not depend on n_jobs
+        jobs = [(C, train, test) for C in self.Cs for train, test in splits]
+        fitted = Parallel(n_jobs=self.n_jobs, prefer="threads")(
+            delayed(self._fold_decision)(C, X, y, train, test) for C, train, test in jobs
+        )
         scores, decisions = {}, {}
         for C in self.Cs:
-            oof = np.zeros((len(y), self._n_outputs()))
-            for train, test in splits:
-                svm = self._svm(C).fit(X[train], y[train])
-                oof[test] = self._decision(svm, X[test])
-            decisions[C] = oof
-            scores[C] = f1_score(y, self.classes_[self._argmax(oof)], average="macro")
+            decisions[C] = np.zeros((len(y), self._n_outputs()))
+        for (C, _, test), values in zip(jobs, fitted, strict=True):
+            decisions[C][test] = values
+        for C in self.Cs:
+            scores[C] = f1_score(y, self.classes_[self._argmax(decisions[C])], average="macro")
         self.C_ = max(self.Cs, key=lambda c: (scores[c], -c))
         self.cv_scores_ = {float(c): float(s) for c, s in scores.items()}
         class_index = np.searchsorted(self.classes_, y)
@@ -92,7 +111,7 @@ class ReasonModel(ClassifierMixin, BaseEstimator):
         self.threshold_ = choose_threshold(
             oof_proba.max(axis=1), oof_proba.argmax(axis=1) == class_index, self.target_precision
         )
-        self.svm_ = self._svm(self.C_).fit(X, y)
+        self.svm_ = self._svm(self.C_).fit(X_all, y_all)
         logger.info(
             "ReasonModel: C=%s (CV macro-F1 %s), temperature %.3f, threshold %.3f",
             self.C_,
@@ -101,6 +120,9 @@ class ReasonModel(ClassifierMixin, BaseEstimator):
             self.threshold_,
         )
         return self
+
+    def _fold_decision(self, C: float, X, y, train, test) -> np.ndarray:
+        return self._decision(self._svm(C).fit(X[train], y[train]), X[test])
 
     def _svm(self, C: float) -> LinearSVC:
         return LinearSVC(C=C, class_weight="balanced", random_state=self.random_state)
@@ -126,6 +148,25 @@ class ReasonModel(ClassifierMixin, BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         return self.classes_[self._argmax(self.decision_function(X))]
+
+
+def search_sample(
+    y: np.ndarray, max_examples: int | None, keep_per_class: int, seed: int
+) -> np.ndarray:
+    """Sorted indices of a stratified sample of about ``max_examples`` (all when fewer).
+
+    Each class keeps its share, but never fewer than ``keep_per_class`` examples (or all it has).
+    """
+    if max_examples is None or len(y) <= max_examples:
+        return np.arange(len(y))
+    rng = np.random.default_rng(seed)
+    share = max_examples / len(y)
+    picked = []
+    for label in np.unique(y):
+        members = np.flatnonzero(y == label)
+        k = min(len(members), max(keep_per_class, round(len(members) * share)))
+        picked.append(rng.choice(members, size=k, replace=False))
+    return np.sort(np.concatenate(picked))
 
 
 def as_logits(decision: np.ndarray) -> np.ndarray:
@@ -202,6 +243,7 @@ def build_pipeline(
     cv: int = 3,
     random_state: int = 0,
     char_ngrams: bool = True,
+    search_max_examples: int | None = DEFAULT_SEARCH_MAX_EXAMPLES,
 ) -> Pipeline:
     return Pipeline(
         [
@@ -213,6 +255,7 @@ def build_pipeline(
                     cv=cv,
                     target_precision=target_precision,
                     random_state=random_state,
+                    search_max_examples=search_max_examples,
                 ),
             ),
         ]

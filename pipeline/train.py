@@ -44,6 +44,8 @@ class TrainConfig(BaseModel):
     random_state: int = 42
     min_examples_per_reason: int = Field(40, ge=1)
     top_terms: int = Field(12, ge=1)
+    # C, temperature and threshold are chosen on at most this many labels (training time)
+    search_max_examples: int | None = Field(reason_model.DEFAULT_SEARCH_MAX_EXAMPLES, ge=100)
 
 
 # --- text representations ----------------------------------------------------------------------
@@ -186,6 +188,7 @@ def train(
             config.cv_folds,
             config.random_state,
             char_ngrams=char_ngrams,
+            search_max_examples=config.search_max_examples,
         )
 
     held_out, baselines = {}, {}

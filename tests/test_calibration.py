@@ -75,3 +75,27 @@ def test_unequal_classes_keep_macro_f1_and_the_precision_target(imbalanced_label
     assert result["precision_covered"] >= 0.93  # target 0.95 out of fold; measured 0.950
     small = [r for r in np.unique(y) if (y == r).sum() <= 10]
     assert np.mean([(oof["predicted"][y == r] == r).mean() for r in small]) > 0.4  # 0.61
+
+
+def test_search_sample_is_stratified_and_keeps_small_reasons() -> None:
+    y = np.array(["a"] * 900 + ["b"] * 90 + ["c"] * 4)
+    sample = reason_model.search_sample(y, 200, 6, seed=1)
+    counts = {label: int((y[sample] == label).sum()) for label in "abc"}
+    assert counts == {"a": 181, "b": 18, "c": 4}  # shares kept, c whole (fewer than 6)
+    assert (np.diff(sample) > 0).all()
+    assert (reason_model.search_sample(y, 200, 6, seed=1) == sample).all()  # reproducible
+    assert len(reason_model.search_sample(y, None, 6, seed=1)) == len(y)
+
+
+def test_choosing_c_on_a_sample_keeps_accuracy(imbalanced_labels) -> None:
+    """A bounded search (training time) chooses C on a sample; the SVM still learns from all."""
+    X, y = imbalanced_labels
+    folds = list(StratifiedKFold(5, shuffle=True, random_state=0).split(np.zeros(len(y)), y))
+    full = score(y, out_of_fold(lambda: reason_model.build_pipeline(0.95), X, y, folds))
+    sampled = score(
+        y,
+        out_of_fold(
+            lambda: reason_model.build_pipeline(0.95, search_max_examples=150), X, y, folds
+        ),
+    )
+    assert sampled["macro_f1"] > full["macro_f1"] - 0.03
