@@ -78,7 +78,7 @@ OPTIONS = EvaluateOptions(
 )
 SHORT_WORDS = 20  # a review of at most this many words is "short"
 INNER_FOLDS = 3
-LR_GRID = {"C": (0.1, 1.0, 10.0), "class_weight": (None, "balanced")}
+LR_GRID = {"C": (0.01, 0.1, 1.0, 10.0), "class_weight": (None, "balanced")}
 FASTTEXT_GRID = {"lr": (0.25, 1.0), "epoch": (25, 100), "wordNgrams": (1, 2)}
 TIMING_TEXTS = 10_000
 METHODS = ("pipeline", "tfidf_char_lr", "tfidf_word_lr", "fasttext")
