@@ -51,13 +51,10 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import StratifiedKFold
-from sklearn.pipeline import Pipeline
 
-from pipeline import model as reason_model
 from pipeline.config import load_section
 from pipeline.evaluate import (
     EvaluateOptions,
-    classifier_factory,
     cross_validate,
     prepare,
     read_labelled,
@@ -211,7 +208,7 @@ class FastTextClassifier(ClassifierMixin, BaseEstimator):
         return self._predict(self.model_, self.names_, list(texts))
 
 
-def fasttext_available() -> str | None:
+def fasttext_missing() -> str | None:
     """None if fastText imports, else why not."""
     try:
         import fasttext  # noqa: F401
@@ -313,13 +310,12 @@ def time_final_fit(
     texts: list[str],
     y: np.ndarray,
     config: TrainConfig,
-    build: Callable[..., Pipeline] = reason_model.build_pipeline,
 ) -> dict:
     """Wall time of what ``train`` does last: lemmatise every text, fit the final model."""
     started = time.perf_counter()
     lemmas = lemma_strings(texts, Lemmatizer())
     lemmatized = time.perf_counter()
-    classifier_factory(config, build)().fit(lemmas, y)
+    config.build_pipeline().fit(lemmas, y)
     done = time.perf_counter()
     return {
         "texts": len(texts),
@@ -406,8 +402,8 @@ def run(
             results[name]["coverage"] = round(metrics["coverage"], 4)
             results[name]["precision_covered"] = round(metrics.get("precision_covered", 0.0), 4)
             results[name]["chosen"] = [{"C": c} for c in metrics["fold_C"]]
-        elif name == "fasttext" and fasttext_available():
-            results[name] = {"skipped": fasttext_available()}
+        elif name == "fasttext" and (missing := fasttext_missing()):
+            results[name] = {"skipped": missing}
         else:
             oof = out_of_fold(peers[name], texts, y, split)
             results[name] = summarise(

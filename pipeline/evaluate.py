@@ -34,7 +34,6 @@ from sklearn.metrics import accuracy_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 
-from pipeline import model as reason_model
 from pipeline.config import ConfigError
 from pipeline.ingest import IngestError, decode_bytes, fold_name
 from pipeline.taxonomy import load_taxonomy
@@ -453,24 +452,9 @@ def handle_rare(rows: pd.DataFrame, options: EvaluateOptions) -> tuple[pd.DataFr
 # cross-validation (pure)
 
 
-def classifier_factory(
-    config: TrainConfig, build: Callable[..., Pipeline] = reason_model.build_pipeline
-) -> Callable[[], Pipeline]:
-    """The unfitted classifier ``train`` fits, with the ``train`` parameters.
-
-    ``build`` is ``pipeline.model.build_pipeline``; benchmarks pass a proposed variant.
-    """
-
-    def make() -> Pipeline:
-        return build(
-            config.target_precision,
-            config.Cs,
-            config.cv_folds,
-            config.random_state,
-            search_max_examples=config.search_max_examples,
-        )
-
-    return make
+def classifier_factory(config: TrainConfig) -> Callable[[], Pipeline]:
+    """The unfitted classifier ``train`` fits, with the ``train`` parameters."""
+    return config.build_pipeline
 
 
 def stratified_folds(labels: np.ndarray, folds: int, seed: int) -> list[tuple[np.ndarray, ...]]:
@@ -484,13 +468,12 @@ def cross_validate(
     config: TrainConfig,
     folds: list[tuple[np.ndarray, np.ndarray]],
     lemmatizer: Lemmatizer,
-    build: Callable[..., Pipeline] = reason_model.build_pipeline,
 ) -> dict:
     """Out-of-fold scores of the pipeline's classifier; lemmatisation is part of the timing."""
     started = time.perf_counter()
     lemmas = lemma_strings(list(texts), lemmatizer)
     lemmatize_s = time.perf_counter() - started
-    oof = out_of_fold(classifier_factory(config, build), lemmas, labels, folds)
+    oof = out_of_fold(classifier_factory(config), lemmas, labels, folds)
     metrics = score(labels, oof)
     metrics["fold_accuracy"] = [
         round(float(accuracy_score(labels[test], oof["predicted"][test])), 4) for _, test in folds

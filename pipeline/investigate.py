@@ -872,13 +872,7 @@ def label_suspects(
             f"а folds={folds}; уменьшите folds"
         )
     lemmas = [lemmatizer.lemmatize(text) for text in labels["text"]]
-    pipeline = reason_model.build_pipeline(
-        config.target_precision,
-        config.Cs,
-        config.cv_folds,
-        config.random_state,
-        search_max_examples=config.search_max_examples,
-    )
+    pipeline = config.build_pipeline()
     splitter = StratifiedKFold(folds, shuffle=True, random_state=config.random_state)
     with threadpool_limits(1):  # small matrices: threads cost more than they save
         proba = cross_val_predict(pipeline, lemmas, y, cv=splitter, method="predict_proba")

@@ -52,8 +52,6 @@ logger = logging.getLogger(__name__)
 # --- labelling -----------------------------------------------------------------------------------
 
 DEFAULT_LABELING_SIZE = 200
-# files only evaluate's reader understands (ours are CSV or Label Studio JSON)
-FOREIGN_SUFFIXES = (".xlsx", ".jsonl", ".ndjson")
 DEFAULT_LABELING_WEEKS = 4
 # "torn between two reasons": top and runner-up confidence closer than this
 DISAGREEMENT_MARGIN = 0.10
@@ -1048,8 +1046,11 @@ def read_labelled(
     delimiter and encoding, XLSX, JSON lines, JSON lists, or a folder of them), so the file an
     organisation labelled by hand imports as it is; its labels may be reason ids or titles.
     """
+    from pipeline import evaluate  # sklearn behind it: loaded only when importing labels
+
     path = Path(path)
-    if text_column or label_column or path.is_dir() or path.suffix.lower() in FOREIGN_SUFFIXES:
+    foreign = evaluate.EXCEL_SUFFIXES + evaluate.JSON_LINES_SUFFIXES  # formats ours never are
+    if text_column or label_column or path.is_dir() or path.suffix.lower() in foreign:
         return _read_foreign(path, text_column or "text", label_column or "reason_id")
     if path.suffix.lower() == ".json":
         return _read_label_studio(path)
@@ -1073,13 +1074,12 @@ def read_labelled(
 
 
 def _read_foreign(path: Path, text_column: str, label_column: str) -> pd.DataFrame:
-    from pipeline.evaluate import EvaluateError, EvaluateOptions
-    from pipeline.evaluate import read_labelled as read_any
+    from pipeline import evaluate
 
-    options = EvaluateOptions(text_column=text_column, label_column=label_column)
+    options = evaluate.EvaluateOptions(text_column=text_column, label_column=label_column)
     try:
-        rows, read = read_any(path, options)
-    except EvaluateError as exc:
+        rows, read = evaluate.read_labelled(path, options)
+    except evaluate.EvaluateError as exc:
         raise MaintenanceError(str(exc)) from exc
     for problem in read["malformed_rows"]:
         logger.warning("import-labels: row not read: %s", problem)

@@ -96,13 +96,13 @@ class ReasonModel(ClassifierMixin, BaseEstimator):
         fitted = Parallel(n_jobs=self.n_jobs, prefer="threads")(
             delayed(self._fold_decision)(C, X, y, train, test) for C, train, test in jobs
         )
-        scores, decisions = {}, {}
-        for C in self.Cs:
-            decisions[C] = np.zeros((len(y), self._n_outputs()))
+        decisions = {C: np.zeros((len(y), self._n_outputs())) for C in self.Cs}
         for (C, _, test), values in zip(jobs, fitted, strict=True):
             decisions[C][test] = values
-        for C in self.Cs:
-            scores[C] = f1_score(y, self.classes_[self._argmax(decisions[C])], average="macro")
+        scores = {
+            C: f1_score(y, self.classes_[self._argmax(decision)], average="macro")
+            for C, decision in decisions.items()
+        }
         self.C_ = max(self.Cs, key=lambda c: (scores[c], -c))
         self.cv_scores_ = {float(c): float(s) for c, s in scores.items()}
         class_index = np.searchsorted(self.classes_, y)

@@ -47,6 +47,17 @@ class TrainConfig(BaseModel):
     # C, temperature and threshold are chosen on at most this many labels (training time)
     search_max_examples: int | None = Field(reason_model.DEFAULT_SEARCH_MAX_EXAMPLES, ge=100)
 
+    def build_pipeline(self, char_ngrams: bool = True) -> Pipeline:
+        """The unfitted classifier with these parameters (train, evaluate and notebooks)."""
+        return reason_model.build_pipeline(
+            self.target_precision,
+            self.Cs,
+            self.cv_folds,
+            self.random_state,
+            char_ngrams=char_ngrams,
+            search_max_examples=self.search_max_examples,
+        )
+
 
 # --- text representations ----------------------------------------------------------------------
 
@@ -181,20 +192,13 @@ def train(
     splitter = StratifiedKFold(config.eval_folds, shuffle=True, random_state=config.random_state)
     folds = list(splitter.split(np.zeros(len(y)), y))
 
-    def make(char_ngrams: bool = True) -> Pipeline:
-        return reason_model.build_pipeline(
-            config.target_precision,
-            config.Cs,
-            config.cv_folds,
-            config.random_state,
-            char_ngrams=char_ngrams,
-            search_max_examples=config.search_max_examples,
-        )
-
     held_out, baselines = {}, {}
     for name, X in inputs.items():
         oof = out_of_fold(
-            lambda name=name: make(char_ngrams=name != "words_no_lemma"), X, y, folds
+            lambda name=name: config.build_pipeline(char_ngrams=name != "words_no_lemma"),
+            X,
+            y,
+            folds,
         )
         result = rounded(score(y, oof))
         if name == "lemma":
@@ -203,7 +207,7 @@ def train(
             reasons = per_reason(y, oof["predicted"], sorted(set(y)))
         else:
             baselines[name] = result
-    final = make()
+    final = config.build_pipeline()
     final.fit(inputs["lemma"], y)
     version = fingerprint(
         labels[["text", "reason_id"]].values.tolist(),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +10,7 @@ from scipy.special import softmax
 from sklearn.model_selection import StratifiedKFold
 
 from pipeline import model as reason_model
+from pipeline.labels import read_label_files
 from pipeline.text import Lemmatizer
 from pipeline.train import lemma_strings, out_of_fold, score
 
@@ -19,12 +18,9 @@ LABELS = Path(__file__).resolve().parents[1] / "taxonomy" / "labels"
 
 
 def labelled_texts() -> dict[str, list[str]]:
-    by_reason: dict[str, list[str]] = defaultdict(list)
-    for path in sorted(LABELS.glob("*.csv")):
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            for row in csv.DictReader(handle):
-                by_reason[row["reason_id"]].append(row["text"])
-    return by_reason
+    """Our labelled texts by reason id, in file order (read by the train stage's reader)."""
+    frame = read_label_files(LABELS)
+    return frame.groupby("reason_id", sort=False)["text"].agg(list).to_dict()
 
 
 def test_fit_temperature_recovers_the_generating_temperature() -> None:

@@ -11,7 +11,6 @@ import html
 import json
 import subprocess
 import sys
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +27,7 @@ from pipeline.evaluate import (
     prepare,
     read_labelled,
 )
+from pipeline.labels import read_label_files
 from pipeline.text import Lemmatizer, normalize
 from pipeline.train import TrainConfig, lemma_strings
 
@@ -40,12 +40,9 @@ REASONS = ("sms_code_missing", "card_blocked", "loan_payment", "atm_problem")
 
 
 def labelled_texts() -> dict[str, list[str]]:
-    by_reason: dict[str, list[str]] = defaultdict(list)
-    for path in sorted(LABELS.glob("*.csv")):
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            for row in csv.DictReader(handle):
-                by_reason[row["reason_id"]].append(row["text"])
-    return by_reason
+    """Our labelled texts by reason id, in file order (read by the train stage's reader)."""
+    frame = read_label_files(LABELS)
+    return frame.groupby("reason_id", sort=False)["text"].agg(list).to_dict()
 
 
 def sample_rows(per_reason: int = 12, reasons=REASONS) -> list[dict]:
