@@ -121,6 +121,12 @@ def _add_aggregate(sub) -> None:
     p.add_argument("--quarantine", type=Path, required=True)
     p.add_argument("--taxonomy", type=Path, required=True)
     p.add_argument("--notes", type=Path, required=True, help="taxonomy/owner_notes.yaml")
+    p.add_argument(
+        "--confusion",
+        type=Path,
+        required=True,
+        help="train's out-of-fold predictions: volumes are corrected for their errors",
+    )
     p.add_argument("--weekly", type=Path, required=True)
     p.add_argument("--closed-loop", type=Path, required=True)
     p.add_argument(
@@ -359,6 +365,7 @@ def run(args: argparse.Namespace) -> None:
             "classified": args.classified,
             "drivers": args.drivers,
             "quarantine": args.quarantine,
+            "confusion": args.confusion,
             "weekly": args.weekly,
             "closed_loop": args.closed_loop,
             "closed_loop_history": args.closed_loop_history,

@@ -7,7 +7,9 @@ the SLA business calendar, target projection) are Python. Everything lands in
 
 * ``weekly.parquet`` - ISO week x reason x channel: volume, share, CPX, cost, repeats, transfers;
 * ``closed_loop.parquet`` - one row per reason for the report week: owner, trend, spike, target
-  status, latest owner note and its effect, SLA, repeats, transfers, cost.
+  status, latest owner note and its effect, SLA, repeats, transfers, cost, and the volume
+  corrected for the classifier's errors with its interval and the expected precision
+  (``pipeline/quantify.py``, from train's out-of-fold confusion ``reports/plots/confusion.csv``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from pipeline import quantify
 from pipeline.config import ConfigError
 from pipeline.owner_notes import load_owner_notes
 from pipeline.sla import BusinessCalendar, SlaRule, compliance, sla_status
@@ -79,6 +82,10 @@ class AggregateConfig(BaseModel):
     sla: SlaRule = SlaRule()
     # earlier weeks whose closed loop is kept too, for the reports' archive
     archive_weeks: int = Field(8, ge=0, le=52)
+    # volume corrected for the classifier's errors: interval level, bootstrap draws, their seed
+    volume_interval: float = Field(quantify.DEFAULT_LEVEL, gt=0, lt=1)
+    volume_draws: int = Field(quantify.DEFAULT_DRAWS, ge=20, le=5000)
+    volume_seed: int = 0
 
     @field_validator("report_week")
     @classmethod
@@ -208,6 +215,101 @@ def choose_report_week(con: duckdb.DuckDBPyConnection, config: AggregateConfig) 
     return week if week in weeks else weeks[-1]
 
 
+# --- volumes corrected for the classifier's errors ------------------------------------------
+
+CONFUSION_COLUMNS = ("actual", "predicted", "above_threshold")
+ESTIMATE_COLUMNS = (
+    "volume_estimated",
+    "volume_estimated_low",
+    "volume_estimated_high",
+    "expected_precision",
+    "expected_precision_support",
+)
+
+
+def read_confusion(path: Path) -> pd.DataFrame:
+    """Train's out-of-fold predictions of the labelled examples (reports/plots/confusion.csv)."""
+    frame = pd.read_csv(path, dtype={"actual": str, "predicted": str})
+    missing = [c for c in CONFUSION_COLUMNS if c not in frame.columns]
+    if missing:
+        raise AggregateError(
+            f"{path}: нет столбцов {missing} (есть {list(frame.columns)}); файл пишет стадия "
+            "train — перезапустите `dvc repro train`"
+        )
+    if frame.empty:
+        frame["above_threshold"] = frame["above_threshold"].astype(bool)
+    if frame["above_threshold"].dtype != bool:
+        raise AggregateError(
+            f"{path}, столбец above_threshold: ожидаются True/False, найдено "
+            f"{sorted(frame['above_threshold'].astype(str).unique())[:5]}"
+        )
+    return frame
+
+
+def estimated_volumes(
+    con: duckdb.DuckDBPyConnection,
+    taxonomy: Taxonomy,
+    confusion: pd.DataFrame,
+    config: AggregateConfig,
+) -> pd.DataFrame:
+    """ISO week x reason: the raw count and the volume corrected for the classifier's errors.
+
+    Raw count: contacts the classifier assigned to the reason (``weekly_assigned.sql``).
+    The correction uses the out-of-fold confusion of the predictions above the threshold (the
+    ones classify assigns), retired ids counted under their successors like the contacts.
+    """
+    classes = taxonomy.classes
+    above = confusion[confusion["above_threshold"]]
+    counts = quantify.confusion_counts(
+        [taxonomy.successor(r) for r in above["actual"]],
+        [taxonomy.successor(r) for r in above["predicted"]],
+        classes,
+    )
+    weeks = [
+        w for (w,) in con.execute("SELECT DISTINCT iso_week FROM weekly ORDER BY 1").fetchall()
+    ]
+    assigned = con.execute(sql("weekly_assigned")).df()
+    observed = (
+        assigned.pivot_table(
+            index="iso_week", columns="reason_id", values="contacts", aggfunc="sum", fill_value=0
+        )
+        .reindex(index=weeks, columns=classes, fill_value=0)
+        .to_numpy()
+    )
+    result = quantify.estimate_volumes(
+        counts,
+        observed,
+        level=config.volume_interval,
+        draws=config.volume_draws,
+        seed=config.volume_seed,
+    )
+    precision, support = quantify.expected_precision(counts)
+    frame = pd.DataFrame(
+        {
+            "iso_week": np.repeat(weeks, len(classes)),
+            "reason_id": np.tile(classes, len(weeks)),
+            "contacts": observed.ravel().astype(np.int64),
+            "volume_estimated": result.estimate.ravel(),
+            "volume_estimated_low": result.low.ravel(),
+            "volume_estimated_high": result.high.ravel(),
+            "expected_precision": np.tile(precision, len(weeks)),
+            "expected_precision_support": np.tile(support, len(weeks)),
+        }
+    )
+    totals = frame.groupby("iso_week")[["contacts", "volume_estimated"]].sum()
+    if not np.allclose(totals["contacts"], totals["volume_estimated"]):
+        raise AggregateError(
+            "оценки объёмов по неделям не сходятся с числом контактов: "
+            f"{totals[~np.isclose(totals['contacts'], totals['volume_estimated'])].head()}"
+        )
+    if assigned["contacts"].sum() != frame["contacts"].sum():
+        raise AggregateError(
+            "контакты с причинами вне таксономии: "
+            f"{sorted(set(assigned['reason_id']) - set(classes))}"
+        )
+    return frame
+
+
 # --- closed loop --------------------------------------------------------------------------------
 
 
@@ -292,6 +394,7 @@ def closed_loop(
     taxonomy: Taxonomy,
     notes: pd.DataFrame,
     sla_by_reason: pd.DataFrame,
+    estimated: pd.DataFrame,
     report_week: str,
     config: AggregateConfig,
 ) -> pd.DataFrame:
@@ -462,6 +565,11 @@ def closed_loop(
         rows.append(row)
     loop = pd.DataFrame(rows)
     loop = loop.merge(sla_by_reason, on="reason_id", how="left")
+    # the reserved reason («Не определено») has no estimate
+    week_estimates = estimated.loc[
+        estimated["iso_week"] == report_week, ["reason_id", *ESTIMATE_COLUMNS]
+    ]
+    loop = loop.merge(week_estimates, on="reason_id", how="left")
     loop["target_status_ru"] = loop["target_status"].map(TARGET_STATUS)
     loop["trend_ru"] = loop["trend_verdict"].map(TREND_RU)
     return loop.sort_values("order", kind="stable").reset_index(drop=True)
@@ -534,7 +642,10 @@ TABLE_DOCS = {
     "текста): объём, доля, CPX, стоимость, повторы, переводы.",
     "closed_loop": "Замкнутый цикл за отчётную неделю: строка на причину — владелец, тренд, "
     "всплеск, цель и её статус, заметка владельца, SLA, повторы, переводы, "
-    "стоимость.",
+    "стоимость, объём с поправкой на ошибки модели и ожидаемая точность.",
+    "weekly_estimated": "ISO-неделя × причина: сырой счёт (контакты, которым модель присвоила "
+    "причину) и оценка настоящего числа контактов причины с поправкой на ошибки модели, "
+    "с интервалом; «Не определено» и контакты без текста не входят.",
     "closed_loop_history": "Замкнутый цикл за отчётную и предыдущие недели (архив отчётов): "
     "те же колонки, что closed_loop, по report_week.",
     "quarantine": "Строки выгрузок, которые не удалось принять: файл, строка, исходный текст, "
@@ -564,6 +675,27 @@ COLUMN_DOCS = {
     ("closed_loop", "target_status"): "met | on_track | off_track | no_target",
     ("closed_loop", "flag"): "«нет объяснения владельца», если причина выросла без заметки",
     ("sla", "met_deadline"): "решено к дедлайну; NULL — дедлайн ещё не наступил",
+    **{
+        (table, column): doc
+        for table in ("weekly_estimated", "closed_loop")
+        for column, doc in {
+            "volume_estimated": "контактов недели, на самом деле относящихся к причине: "
+            "скорректированный «классифицируй и считай» по out-of-fold матрице ошибок модели "
+            "(pipeline/quantify.py); по неделе сумма равна сумме сырых счётов",
+            "volume_estimated_low": "нижняя граница интервала оценки (уровень — "
+            "run_info.volume_interval; перцентильный бутстреп)",
+            "volume_estimated_high": "верхняя граница интервала оценки",
+            "expected_precision": "доля верных среди out-of-fold предсказаний этой причины выше "
+            "порога уверенности (на размеченных примерах); NULL — модель её не предсказывала",
+            "expected_precision_support": "число таких предсказаний — знаменатель точности",
+        }.items()
+    },
+    ("weekly_estimated", "iso_week"): "ISO-неделя контакта по местному времени, например 2026-W47",
+    ("weekly_estimated", "reason_id"): "причина таксономии (контакты выведенной из употребления "
+    "причины — под её преемником)",
+    ("weekly_estimated", "contacts"): "сырой счёт: контакты недели, которым модель присвоила "
+    "причину (выше порога уверенности)",
+    ("run_info", "volume_interval"): "уровень интервала оценки объёма (0,9 = 90 %)",
 }
 
 
@@ -580,6 +712,7 @@ def write_warehouse(
     notes: pd.DataFrame,
     run_info: dict,
     history: pd.DataFrame,
+    estimated: pd.DataFrame,
 ) -> None:
     con.register("masked_df", masked_text)
     con.execute("""
@@ -590,6 +723,7 @@ def write_warehouse(
     for name, frame in (
         ("closed_loop", loop),
         ("closed_loop_history", history),
+        ("weekly_estimated", estimated),
         ("sla", sla),
         ("owner_notes", notes),
         ("run_info", pd.DataFrame([run_info])),
@@ -621,13 +755,16 @@ def main(
         build_tables(con, paths, taxonomy, config)
         report_week = choose_report_week(con, config)
         sla, sla_by_reason, as_of = sla_tables(con, report_week, config.sla)
-        loop = closed_loop(con, taxonomy, notes, sla_by_reason, report_week, config)
+        estimated = estimated_volumes(con, taxonomy, read_confusion(paths["confusion"]), config)
+        loop = closed_loop(con, taxonomy, notes, sla_by_reason, estimated, report_week, config)
         history = [loop]
         data_weeks = {w for (w,) in con.execute("SELECT DISTINCT iso_week FROM weekly").fetchall()}
         for week in week_range(report_week, config.archive_weeks + 1)[:-1][::-1]:
             if week in data_weeks:
                 _, by_reason, _ = sla_tables(con, week, config.sla)
-                history.append(closed_loop(con, taxonomy, notes, by_reason, week, config))
+                history.append(
+                    closed_loop(con, taxonomy, notes, by_reason, estimated, week, config)
+                )
         loop_history = pd.concat(history, ignore_index=True)
         weekly = con.execute("SELECT * FROM weekly").df()
         text = pd.read_parquet(paths["contacts"], columns=["contact_id", "text"])
@@ -641,9 +778,11 @@ def main(
             "model_version": versions[0],
             "taxonomy_version": versions[1],
             "repeat_window_days": config.repeat_window_days,
+            "volume_interval": config.volume_interval,
+            "volume_draws": config.volume_draws,
             "params": json.dumps(config.model_dump(mode="json"), ensure_ascii=False),
         }
-        write_warehouse(con, text, loop, sla, notes, run_info, loop_history)
+        write_warehouse(con, text, loop, sla, notes, run_info, loop_history, estimated)
     finally:
         con.close()
     tmp.replace(warehouse)

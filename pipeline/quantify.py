@@ -104,6 +104,20 @@ def _observed(observed, n_reasons: int) -> np.ndarray:
 # --- public ------------------------------------------------------------------------------------
 
 
+def confusion_counts(actual, predicted, classes) -> np.ndarray:
+    """Counts of (actual, predicted) pairs as a ``classes`` × ``classes`` matrix.
+
+    Pairs with a label outside ``classes`` are left out.
+    """
+    index = {c: i for i, c in enumerate(classes)}
+    counts = np.zeros((len(index), len(index)), dtype=np.int64)
+    rows = np.array([index.get(a, -1) for a in actual], dtype=np.int64)
+    cols = np.array([index.get(p, -1) for p in predicted], dtype=np.int64)
+    keep = (rows >= 0) & (cols >= 0)
+    np.add.at(counts, (rows[keep], cols[keep]), 1)
+    return counts
+
+
 def error_rates(confusion) -> np.ndarray:
     """``M[i, j]`` = P(predicted j | true i); identity rows for reasons without examples."""
     counts = _confusion(confusion)

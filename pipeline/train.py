@@ -25,6 +25,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 
 from pipeline import model as reason_model
+from pipeline import quantify
 from pipeline.labels import load_labels
 from pipeline.taxonomy import load_taxonomy, taxonomy_version
 from pipeline.text import Lemmatizer, attach_negations, normalize, tokenize
@@ -164,6 +165,32 @@ def fingerprint(*parts: object) -> str:
     return digest.hexdigest()[:12]
 
 
+def oof_confusion(confusion: pd.DataFrame, classes: list[str]) -> dict:
+    """Out-of-fold confusion counts (rows: actual, columns: predicted, in ``classes`` order) of
+    every example and of those above the fold model's threshold: aggregate corrects the weekly
+    volumes of the contacts classify assigns for the latter's errors (pipeline/quantify.py)."""
+    above = confusion[confusion["above_threshold"]]
+    return {
+        "classes": classes,
+        "counts": quantify.confusion_counts(
+            confusion["actual"], confusion["predicted"], classes
+        ).tolist(),
+        "counts_above_threshold": quantify.confusion_counts(
+            above["actual"], above["predicted"], classes
+        ).tolist(),
+    }
+
+
+def expected_precision(oof: dict) -> dict:
+    """Per reason: the share of its out-of-fold predictions above the threshold that were right,
+    and how many there were (precision is null when it was never predicted)."""
+    precision, predicted = quantify.expected_precision(oof["counts_above_threshold"])
+    return {
+        reason: {"precision": None if np.isnan(p) else round(float(p), 4), "predicted": int(n)}
+        for reason, p, n in zip(oof["classes"], precision, predicted, strict=True)
+    }
+
+
 def train(
     taxonomy_path: Path, labels_dir: Path, config: TrainConfig
 ) -> tuple[Pipeline, dict, pd.DataFrame]:
@@ -203,7 +230,10 @@ def train(
         result = rounded(score(y, oof))
         if name == "lemma":
             held_out = result
-            confusion = pd.DataFrame({"actual": y, "predicted": oof["predicted"]})
+            # above_threshold: what classify would assign (the rest becomes «Не определено»)
+            confusion = pd.DataFrame(
+                {"actual": y, "predicted": oof["predicted"], "above_threshold": oof["covered"]}
+            )
             reasons = per_reason(y, oof["predicted"], sorted(set(y)))
         else:
             baselines[name] = result
@@ -220,10 +250,12 @@ def train(
         "threshold": float(final.named_steps["model"].threshold_),
         "undefined_reason": taxonomy.undefined_reason,
         "target_precision": config.target_precision,
+        "oof_confusion": oof_confusion(confusion, sorted(set(y))),
     }
     metrics = {
         **held_out,
         "per_reason": reasons,
+        "expected_precision": expected_precision(final.metadata_["oof_confusion"]),
         "baselines": baselines,
         "lemma_beats_baselines": all(
             held_out["macro_f1"] > b["macro_f1"] for b in baselines.values()

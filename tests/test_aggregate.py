@@ -68,13 +68,28 @@ def contact(
     }
 
 
-def write_inputs(folder, rows: list[dict]) -> dict:
+# train's out-of-fold predictions (reports/plots/confusion.csv): here without errors
+PERFECT_CONFUSION = pd.DataFrame(
+    {
+        "actual": ["card_blocked", "callback_missed"],
+        "predicted": ["card_blocked", "callback_missed"],
+        "above_threshold": [True, True],
+    }
+)
+
+
+def write_inputs(folder, rows: list[dict], confusion: pd.DataFrame = PERFECT_CONFUSION) -> dict:
+    """Stage inputs from contact rows; reason "unknown" is a contact below the threshold."""
     frame = pd.DataFrame(rows)
     classified = pd.DataFrame(
         {
             "contact_id": frame["contact_id"],
             "reason_id": frame["_reason"].astype("string"),
-            "status": np.where(frame["_reason"].isna(), "no_text", "classified"),
+            "status": np.where(
+                frame["_reason"].isna(),
+                "no_text",
+                np.where(frame["_reason"] == "unknown", "below_threshold", "classified"),
+            ),
             "confidence": np.where(frame["_reason"].isna(), np.nan, 0.9),
             "top_reason_id": frame["_reason"],
             "runner_up_id": None,
@@ -111,6 +126,8 @@ def write_inputs(folder, rows: list[dict]) -> dict:
         )
     }
     paths["warehouse"] = folder / "warehouse.duckdb"
+    paths["confusion"] = folder / "confusion.csv"
+    confusion.to_csv(paths["confusion"], index=False)
     contacts.to_parquet(paths["contacts"])
     classified.to_parquet(paths["classified"])
     drivers.to_parquet(paths["drivers"])
@@ -307,6 +324,79 @@ def test_incomplete_last_week_is_not_the_report_week(tmp_path):
 def test_bad_report_week_in_params_names_the_expected_form():
     with pytest.raises(ValueError, match="2026-W47"):
         AggregateConfig(report_week="47 неделя")
+
+
+# --- volumes corrected for the classifier's errors ---------------------------------------------
+
+
+def confusion_rows(actual: str, predicted: str, n: int, above: bool = True) -> list[dict]:
+    return [{"actual": actual, "predicted": predicted, "above_threshold": above}] * n
+
+
+def test_estimated_volume_corrects_raw_counts_by_the_out_of_fold_confusion(tmp_path):
+    # «Карту заблокировали» is taken for «Не проходит оплата картой» 20 times in 100, the other
+    # way round 10 in 100; below-threshold predictions (wrong on purpose) must not count
+    confusion = pd.DataFrame(
+        confusion_rows("card_blocked", "card_blocked", 80)
+        + confusion_rows("card_blocked", "payment_declined", 20)
+        + confusion_rows("payment_declined", "card_blocked", 10)
+        + confusion_rows("payment_declined", "payment_declined", 90)
+        + confusion_rows("payment_declined", "card_blocked", 500, above=False)
+    )
+    rows = [contact(f"b{i}", "2026-11-17 10:00", reason="card_blocked") for i in range(50)]
+    rows += [contact(f"p{i}", "2026-11-18 10:00", reason="payment_declined") for i in range(50)]
+    # «Не определено» and a call without text are attributed to no reason
+    rows += [contact(f"u{i}", "2026-11-19 10:00", reason="unknown") for i in range(7)]
+    rows += [contact("n1", "2026-11-19 11:00", reason=None, outcome="dropped")]
+    rows += [contact("w46", "2026-11-10 10:00", reason="card_blocked")]
+    paths = write_inputs(tmp_path, rows, confusion)
+    loop = aggregate.main(
+        paths,
+        ROOT / "taxonomy/reasons.yaml",
+        ROOT / "taxonomy/owner_notes.yaml",
+        AggregateConfig(report_week="2026-W47", volume_draws=100),
+    ).set_index("reason_id")
+    blocked, declined = loop.loc["card_blocked"], loop.loc["payment_declined"]
+    # 0.8 q1 + 0.1 (100 − q1) = 50 -> q1 = 400/7
+    assert blocked["contacts"] == 50
+    assert blocked["volume_estimated"] == pytest.approx(400 / 7, abs=1e-4)
+    assert declined["volume_estimated"] == pytest.approx(300 / 7, abs=1e-4)
+    assert blocked["volume_estimated_low"] < 400 / 7 < blocked["volume_estimated_high"]
+    assert blocked["expected_precision"] == pytest.approx(80 / 90)
+    assert blocked["expected_precision_support"] == 90
+    assert np.isnan(loop.loc["unknown", "volume_estimated"])
+    # a reason without labelled examples keeps its raw count: here zero
+    assert loop.loc["sms_code_missing", "volume_estimated"] == 0
+    con = duckdb.connect(str(paths["warehouse"]), read_only=True)
+    weeks = con.execute(
+        """SELECT iso_week, sum(contacts), sum(volume_estimated) FROM weekly_estimated
+           GROUP BY 1 ORDER BY 1"""
+    ).fetchall()
+    assert [w for w, _, _ in weeks] == ["2026-W46", "2026-W47"]
+    assert [raw for _, raw, _ in weeks] == [1, 100]
+    assert all(est == pytest.approx(raw) for _, raw, est in weeks)
+    comments = dict(
+        con.execute(
+            """SELECT column_name, comment FROM duckdb_columns()
+               WHERE table_name = 'weekly_estimated'"""
+        ).fetchall()
+    )
+    assert all(comments.values()), comments
+    history = pd.read_parquet(paths["closed_loop_history"])
+    assert {"volume_estimated", "volume_estimated_low", "expected_precision"} <= set(history)
+    con.close()
+
+
+def test_confusion_without_the_threshold_column_says_to_retrain(tmp_path):
+    paths = write_inputs(tmp_path, [contact("1", "2026-11-16 10:00")])
+    PERFECT_CONFUSION[["actual", "predicted"]].to_csv(paths["confusion"], index=False)
+    with pytest.raises(AggregateError, match="above_threshold.*dvc repro train"):
+        aggregate.main(
+            paths,
+            ROOT / "taxonomy/reasons.yaml",
+            ROOT / "taxonomy/owner_notes.yaml",
+            AggregateConfig(),
+        )
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from pipeline import quantify
@@ -182,3 +183,31 @@ def test_reason_without_labelled_examples_keeps_its_raw_count():
 def test_bad_inputs_say_what_is_wrong(confusion, observed, message):
     with pytest.raises(QuantifyError, match=message):
         estimate_volumes(confusion, observed)
+
+
+def test_confusion_counts_follow_the_given_order_and_skip_unknown_labels():
+    actual = ["sms_code_missing", "sms_code_missing", "cannot_login", "retired_reason"]
+    predicted = ["sms_code_missing", "cannot_login", "cannot_login", "cannot_login"]
+    counts = quantify.confusion_counts(actual, predicted, ["cannot_login", "sms_code_missing"])
+    assert counts.tolist() == [[1, 0], [1, 1]]
+
+
+def test_model_artifact_keeps_the_confusion_of_assigned_predictions_apart():
+    from pipeline import train
+
+    # out-of-fold predictions of four labelled texts; the wrong one was below the threshold
+    sms, login = "sms_code_missing", "cannot_login"
+    confusion = pd.DataFrame(
+        {
+            "actual": [sms, sms, login, login],
+            "predicted": [sms, sms, sms, login],
+            "above_threshold": [True, True, False, True],
+        }
+    )
+    oof = train.oof_confusion(confusion, [login, sms])
+    assert oof["counts"] == [[1, 1], [0, 2]]
+    assert oof["counts_above_threshold"] == [[1, 0], [0, 2]]
+    assert train.expected_precision(oof) == {
+        "cannot_login": {"precision": 1.0, "predicted": 1},
+        "sms_code_missing": {"precision": 1.0, "predicted": 2},
+    }
