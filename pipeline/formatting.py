@@ -57,6 +57,15 @@ def percent(value: Any, digits: int = 1, signed: bool = False) -> str:
     return f"{text}{NBSP}%"
 
 
+def estimate(value: Any, low: Any, high: Any) -> str:
+    """An estimate with its interval: ``212.4, 190.2, 236.0`` -> ``212 (190–236)``."""
+    if _missing(value):
+        return DASH
+    if _missing(low) or _missing(high):
+        return number(value)
+    return f"{number(value)}{NBSP}({number(low)}–{number(high)})"
+
+
 def money(value: Any) -> str:
     """Roubles: ``1234567`` -> ``1 234 567 ₽``; thousands and millions shortened."""
     if _missing(value):
@@ -96,6 +105,7 @@ FILTERS = {
     "number": number,
     "percent": percent,
     "money": money,
+    "estimate": estimate,
     "day": day,
     "week_label": week_label,
 }

@@ -258,6 +258,79 @@ def reason_chart(weekly: pd.DataFrame, reason, loop_row: pd.Series, weeks: list[
     }
 
 
+def _rgba(colour: str, alpha: float) -> str:
+    red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red}, {green}, {blue}, {alpha})"
+
+
+def estimate_chart(estimated: pd.DataFrame, reason, weeks: list[str], level: float) -> dict:
+    """Weekly volume corrected for the model's errors with its interval, beside the raw count."""
+    data = (
+        estimated[estimated["reason_id"] == reason.id]
+        .set_index("iso_week")
+        .reindex(weeks)[
+            ["contacts", "volume_estimated", "volume_estimated_low", "volume_estimated_high"]
+        ]
+    )
+    band = f"интервал {formatting.percent(level, 0)}"
+    low, high = (
+        _clean(data["volume_estimated_low"].tolist()),
+        _clean(data["volume_estimated_high"].tolist()),
+    )
+    return {
+        "data": [
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": band,
+                "x": weeks,
+                "y": high,
+                "line": {"width": 0},
+                "hoverinfo": "skip",
+                "showlegend": False,
+            },
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": band,
+                "x": weeks,
+                "y": low,
+                "fill": "tonexty",
+                "fillcolor": _rgba(reason.colour, 0.2),
+                "line": {"width": 0},
+                "hoverinfo": "skip",
+            },
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": "Оценка с поправкой на ошибки модели",
+                "x": weeks,
+                "y": _clean(data["volume_estimated"].tolist()),
+                "customdata": [[lo, hi] for lo, hi in zip(low, high, strict=True)],
+                "line": {"color": reason.colour, "width": 2.5},
+                "hovertemplate": "%{x}: %{y:.0f} (%{customdata[0]:.0f}–%{customdata[1]:.0f})"
+                "<extra>оценка</extra>",
+            },
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": "Присвоено моделью",
+                "x": weeks,
+                "y": _clean(data["contacts"].tolist()),
+                "line": {"color": "#5b6474", "dash": "dot", "width": 1.5},
+                "hovertemplate": "%{x}: %{y}<extra>присвоено моделью</extra>",
+            },
+        ],
+        "layout": {
+            "height": 320,
+            "separators": ", ",
+            "margin": {"l": 50, "r": 20, "t": 20, "b": 60},
+            "legend": {"orientation": "h", "y": -0.2},
+            "yaxis": {"title": {"text": "контактов"}, "rangemode": "tozero"},
+        },
+    }
+
+
 # --- data ---------------------------------------------------------------------------------------
 
 
@@ -271,6 +344,9 @@ class Inputs:
     model: dict
     report_week: str
     weeks: list[str]
+    estimated: pd.DataFrame
+    """weekly_estimated: raw count and volume corrected for the model's errors, per week."""
+    volume_interval: float
 
 
 def headline(inputs: Inputs, week: str) -> dict:
@@ -513,6 +589,7 @@ def render_site(
         "model_version": _run_info(inputs, "model_version"),
         "taxonomy_version": _run_info(inputs, "taxonomy_version"),
         "sla_as_of": _run_info(inputs, "sla_as_of"),
+        "volume_interval": inputs.volume_interval,
     }
     written = []
 
@@ -535,6 +612,11 @@ def render_site(
             row=row,
             reason=reason,
             chart=reason_chart(inputs.weekly, reason, pd.Series(row), weeks),
+            estimate_chart=(
+                None
+                if reason.reserved
+                else estimate_chart(inputs.estimated, reason, weeks, inputs.volume_interval)
+            ),
             top_terms=inputs.model.get("top_terms", {}).get(reason.id, []),
             details=reason_details(inputs, reason.id, config),
             history=_records(
@@ -576,6 +658,10 @@ XLSX_COLUMNS = {
     "owner": "Владелец",
     "quadrant_ru": "Квадрант",
     "contacts": "Контакты",
+    "volume_estimated": "Оценка с поправкой на ошибки модели",
+    "volume_estimated_low": "Оценка: нижняя граница интервала {level}",
+    "volume_estimated_high": "Оценка: верхняя граница интервала {level}",
+    "expected_precision": "Ожидаемая точность модели",
     "prev_week": "Прошлая неделя",
     "wow_change": "Изменение к прошлой неделе",
     "change_4w": "4 недели к 4 предыдущим",
@@ -604,17 +690,22 @@ XLSX_PERCENT = {
     "repeat_rate",
     "share_2plus_transfers",
     "action_effect",
+    "expected_precision",
 }
+XLSX_WHOLE = {"volume_estimated", "volume_estimated_low", "volume_estimated_high"}
 
 
-def write_xlsx(loop: pd.DataFrame, path: Path, week: str) -> None:
+def write_xlsx(loop: pd.DataFrame, path: Path, week: str, volume_interval: float) -> None:
     frame = loop.copy()
     frame["quadrant_ru"] = frame["quadrant"].map(lambda q: QUADRANTS[q][0])
     frame["target_metric_ru"] = frame["target_metric"].map(METRIC_RU)
     frame["is_spike"] = frame["is_spike"].map({True: "да", False: ""})
     frame["flag"] = frame["flag"].fillna("")
     frame["note_action"] = frame["note_action"].fillna("")
-    frame = frame[list(XLSX_COLUMNS)].rename(columns=XLSX_COLUMNS)
+    level = formatting.percent(volume_interval, 0)
+    frame = frame[list(XLSX_COLUMNS)].rename(
+        columns={k: v.format(level=level) for k, v in XLSX_COLUMNS.items()}
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         frame.to_excel(writer, sheet_name=f"Замкнутый цикл {week}"[:31], index=False)
@@ -626,6 +717,9 @@ def write_xlsx(loop: pd.DataFrame, path: Path, week: str) -> None:
             if key in XLSX_PERCENT:
                 for cell in sheet[letter][1:]:
                     cell.number_format = "0.0%"
+            if key in XLSX_WHOLE:
+                for cell in sheet[letter][1:]:
+                    cell.number_format = "0"
         sheet.auto_filter.ref = sheet.dimensions
 
 
@@ -657,6 +751,10 @@ def main(
             model=json.loads(model_metrics.read_text("utf-8")),
             report_week=report_week,
             weeks=weeks,
+            estimated=con.execute("SELECT * FROM weekly_estimated").df(),
+            volume_interval=float(
+                con.execute("SELECT volume_interval FROM run_info").fetchall()[0][0]
+            ),
         )
         lemmas = (
             pd.read_parquet(lemmas_path, columns=["contact_id", "lemmas"]) if lemmas_path else None
@@ -666,6 +764,7 @@ def main(
             history[history["report_week"] == report_week].sort_values("order"),
             xlsx_path,
             report_week,
+            inputs.volume_interval,
         )
     finally:
         con.close()

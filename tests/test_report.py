@@ -57,9 +57,108 @@ def test_percent_money_dates_in_russian():
     assert formatting.week_label("2026-W40") == "28\u00a0сент. – 4\u00a0окт.\u00a02026"
 
 
+def test_estimate_with_its_interval_in_russian():
+    assert formatting.estimate(1212.4, 1190.2, 1236.0) == "1\u00a0212\u00a0(1\u00a0190–1\u00a0236)"
+    assert formatting.estimate(0.0, 0.0, 3.4) == "0\u00a0(0–3)"
+    assert formatting.estimate(12.0, None, None) == "12"
+    assert formatting.estimate(float("nan"), 1.0, 2.0) == "—"
+
+
 def test_chart_data_cannot_close_its_script_block():
     text = str(report.chart_json({"data": [{"name": "</script><script>alert(1)</script>"}]}))
     assert "</script>" not in text and "<" not in text
+
+
+# --- volumes corrected for the model's errors ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def corrected_site(tmp_path_factory) -> Path:
+    """A small site: «Карту заблокировали» is taken for «Не проходит оплата картой» 20 in 100."""
+    import json
+
+    from test_aggregate import confusion_rows, contact, write_inputs
+
+    from pipeline import aggregate
+
+    work = tmp_path_factory.mktemp("corrected")
+    confusion = pd.DataFrame(
+        confusion_rows("card_blocked", "card_blocked", 80)
+        + confusion_rows("card_blocked", "payment_declined", 20)
+        + confusion_rows("payment_declined", "card_blocked", 10)
+        + confusion_rows("payment_declined", "payment_declined", 90)
+    )
+    rows = [contact(f"b{i}", "2026-11-17 10:00", reason="card_blocked") for i in range(50)]
+    rows += [contact(f"p{i}", "2026-11-18 10:00", reason="payment_declined") for i in range(50)]
+    rows += [contact(f"a{i}", "2026-11-10 10:00", reason="card_blocked") for i in range(30)]
+    paths = write_inputs(work, rows, confusion)
+    aggregate.main(
+        paths,
+        ROOT / "taxonomy/reasons.yaml",
+        ROOT / "taxonomy/owner_notes.yaml",
+        aggregate.AggregateConfig(report_week="2026-W47"),
+    )
+    ingest = {"rows_read": 130, "accepted": 130, "quarantined": 0, "duplicates": 0}
+    (work / "ingest.json").write_text(json.dumps({**ingest, "reconciles": True}))
+    model = {"macro_f1": 0.9, "accuracy": 0.9, "coverage": 0.9, "baselines": {}, "examples": 200}
+    (work / "model.json").write_text(json.dumps(model))
+    report.main(
+        paths["warehouse"],
+        paths["closed_loop_history"],
+        paths["weekly"],
+        None,
+        work / "ingest.json",
+        work / "model.json",
+        ROOT / "taxonomy/reasons.yaml",
+        work / "site",
+        work / "closed_loop.xlsx",
+        report.ReportConfig(),
+    )
+    return work
+
+
+def test_closed_loop_shows_the_corrected_volume_and_expected_precision(corrected_site):
+    html = (corrected_site / "site" / "index.html").read_text(encoding="utf-8")
+    table = html[html.index('id="closed-loop"') :]
+    row = table[table.index("Карту заблокировали") :]
+    row = row[: row.index("</tr>")]
+    # 50 assigned; corrected 0.8 q + 0.1 (100 − q) = 50 -> 57; 80 of 90 predictions right
+    assert re.search(r">50</td>", row)
+    assert re.search(r">57\u00a0\((\d+)–(\d+)\)<small>точность ≈ 89\u00a0%</small>", row), row
+    assert "интервал 90\u00a0%" in html  # the level comes from params, not the template
+
+
+def test_reason_page_charts_the_corrected_volume_with_its_band(corrected_site):
+    import json
+
+    html = (corrected_site / "site" / "reasons" / "card_blocked.html").read_text(encoding="utf-8")
+    assert "оценка с поправкой на ошибки модели" in html and "точность ≈ 89\u00a0%" in html
+    block = re.search(r'id="estimate-chart-data">(.*?)</script>', html, re.S).group(1)
+    traces = {t["name"]: t for t in json.loads(block)["data"]}
+    estimate, raw = traces["Оценка с поправкой на ошибки модели"], traces["Присвоено моделью"]
+    assert raw["y"][-2:] == [30, 50]
+    assert estimate["y"][-1] == pytest.approx(400 / 7, abs=1e-3)
+    assert traces["интервал 90\u00a0%"]["fill"] == "tonexty"
+    # «Не определено» is no reason of its own: no estimate there
+    unknown = (corrected_site / "site" / "reasons" / "unknown.html").read_text(encoding="utf-8")
+    assert 'id="estimate"' not in unknown
+
+
+def test_excel_has_the_corrected_volume_columns(corrected_site):
+    sheet = openpyxl.load_workbook(corrected_site / "closed_loop.xlsx").active
+    header = [c.value for c in sheet[1]]
+    assert header[3:8] == [
+        "Контакты",
+        "Оценка с поправкой на ошибки модели",
+        "Оценка: нижняя граница интервала 90\u00a0%",
+        "Оценка: верхняя граница интервала 90\u00a0%",
+        "Ожидаемая точность модели",
+    ]
+    rows = {r[0]: r for r in sheet.iter_rows(min_row=2, values_only=True)}
+    blocked = rows["Карту заблокировали"]
+    assert blocked[4] == pytest.approx(400 / 7, abs=1e-3)
+    assert blocked[5] <= blocked[4] <= blocked[6]
+    assert blocked[7] == pytest.approx(80 / 90)
 
 
 # --- the generated site ------------------------------------------------------------------------
