@@ -6,9 +6,16 @@ mix. Adjusted classify-and-count (ACC; Forman 2008, "Quantifying counts and cost
 classification") undoes this with the classifier's out-of-fold confusion counts ``C`` (rows: true
 reason, columns: predicted reason, the same order). All functions are pure (numpy only).
 
-**Error rates.** ``M[i, j] = C[i, j] / sum_j C[i, j]`` = P(predicted j | true i). A reason with no
-labelled example has no row to learn from: it gets the identity row (its contacts taken as
-correctly classified), so its estimate stays its raw count.
+**Error rates.** ``M[i, j]`` = P(predicted j | true i), each row the posterior mean of its counts
+under a Dirichlet prior worth ``prior_examples`` (default ``PRIOR_EXAMPLES`` = 10) labelled
+examples: the pooled out-of-fold accuracy on the diagonal, the rest spread evenly over the other
+reasons, ``M[i] = (C[i] + w π) / (n_i + w)``. A row of 200 examples barely moves; a row of two
+examples, both taken for reason X, no longer looks exactly like X and so can no longer take X's
+contacts (the failure that made unshrunk ACC worse than raw counts on reasons with a handful of
+examples; ``benchmarks/quantification.py``). ``prior_examples=0`` gives textbook ACC. The spread
+covers only reasons with examples: the model predicts no other. A reason
+with no labelled example has no row to learn from: it gets the identity row (its contacts taken
+as correctly classified), so its estimate stays its raw count.
 
 **Estimate.** The observed counts ``o`` of a week are in expectation ``Mᵀ q`` for its true counts
 ``q``. The estimate is the exact solution of
@@ -24,7 +31,7 @@ case: its contacts look like a mix of the reasons they are taken for, so its est
 its raw count of zero. A week without contacts estimates zero.
 
 **Interval.** Percentile bootstrap: in each of ``draws`` draws (fixed seed, so deterministic)
-every confusion row is redrawn as a multinomial of its own size and proportions and the week's
+every row of ``M`` is redrawn from its Dirichlet posterior ``Dirichlet(C[i] + w π)`` and the week's
 observed counts as a multinomial of the week's size and proportions; each draw is solved as
 above; the interval is the ``(1 − level) / 2`` and ``(1 + level) / 2`` percentiles of the draws,
 widened to include the estimate if it falls outside (it can on a boundary, with few contacts).
@@ -45,6 +52,8 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_DRAWS = 200
 DEFAULT_LEVEL = 0.90
+PRIOR_EXAMPLES = 10.0
+"""Weight, in labelled examples, of the prior every confusion row is shrunk towards."""
 TIE_BREAK = 1e-9
 """ε of the estimate: weight of the pull towards the raw counts, next to residuals of order 1."""
 TOLERANCE = 1e-9
@@ -118,11 +127,31 @@ def confusion_counts(actual, predicted, classes) -> np.ndarray:
     return counts
 
 
-def error_rates(confusion) -> np.ndarray:
-    """``M[i, j]`` = P(predicted j | true i); identity rows for reasons without examples."""
-    counts = _confusion(confusion)
-    support = counts.sum(axis=1, keepdims=True)
-    return np.where(support > 0, counts / np.where(support > 0, support, 1), np.eye(len(counts)))
+def error_rates(confusion, prior_examples: float = PRIOR_EXAMPLES) -> np.ndarray:
+    """``M[i, j]`` = P(predicted j | true i) with the prior; identity rows without examples."""
+    return _rows(_posterior(_confusion(confusion), prior_examples))
+
+
+def _posterior(counts: np.ndarray, prior_examples: float) -> np.ndarray:
+    """Dirichlet parameters of every row: its counts plus the prior (none without examples)."""
+    if prior_examples < 0:
+        raise QuantifyError(f"prior_examples: не меньше 0, получено {prior_examples}")
+    # errors go evenly to the other reasons the model has examples of (it can predict no other)
+    known = counts.sum(axis=1) > 0
+    accuracy = np.trace(counts) / counts.sum() if counts.sum() else 1.0
+    others = max(int(known.sum()) - 1, 1)
+    prior = np.where(
+        np.broadcast_to(known, (len(counts), len(counts))), (1 - accuracy) / others, 0.0
+    )
+    np.fill_diagonal(prior, accuracy if known.sum() > 1 else 1.0)
+    return counts + np.where(known[:, None], prior_examples * prior, 0.0)
+
+
+def _rows(alpha: np.ndarray) -> np.ndarray:
+    """Rows (last axis) normalised to sum 1; the identity row where a row is all zero."""
+    total = alpha.sum(axis=-1, keepdims=True)
+    eye = np.eye(alpha.shape[-1])
+    return np.where(total > 0, alpha / np.where(total > 0, total, 1.0), eye)
 
 
 def expected_precision(confusion) -> tuple[np.ndarray, np.ndarray]:
@@ -134,9 +163,9 @@ def expected_precision(confusion) -> tuple[np.ndarray, np.ndarray]:
     return precision, predicted.astype(int)
 
 
-def adjusted_counts(confusion, observed) -> np.ndarray:
+def adjusted_counts(confusion, observed, *, prior_examples: float = PRIOR_EXAMPLES) -> np.ndarray:
     """ACC estimate of the true counts for one week (``K``) or many (``weeks × K``)."""
-    rates = error_rates(confusion)
+    rates = error_rates(confusion, prior_examples)
     counts = _observed(observed, len(rates))
     return _solve(rates[None], counts.reshape(1, -1, len(rates)))[0].reshape(counts.shape)
 
@@ -148,25 +177,23 @@ def estimate_volumes(
     level: float = DEFAULT_LEVEL,
     draws: int = DEFAULT_DRAWS,
     seed: int = 0,
+    prior_examples: float = PRIOR_EXAMPLES,
 ) -> VolumeEstimate:
     """ACC estimates and percentile-bootstrap intervals; the same inputs give the same output."""
     if not 0 < level < 1:
         raise QuantifyError(f"level: доля от 0 до 1 (например 0.9), получено {level}")
     if draws < 2:
         raise QuantifyError(f"draws: нужно хотя бы 2 бутстреп-выборки, получено {draws}")
-    counts = _confusion(confusion)
-    rates = error_rates(counts)
+    alpha = _posterior(_confusion(confusion), prior_examples)
+    rates = _rows(alpha)
     n_reasons = len(rates)
     week_counts = _observed(observed, n_reasons)
     weeks = week_counts.reshape(-1, n_reasons)
     estimate = _solve(rates[None], weeks[None])[0]
 
     rng = np.random.default_rng(seed)
-    support = counts.sum(axis=1).astype(np.int64)
-    drawn = rng.multinomial(support, rates, size=(draws, n_reasons)).astype(float)
-    drawn_rates = np.where(
-        support[:, None] > 0, drawn / np.maximum(support, 1)[:, None], np.eye(n_reasons)
-    )
+    # Dirichlet rows as normalised gamma draws (a zero parameter stays zero)
+    drawn_rates = _rows(rng.standard_gamma(np.broadcast_to(alpha, (draws, *alpha.shape))))
     totals = weeks.sum(axis=1)
     mix = np.where(totals[:, None] > 0, weeks / np.maximum(totals, 1)[:, None], 1.0 / n_reasons)
     drawn_weeks = rng.multinomial(totals.astype(np.int64), mix, size=(draws, len(weeks)))

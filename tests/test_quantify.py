@@ -30,10 +30,21 @@ def simulate_week(rng, truth: np.ndarray, rates: np.ndarray) -> np.ndarray:
 
 
 def test_two_reasons_worked_by_hand():
-    # M = [[0.8, 0.2], [0.1, 0.9]]; Mᵀ q = o with q1 + q2 = 100:
+    # textbook ACC (no prior): M = [[0.8, 0.2], [0.1, 0.9]]; Mᵀ q = o with q1 + q2 = 100:
     # 0.8 q1 + 0.1 (100 − q1) = 50  ->  0.7 q1 = 40  ->  q1 = 400/7 = 57.14, q2 = 300/7
-    estimate = adjusted_counts([[80, 20], [10, 90]], [50, 50])
+    estimate = adjusted_counts([[80, 20], [10, 90]], [50, 50], prior_examples=0)
     assert estimate == pytest.approx([400 / 7, 300 / 7], abs=1e-6)
+
+
+def test_two_reasons_with_the_prior_worked_by_hand():
+    # pooled accuracy 170/200 = 0.85: 10 prior examples add 8.5 to the diagonal, 1.5 off it:
+    # M = [[88.5, 21.5], [11.5, 98.5]] / 110; (88.5 q1 + 11.5 (100 − q1)) / 110 = 50
+    # ->  77 q1 = 5500 − 1150  ->  q1 = 4350/77 = 56.49
+    assert quantify.error_rates([[80, 20], [10, 90]]) == pytest.approx(
+        np.array([[88.5, 21.5], [11.5, 98.5]]) / 110
+    )
+    estimate = adjusted_counts([[80, 20], [10, 90]], [50, 50], prior_examples=10)
+    assert estimate == pytest.approx([4350 / 77, 100 - 4350 / 77], abs=1e-6)
 
 
 def test_two_reasons_on_the_boundary_worked_by_hand():
@@ -165,10 +176,12 @@ def test_singular_confusion_falls_back_to_the_raw_counts():
 
 
 def test_reason_without_labelled_examples_keeps_its_raw_count():
-    # no labelled example of the third reason: nothing is known about its errors
+    # no labelled example of the third reason: nothing is known about its errors, and the
+    # prior sends no error of the other two there (the model cannot predict it): the first two
+    # come out as in the two-reason case worked by hand
     estimate = adjusted_counts([[80, 20, 0], [10, 90, 0], [0, 0, 0]], [50, 50, 25])
     assert estimate[2] == pytest.approx(25, abs=1e-3)
-    assert estimate[:2] == pytest.approx([400 / 7, 300 / 7], abs=1e-3)
+    assert estimate[:2] == pytest.approx([4350 / 77, 100 - 4350 / 77], abs=1e-3)
 
 
 @pytest.mark.parametrize(

@@ -122,9 +122,9 @@ def test_closed_loop_shows_the_corrected_volume_and_expected_precision(corrected
     table = html[html.index('id="closed-loop"') :]
     row = table[table.index("Карту заблокировали") :]
     row = row[: row.index("</tr>")]
-    # 50 assigned; corrected 0.8 q + 0.1 (100 − q) = 50 -> 57; 80 of 90 predictions right
+    # 50 assigned; corrected 4350/77 = 56.5 (worked by hand in test_quantify); 80 of 90 right
     assert re.search(r">50</td>", row)
-    assert re.search(r">57\u00a0\((\d+)–(\d+)\)<small>точность ≈ 89\u00a0%</small>", row), row
+    assert re.search(r">56\u00a0\((\d+)–(\d+)\)<small>точность ≈ 89\u00a0%</small>", row), row
     assert "интервал 90\u00a0%" in html  # the level comes from params, not the template
 
 
@@ -137,7 +137,7 @@ def test_reason_page_charts_the_corrected_volume_with_its_band(corrected_site):
     traces = {t["name"]: t for t in json.loads(block)["data"]}
     estimate, raw = traces["Оценка с поправкой на ошибки модели"], traces["Присвоено моделью"]
     assert raw["y"][-2:] == [30, 50]
-    assert estimate["y"][-1] == pytest.approx(400 / 7, abs=1e-3)
+    assert estimate["y"][-1] == pytest.approx(4350 / 77, abs=1e-3)
     assert traces["интервал 90\u00a0%"]["fill"] == "tonexty"
     # «Не определено» is no reason of its own: no estimate there
     unknown = (corrected_site / "site" / "reasons" / "unknown.html").read_text(encoding="utf-8")
@@ -156,7 +156,7 @@ def test_excel_has_the_corrected_volume_columns(corrected_site):
     ]
     rows = {r[0]: r for r in sheet.iter_rows(min_row=2, values_only=True)}
     blocked = rows["Карту заблокировали"]
-    assert blocked[4] == pytest.approx(400 / 7, abs=1e-3)
+    assert blocked[4] == pytest.approx(4350 / 77, abs=1e-3)
     assert blocked[5] <= blocked[4] <= blocked[6]
     assert blocked[7] == pytest.approx(80 / 90)
 
