@@ -6,16 +6,16 @@ mix. Adjusted classify-and-count (ACC; Forman 2008, "Quantifying counts and cost
 classification") undoes this with the classifier's out-of-fold confusion counts ``C`` (rows: true
 reason, columns: predicted reason, the same order). All functions are pure (numpy only).
 
-**Error rates.** ``M[i, j]`` = P(predicted j | true i), each row the posterior mean of its counts
-under a Dirichlet prior worth ``prior_examples`` (default ``PRIOR_EXAMPLES`` = 10) labelled
-examples: the pooled out-of-fold accuracy on the diagonal, the rest spread evenly over the other
-reasons, ``M[i] = (C[i] + w π) / (n_i + w)``. A row of 200 examples barely moves; a row of two
-examples, both taken for reason X, no longer looks exactly like X and so can no longer take X's
-contacts (the failure that made unshrunk ACC worse than raw counts on reasons with a handful of
-examples; ``benchmarks/quantification.py``). ``prior_examples=0`` gives textbook ACC. The spread
-covers only reasons with examples: the model predicts no other. A reason
-with no labelled example has no row to learn from: it gets the identity row (its contacts taken
-as correctly classified), so its estimate stays its raw count.
+**Error rates.** ``M[i, j]`` = P(predicted j | true i). Each row is the posterior mean of its
+counts under a Dirichlet prior worth ``prior_examples`` (``w``, default ``PRIOR_EXAMPLES`` = 10)
+labelled examples, ``M[i] = (C[i] + w π[i]) / (n_i + w)``: ``π[i]`` has the pooled out-of-fold
+accuracy on the diagonal and the rest spread evenly over the other reasons that have examples
+(the model predicts no other). A row of 200 examples barely moves; a row of two examples, both
+taken for reason X, no longer looks exactly like X's row, so it cannot take X's contacts -
+without the prior it does, and reasons with a handful of examples come out worse corrected than
+raw. ``prior_examples=0`` is textbook ACC. A reason with no labelled example has no row to learn
+from: it gets the identity row (its contacts taken as correctly classified), so its estimate
+stays its raw count.
 
 **Estimate.** The observed counts ``o`` of a week are in expectation ``Mᵀ q`` for its true counts
 ``q``. The estimate is the exact solution of
