@@ -395,17 +395,24 @@ def run(args: argparse.Namespace) -> None:
 
         taxonomy = load_taxonomy(args.taxonomy)
         pipeline = classify.load_model(args.model)
-        lemmas = Lemmatizer().lemmatize(args.text)
-        proba = pipeline.predict_proba([lemmas])[0]
-        classes = pipeline.named_steps["model"].classes_
+        contact = model.analyse_texts([args.text], Lemmatizer())
+        reason_model = pipeline.named_steps["model"]
+        decision = pipeline.decision_function(contact).reshape(1, -1)
+        proba = reason_model.calibrated(decision)[0]
+        classes = reason_model.classes_
         best = proba.argsort()[::-1][:3]
-        print(f"леммы: {lemmas}")
+        print(f"леммы: {contact['lemmas'].iloc[0]}")
+        if model.as_fit_score(decision)[0] < pipeline.metadata_["threshold"]:
+            print(
+                f"  {taxonomy.title(pipeline.metadata_['undefined_reason'])}: "
+                "ни одна причина не подходит; ближайшие:"
+            )
         for i in best:
             print(f"  {proba[i]:.2f}  {classes[i]}  {taxonomy.title(classes[i])}")
         print(
             "слова за причину:",
             ", ".join(
-                f"{term} ({weight:+.2f})" for term, weight in model.explain(pipeline, lemmas)
+                f"{term} ({weight:+.2f})" for term, weight in model.explain(pipeline, contact)
             ),
         )
     elif args.stage == "score-demo":

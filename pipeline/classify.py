@@ -1,8 +1,10 @@
 """Stage ``classify``: every contact gets a reason, a confidence and a runner-up.
 
-Contacts whose top confidence is below the model's threshold get the reserved reason
-("не определено"); contacts with no text (abandoned or dropped calls, empty notes) are kept and
-marked ``no_text``: they are counted, never guessed.
+Every contact with text gets its most likely reason and a calibrated confidence. Contacts that
+no reason claims (the best decision below the model's fit cut: out of the taxonomy, or too little
+known text) get the reserved reason «Не определено» with status ``below_threshold``; their top
+guess is kept in ``top_reason_id``. Contacts with no text (abandoned or dropped calls, empty
+notes) are kept and marked ``no_text``: they are counted, never guessed.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 from sklearn.pipeline import Pipeline
 
+from pipeline.model import INPUT_COLUMNS, as_fit_score
 from pipeline.taxonomy import load_taxonomy
 
 logger = logging.getLogger(__name__)
@@ -25,6 +28,7 @@ CLASSIFIED_COLUMNS = (
     "reason_id",
     "status",
     "confidence",
+    "fit_score",
     "top_reason_id",
     "runner_up_id",
     "runner_up_confidence",
@@ -50,25 +54,34 @@ def load_model(path: Path) -> Pipeline:
 def classify_frame(
     lemmas: pd.DataFrame, pipeline: Pipeline, batch_size: int = 100_000
 ) -> pd.DataFrame:
-    """Pure: lemma rows -> classification rows, in the same order."""
+    """Pure: rows of the lemmatize stage -> classification rows, in the same order."""
     meta = pipeline.metadata_
-    classes = pipeline.named_steps["model"].classes_
+    model = pipeline.named_steps["model"]
+    classes = model.classes_
     n = len(lemmas)
     top = np.full(n, None, dtype=object)
     second = np.full(n, None, dtype=object)
     top_p = np.full(n, np.nan)
     second_p = np.full(n, np.nan)
+    fit = np.full(n, np.nan)
     has_text = lemmas["has_text"].to_numpy(dtype=bool) & (lemmas["n_tokens"].to_numpy() > 0)
     rows = np.flatnonzero(has_text)
-    # contact text repeats (templates, "не приходит смс"): score each distinct lemma string once
-    codes, uniques = pd.factorize(lemmas["lemmas"].to_numpy()[rows])
+    # contact text repeats (templates, "не приходит смс"): score each distinct normalised text
+    # once (the lemma string is a function of it)
+    codes, uniques = pd.factorize(lemmas["normalized"].to_numpy()[rows])
+    first = np.unique(codes, return_index=True)[1]  # factorize numbers by first appearance
+    unique_inputs = lemmas.iloc[rows[first]][list(INPUT_COLUMNS)].reset_index(drop=True)
     u_top = np.full(len(uniques), None, dtype=object)
     u_second = np.full(len(uniques), None, dtype=object)
     u_top_p = np.full(len(uniques), np.nan)
     u_second_p = np.full(len(uniques), np.nan)
+    u_fit = np.full(len(uniques), np.nan)
     for start in range(0, len(uniques), batch_size):
         part = np.arange(start, min(start + batch_size, len(uniques)))
-        proba = pipeline.predict_proba(list(uniques[part]))
+        decision = pipeline.decision_function(unique_inputs.iloc[part])
+        decision = decision.reshape(len(part), -1)
+        u_fit[part] = as_fit_score(decision)
+        proba = model.calibrated(decision)
         order = np.argsort(-proba, axis=1, kind="stable")
         u_top[part] = classes[order[:, 0]]
         u_top_p[part] = proba[np.arange(len(part)), order[:, 0]]
@@ -77,7 +90,8 @@ def classify_frame(
             u_second_p[part] = proba[np.arange(len(part)), order[:, 1]]
     top[rows], top_p[rows] = u_top[codes], u_top_p[codes]
     second[rows], second_p[rows] = u_second[codes], u_second_p[codes]
-    below = has_text & (top_p < meta["threshold"])
+    fit[rows] = u_fit[codes]
+    below = has_text & (fit < meta["threshold"])
     status = np.where(~has_text, "no_text", np.where(below, "below_threshold", "classified"))
     reason = np.where(below, meta["undefined_reason"], top)
     reason = np.where(has_text, reason, None)
@@ -87,6 +101,7 @@ def classify_frame(
             "reason_id": pd.array(reason, dtype="string"),
             "status": pd.array(status, dtype="string"),
             "confidence": top_p.round(6),
+            "fit_score": fit.round(6),
             "top_reason_id": pd.array(top, dtype="string"),
             "runner_up_id": pd.array(second, dtype="string"),
             "runner_up_confidence": second_p.round(6),

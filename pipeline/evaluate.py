@@ -6,7 +6,7 @@ Reads a labelled file (CSV with any usual delimiter and encoding, XLSX, JSON lin
 of objects, or a folder of such files), validates it, and scores exactly the classifier that
 ``train`` fits (same text processing, same features, same model selection, ``params.yaml``
 section ``train``) by stratified k-fold cross-validation: every example is predicted by a model
-fitted without it, and that model chooses its regularisation and confidence threshold inside its
+fitted without it, and that model chooses its regularisation and «Не определено» cut inside its
 own training part. Writes a JSON report and prints a Russian summary.
 
 Without ``--taxonomy`` the label values themselves are the classes (a provisional taxonomy).
@@ -38,7 +38,7 @@ from pipeline.config import ConfigError
 from pipeline.ingest import IngestError, decode_bytes, fold_name
 from pipeline.taxonomy import load_taxonomy
 from pipeline.text import Lemmatizer
-from pipeline.train import TrainConfig, lemma_strings, out_of_fold, per_reason, score
+from pipeline.train import TrainConfig, model_inputs, out_of_fold, per_reason, score
 
 logger = logging.getLogger(__name__)
 
@@ -471,9 +471,9 @@ def cross_validate(
 ) -> dict:
     """Out-of-fold scores of the pipeline's classifier; lemmatisation is part of the timing."""
     started = time.perf_counter()
-    lemmas = lemma_strings(list(texts), lemmatizer)
+    inputs = model_inputs(list(texts), lemmatizer)
     lemmatize_s = time.perf_counter() - started
-    oof = out_of_fold(classifier_factory(config), lemmas, labels, folds)
+    oof = out_of_fold(classifier_factory(config), inputs, labels, folds)
     metrics = score(labels, oof)
     metrics["fold_accuracy"] = [
         round(float(accuracy_score(labels[test], oof["predicted"][test])), 4) for _, test in folds
@@ -481,7 +481,7 @@ def cross_validate(
     metrics["fold_C"] = [float(c) for c in oof["Cs"]]
     metrics["fold_threshold"] = [round(float(t), 4) for t in oof["thresholds"]]
     metrics["per_label"] = per_reason(labels, oof["predicted"], sorted(set(labels)))
-    metrics["texts_without_words"] = int(sum(not lemma for lemma in lemmas))
+    metrics["texts_without_words"] = int(sum(not lemma for lemma in inputs["lemmas"]))
     metrics["lemmatize_s"] = round(lemmatize_s, 2)
     metrics["fit_predict_s"] = round(time.perf_counter() - started - lemmatize_s, 2)
     return {"metrics": metrics, "predicted": oof["predicted"], "covered": oof["covered"]}
@@ -527,7 +527,7 @@ def evaluate(
         "texts_without_words": metrics["texts_without_words"],
         "taxonomy": prepared.taxonomy,
         "classifier": {
-            "target_precision": config.target_precision,
+            "undefined_share": config.undefined_share,
             "Cs": list(config.Cs),
             "cv_folds": config.cv_folds,
             "random_state": config.random_state,
@@ -535,7 +535,7 @@ def evaluate(
         "evaluation": (
             f"{options.folds}-fold stratified cross-validation of the classifier `train` fits: "
             "each example is predicted by a model fitted without it, which chose C and its "
-            "confidence threshold inside its own training part"
+            "«Не определено» cut inside its own training part"
         ),
         "lemmatize_s": metrics["lemmatize_s"],
         "fit_predict_s": metrics["fit_predict_s"],
@@ -573,10 +573,10 @@ def render_summary(report: dict, source: str = "") -> str:
         f"σ {_number(folds['macro_f1_std'])})",
         f"  доля верных (accuracy)   {_number(report['accuracy'])}",
         f"  покрытие                 {_number(report['coverage'] * 100, 1)} % контактов "
-        "выше порога уверенности",
+        "получают причину, остальные — «Не определено» (не подходят ни под одну причину; "
+        f"цель — около {_number(report['classifier']['undefined_share'] * 100, 0)} %)",
         f"  в покрытии: macro-F1     {_number(report['macro_f1_covered'])}, точность "
-        f"{_number(report['precision_covered'])} (цель "
-        f"{_number(report['classifier']['target_precision'], 2)})",
+        f"{_number(report['precision_covered'])}",
         "",
     ]
     width = max([len("Причина"), *(len(label) for label in report["per_label"])])

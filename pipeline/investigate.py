@@ -838,9 +838,9 @@ def explain_contacts(
     classes = set(model.named_steps["model"].classes_)
     towards_reason, towards_runner_up = [], []
     for row in frame.itertuples():
-        lemmas = lemmatizer.lemmatize(row.text)
+        contact = reason_model.analyse_texts([row.text], lemmatizer)
         for label, out in ((row.reason_id, towards_reason), (row.runner_up_id, towards_runner_up)):
-            terms = reason_model.explain(model, lemmas, label, n) if label in classes else []
+            terms = reason_model.explain(model, contact, label, n) if label in classes else []
             out.append(", ".join(term for term, _ in terms))
     return frame.assign(terms_reason=towards_reason, terms_runner_up=towards_runner_up)
 
@@ -871,11 +871,11 @@ def label_suspects(
             f"label_suspects: у одной из причин всего {smallest} примеров, "
             f"а folds={folds}; уменьшите folds"
         )
-    lemmas = [lemmatizer.lemmatize(text) for text in labels["text"]]
+    inputs = reason_model.analyse_texts(labels["text"].tolist(), lemmatizer)
     pipeline = config.build_pipeline()
     splitter = StratifiedKFold(folds, shuffle=True, random_state=config.random_state)
     with threadpool_limits(1):  # small matrices: threads cost more than they save
-        proba = cross_val_predict(pipeline, lemmas, y, cv=splitter, method="predict_proba")
+        proba = cross_val_predict(pipeline, inputs, y, cv=splitter, method="predict_proba")
     classes = np.unique(y)  # cross_val_predict orders probability columns like this
     predicted = classes[proba.argmax(axis=1)]
     p_label = proba[np.arange(len(y)), np.searchsorted(classes, y)]

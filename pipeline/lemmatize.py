@@ -1,4 +1,7 @@
-"""Stage ``lemmatize``: contact text -> normalised lemma string, with a persistent token cache.
+"""Stage ``lemmatize``: contact text -> normalised text and lemma string, with a token cache.
+
+The classifier reads lemma n-grams from ``lemmas`` and character n-grams from ``normalized``
+(lower case, markup and quoted replies cut, personal values replaced by placeholders).
 
 Contact text is highly repetitive, so each distinct text is processed once per run, and the
 token -> lemma cache is kept between weekly runs (``persist: true`` in ``dvc.yaml``): a new week
@@ -23,7 +26,7 @@ from pipeline.text import STOPWORDS_RESOURCE, Lemmatizer
 
 logger = logging.getLogger(__name__)
 
-LEMMA_COLUMNS = ("contact_id", "lemmas", "n_tokens", "has_text")
+LEMMA_COLUMNS = ("contact_id", "normalized", "lemmas", "n_tokens", "has_text")
 
 
 class LemmatizeConfig(BaseModel):
@@ -36,25 +39,27 @@ class LemmatizeConfig(BaseModel):
     chunk_size: int = Field(5_000, ge=100)
 
 
-def _lemmatize_chunk(args: tuple[Lemmatizer, list[str]]) -> tuple[list[str], dict[str, str]]:
+def _lemmatize_chunk(
+    args: tuple[Lemmatizer, list[str]],
+) -> tuple[list[tuple[str, str]], dict[str, str]]:
     lemmatizer, texts = args
-    return [lemmatizer.lemmatize(t) for t in texts], lemmatizer.cache
+    return [lemmatizer.analyse(t) for t in texts], lemmatizer.cache
 
 
 def lemmatize_unique(
     texts: list[str], lemmatizer: Lemmatizer, config: LemmatizeConfig | None = None
-) -> list[str]:
-    """Lemma strings for distinct texts, in order; fills ``lemmatizer``'s cache."""
+) -> list[tuple[str, str]]:
+    """``(normalized, lemmas)`` for distinct texts, in order; fills ``lemmatizer``'s cache."""
     config = config or LemmatizeConfig()
     show = sys.stderr.isatty()
     if config.workers == 1 or len(texts) < config.parallel_min_texts:
-        return [lemmatizer.lemmatize(t) for t in tqdm(texts, disable=not show, unit="text")]
+        return [lemmatizer.analyse(t) for t in tqdm(texts, disable=not show, unit="text")]
     chunks = [texts[i : i + config.chunk_size] for i in range(0, len(texts), config.chunk_size)]
-    results: list[str] = []
+    results: list[tuple[str, str]] = []
     with ProcessPoolExecutor(max_workers=config.workers) as pool:
         jobs = pool.map(_lemmatize_chunk, ((lemmatizer, chunk) for chunk in chunks))
-        for lemmas, cache in tqdm(jobs, total=len(chunks), disable=not show, unit="chunk"):
-            results.extend(lemmas)
+        for analysed, cache in tqdm(jobs, total=len(chunks), disable=not show, unit="chunk"):
+            results.extend(analysed)
             lemmatizer.update_cache(cache)
     return results
 
@@ -62,14 +67,17 @@ def lemmatize_unique(
 def lemmatize_frame(
     contacts: pd.DataFrame, lemmatizer: Lemmatizer, config: LemmatizeConfig | None = None
 ) -> pd.DataFrame:
-    """One row per contact: its lemma string, token count and whether it had any text."""
+    """One row per contact: normalised text, lemma string, token count, whether it had text."""
     text = contacts["text"].fillna("").astype(str)
     codes, uniques = pd.factorize(text, sort=False)
-    lemmas_unique = lemmatize_unique(list(uniques), lemmatizer, config)
-    lemmas = pd.Series(lemmas_unique, dtype="string").take(codes).reset_index(drop=True)
+    analysed = lemmatize_unique(list(uniques), lemmatizer, config)
+    normalized = pd.Series([a[0] for a in analysed], dtype="string").take(codes)
+    lemmas = pd.Series([a[1] for a in analysed], dtype="string").take(codes)
+    lemmas = lemmas.reset_index(drop=True)
     return pd.DataFrame(
         {
             "contact_id": contacts["contact_id"].astype("string").reset_index(drop=True),
+            "normalized": normalized.reset_index(drop=True),
             "lemmas": lemmas,
             "n_tokens": lemmas.str.split().str.len().fillna(0).astype("int32"),
             "has_text": (text.str.strip() != "").reset_index(drop=True),

@@ -1,21 +1,22 @@
 """The reason classifier: TF-IDF over lemma and character n-grams -> a calibrated linear SVM.
 
-``build_pipeline()`` returns one unfitted sklearn ``Pipeline`` whose input is the lemma string of
-``pipeline.text.Lemmatizer.lemmatize``. Everything that is chosen from data happens inside
-``fit`` of its last step, ``ReasonModel``: the regularisation strength ``C`` by stratified
-cross-validation on macro-F1, the probability calibration on out-of-fold decision values, and the
-confidence threshold that reaches the target precision. So cross-validating the whole Pipeline
-(``pipeline evaluate``) never peeks at a test fold.
+``build_pipeline()`` returns one unfitted sklearn ``Pipeline`` whose input is a frame with the
+columns the lemmatize stage writes (``model_input``): ``lemmas`` (the lemma string of
+``pipeline.text.Lemmatizer``) gives lemma uni- and bigrams, ``normalized`` (the normalised text
+before lemmatisation) gives character 2–5-grams within words, which keep what lemmatisation
+throws away (endings, stop words, unknown words, typos). Everything that is chosen from data
+happens inside ``fit`` of its last step, ``ReasonModel``: the regularisation strength ``C`` by
+stratified cross-validation on macro-F1, the probability calibration on out-of-fold decision
+values, and the cut below which a contact fits no reason. So cross-validating the whole
+Pipeline (``pipeline evaluate``) never peeks at a test fold.
 
 The answer is the class-balanced SVM's (the one C was chosen for). Calibration is a single
 temperature, ``proba = softmax(T · decision)`` with T fitted by maximum likelihood on the
-out-of-fold decisions, so it never changes the answer. Two alternatives were measured and
-dropped: a multinomial logistic regression on the decisions answering with its own argmax learns
-the class priors back and moves answers to large reasons (our labels cut to 50…6 examples per
-reason: macro-F1 0.725 → 0.464; the real reviews of ``benchmarks/accuracy.py``: it lost to every
-peer); a class-balanced one is a point better on our templated labels but 2 points worse on the
-real reviews, worse on short texts, and the inner CV of the training data prefers the SVM's answer
-on our labels too.
+out-of-fold decisions, so it never changes the answer: every contact with text gets its most
+likely reason and a calibrated confidence. «Не определено» is not "the model is unsure" (real
+reasons overlap, and an uncertainty threshold sent most of a real week there) but "no reason
+claims this contact": its best one-vs-rest decision value is below the level that all but
+``undefined_share`` of the known reasons' contacts reach out of fold.
 """
 
 from __future__ import annotations
@@ -24,14 +25,16 @@ import logging
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 from joblib import Parallel, delayed
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
-from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
 
 logger = logging.getLogger(__name__)
@@ -44,24 +47,31 @@ LOG_TEMPERATURE_BOUNDS = (-6.0, 6.0)
 # only make the final fit (one SVM) longer
 DEFAULT_SEARCH_MAX_EXAMPLES = 4000
 WORD_PATTERN = r"\S+"  # lemma strings are already tokenised: one lemma per space
+# out of fold, this share of contacts of known reasons has a best decision below the cut that
+# sends a contact to «Не определено»: the cut separates "fits no reason" from "fits one"
+DEFAULT_UNDEFINED_SHARE = 0.05
+# the classifier's input: one row per text, the columns the lemmatize stage writes
+INPUT_COLUMNS = ("normalized", "lemmas")
 
 
 class ReasonModel(ClassifierMixin, BaseEstimator):
-    """Class-balanced linear SVM with C chosen by CV, calibrated probabilities and a threshold.
+    """Class-balanced linear SVM with C chosen by CV, calibrated probabilities and a fit cut.
 
     The answer is the SVM's; ``predict_proba`` is softmax(``temperature_`` · decision), so its
-    argmax is the same answer and its maximum is the confidence compared with ``threshold_``.
+    argmax is the same answer and its maximum is the confidence. ``fit_score`` is the best
+    one-vs-rest decision value: how strongly the best reason claims the contact; below
+    ``threshold_`` no reason does (out of the taxonomy, or too little known text).
 
     Parameters
     ----------
     Cs : candidate regularisation strengths, chosen by stratified CV on macro-F1.
     cv : folds for choosing C and for the out-of-fold decisions the calibration is fitted on.
-    target_precision : the confidence threshold is the lowest one at which out-of-fold precision
-        of the contacts above it reaches this value.
+    undefined_share : ``threshold_`` is the quantile of the out-of-fold ``fit_score`` of labelled
+        contacts at this share: about this share of contacts of known reasons falls below it.
     random_state : seed of the fold split.
     n_jobs : parallel fits while choosing C (joblib; -1 = every core).
-    search_max_examples : C, the temperature and the threshold are chosen on a stratified sample
-        of at most this many examples (every example of a small reason is kept); the final SVM is
+    search_max_examples : C, the temperature and the cut are chosen on a stratified sample of at
+        most this many examples (every example of a small reason is kept); the final SVM is
         fitted on all of them. Bounds training time on large label sets; None = all.
     """
 
@@ -69,14 +79,14 @@ class ReasonModel(ClassifierMixin, BaseEstimator):
         self,
         Cs: Sequence[float] = DEFAULT_CS,
         cv: int = 3,
-        target_precision: float = 0.9,
+        undefined_share: float = DEFAULT_UNDEFINED_SHARE,
         random_state: int = 0,
         n_jobs: int | None = -1,
         search_max_examples: int | None = DEFAULT_SEARCH_MAX_EXAMPLES,
     ):
         self.Cs = Cs
         self.cv = cv
-        self.target_precision = target_precision
+        self.undefined_share = undefined_share
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.search_max_examples = search_max_examples
@@ -100,20 +110,19 @@ class ReasonModel(ClassifierMixin, BaseEstimator):
         for (C, _, test), values in zip(jobs, fitted, strict=True):
             decisions[C][test] = values
         scores = {
-            C: f1_score(y, self.classes_[self._argmax(decision)], average="macro")
+            C: f1_score(y, self.classes_[self.answer_index(decision)], average="macro")
             for C, decision in decisions.items()
         }
         self.C_ = max(self.Cs, key=lambda c: (scores[c], -c))
         self.cv_scores_ = {float(c): float(s) for c, s in scores.items()}
         class_index = np.searchsorted(self.classes_, y)
         self.temperature_ = fit_temperature(decisions[self.C_], class_index)
-        oof_proba = softmax(as_logits(decisions[self.C_]) * self.temperature_, axis=1)
-        self.threshold_ = choose_threshold(
-            oof_proba.max(axis=1), oof_proba.argmax(axis=1) == class_index, self.target_precision
+        self.threshold_ = float(
+            np.quantile(as_fit_score(decisions[self.C_]), self.undefined_share)
         )
         self.svm_ = self._svm(self.C_).fit(X_all, y_all)
         logger.info(
-            "ReasonModel: C=%s (CV macro-F1 %s), temperature %.3f, threshold %.3f",
+            "ReasonModel: C=%s (CV macro-F1 %s), temperature %.3f, fit cut %.3f",
             self.C_,
             {c: round(s, 3) for c, s in self.cv_scores_.items()},
             self.temperature_,
@@ -135,7 +144,8 @@ class ReasonModel(ClassifierMixin, BaseEstimator):
         values = svm.decision_function(X)
         return values.reshape(-1, 1) if values.ndim == 1 else values
 
-    def _argmax(self, decision: np.ndarray) -> np.ndarray:
+    def answer_index(self, decision: np.ndarray) -> np.ndarray:
+        """Index into ``classes_`` of the answer for each row of ``decision_function``."""
         if decision.shape[1] == 1:
             return (decision[:, 0] > 0).astype(int)
         return decision.argmax(axis=1)
@@ -144,10 +154,25 @@ class ReasonModel(ClassifierMixin, BaseEstimator):
         return self._decision(self.svm_, X)
 
     def predict_proba(self, X) -> np.ndarray:
-        return softmax(as_logits(self.decision_function(X)) * self.temperature_, axis=1)
+        return self.calibrated(self.decision_function(X))
+
+    def calibrated(self, decision: np.ndarray) -> np.ndarray:
+        """Probabilities from values of ``decision_function``: softmax(T · decision)."""
+        return softmax(as_logits(decision) * self.temperature_, axis=1)
 
     def predict(self, X) -> np.ndarray:
-        return self.classes_[self._argmax(self.decision_function(X))]
+        return self.classes_[self.answer_index(self.decision_function(X))]
+
+    def fit_score(self, X) -> np.ndarray:
+        """How strongly the best reason claims each contact (compare with ``threshold_``)."""
+        return as_fit_score(self.decision_function(X))
+
+
+def as_fit_score(decision: np.ndarray) -> np.ndarray:
+    """The best reason's one-vs-rest decision value (a binary SVM: the winning side's |d|)."""
+    if decision.shape[1] == 1:
+        return np.abs(decision[:, 0])
+    return decision.max(axis=1)
 
 
 def search_sample(
@@ -190,25 +215,8 @@ def fit_temperature(decision: np.ndarray, class_index: np.ndarray) -> float:
     return float(np.exp(best.x))
 
 
-def choose_threshold(confidence: np.ndarray, correct: np.ndarray, target: float) -> float:
-    """Lowest confidence cut at which precision of the contacts kept reaches ``target``.
-
-    Scans cuts from the most to the least confident and keeps the last cut whose precision of
-    everything above it still meets the target. If even the most confident contacts miss it, the
-    cut is set above every confidence (nothing is covered) and a warning is logged.
-    """
-    order = np.argsort(-confidence, kind="stable")
-    hits = np.cumsum(correct[order])
-    precision = hits / np.arange(1, len(order) + 1)
-    ok = np.flatnonzero(precision >= target)
-    if len(ok) == 0:
-        logger.warning("no confidence threshold reaches precision %.2f", target)
-        return float(np.nextafter(confidence.max(), 1.0))
-    return float(confidence[order][ok[-1]])
-
-
-def build_features(char_ngrams: bool = True) -> FeatureUnion:
-    parts = [
+def build_features(char_ngrams: bool = True) -> ColumnTransformer:
+    blocks = [
         (
             "words",
             TfidfVectorizer(
@@ -218,11 +226,13 @@ def build_features(char_ngrams: bool = True) -> FeatureUnion:
                 sublinear_tf=True,
                 min_df=1,
             ),
+            "lemmas",
         ),
     ]
     if char_ngrams:
-        # character n-grams within words catch typos pymorphy3 cannot lemmatise
-        parts.append(
+        # character n-grams of the normalised text (not of the lemma string): endings, stop
+        # words and words pymorphy3 does not know ("приложуха", typos) still count
+        blocks.append(
             (
                 "chars",
                 TfidfVectorizer(
@@ -232,13 +242,14 @@ def build_features(char_ngrams: bool = True) -> FeatureUnion:
                     sublinear_tf=True,
                     min_df=2,
                 ),
+                "normalized",
             )
         )
-    return FeatureUnion(parts)
+    return ColumnTransformer(blocks, sparse_threshold=1.0)
 
 
 def build_pipeline(
-    target_precision: float = 0.9,
+    undefined_share: float = DEFAULT_UNDEFINED_SHARE,
     Cs: Sequence[float] = DEFAULT_CS,
     cv: int = 3,
     random_state: int = 0,
@@ -253,13 +264,24 @@ def build_pipeline(
                 ReasonModel(
                     Cs=tuple(Cs),
                     cv=cv,
-                    target_precision=target_precision,
+                    undefined_share=undefined_share,
                     random_state=random_state,
                     search_max_examples=search_max_examples,
                 ),
             ),
         ]
     )
+
+
+def model_input(normalized: Sequence[str], lemmas: Sequence[str]) -> pd.DataFrame:
+    """The frame the Pipeline reads: normalised texts and their lemma strings, row by row."""
+    return pd.DataFrame({"normalized": list(normalized), "lemmas": list(lemmas)})
+
+
+def analyse_texts(texts: Sequence[str], lemmatizer) -> pd.DataFrame:
+    """Raw texts -> the Pipeline's input (what the lemmatize stage stores for each contact)."""
+    analysed = [lemmatizer.analyse(text) for text in texts]
+    return model_input([a[0] for a in analysed], [a[1] for a in analysed])
 
 
 # --- explanations ------------------------------------------------------------------------------
@@ -299,10 +321,13 @@ def top_terms(pipeline: Pipeline, n: int = 10, words_only: bool = True) -> dict[
     return result
 
 
-def explain(pipeline: Pipeline, lemmas: str, label: str | None = None, n: int = 8) -> list:
-    """Terms of one contact that pushed it towards ``label`` (default: the predicted reason)."""
+def explain(
+    pipeline: Pipeline, contact: pd.DataFrame, label: str | None = None, n: int = 8
+) -> list:
+    """Terms of one contact (a one-row ``model_input``) that pushed it towards ``label``
+    (default: the predicted reason); character n-grams are shown in quotes."""
     model: ReasonModel = pipeline.named_steps["model"]
-    vector = pipeline.named_steps["features"].transform([lemmas])
+    vector = pipeline.named_steps["features"].transform(contact)
     if label is None:
         label = str(model.predict(vector)[0])
     row = int(np.flatnonzero(model.classes_ == label)[0])
@@ -311,4 +336,9 @@ def explain(pipeline: Pipeline, lemmas: str, label: str | None = None, n: int = 
     pairs = sorted(
         zip(contributions.indices, contributions.data, strict=True), key=lambda p: -p[1]
     )
-    return [[names[i].split("__", 1)[1], round(float(v), 4)] for i, v in pairs[:n] if v > 0]
+    return [[_term(names[i]), round(float(v), 4)] for i, v in pairs[:n] if v > 0]
+
+
+def _term(name: str) -> str:
+    block, term = name.split("__", 1)
+    return f"«{term}»" if block == "chars" else term

@@ -626,9 +626,12 @@ class Lemmatizer:
 
     def lemmas(self, text: Any) -> list[str]:
         """The lemma chain as a list: ``"смс не приходит"`` -> ``["смс", "не_приходить"]``."""
+        return self._lemmas_of_normalized(normalize(text))
+
+    def _lemmas_of_normalized(self, normalized: str) -> list[str]:
         cache = self._cache
         lemmas = []
-        for token in tokenize(normalize(text)):
+        for token in tokenize(normalized):
             lemma = cache.get(token)
             if lemma is None:
                 lemma = self.lemma(token)
@@ -641,6 +644,16 @@ class Lemmatizer:
     def lemmatize(self, text: Any) -> str:
         """The lemma string stored per contact: lemmas joined by single spaces."""
         return " ".join(self.lemmas(text))
+
+    def analyse(self, text: Any) -> tuple[str, str]:
+        """``(normalized text, lemma string)`` with one normalisation pass: the classifier reads
+        lemma n-grams from the second and character n-grams from the first.
+
+        >>> Lemmatizer().analyse("СМС не приходит!!!")
+        ('смс не приходит!', 'смс не_приходить')
+        """
+        normalized = normalize(text)
+        return normalized, " ".join(self._lemmas_of_normalized(normalized))
 
     # --- pickling -------------------------------------------------------------------------------
 

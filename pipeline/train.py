@@ -36,8 +36,9 @@ logger = logging.getLogger(__name__)
 class TrainConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    # contacts below this calibrated confidence become the reserved reason "не определено"
-    target_precision: float = Field(0.9, gt=0, le=1)
+    # «Не определено» = no reason claims the contact: its best decision is below the level all
+    # but this share of labelled contacts of known reasons reach out of fold
+    undefined_share: float = Field(reason_model.DEFAULT_UNDEFINED_SHARE, ge=0, lt=0.5)
     Cs: tuple[float, ...] = Field(reason_model.DEFAULT_CS, min_length=1)
     cv_folds: int = Field(3, ge=2)
     # every labelled example is held out once: k-fold CV, the same folds for model and baselines
@@ -45,13 +46,13 @@ class TrainConfig(BaseModel):
     random_state: int = 42
     min_examples_per_reason: int = Field(40, ge=1)
     top_terms: int = Field(12, ge=1)
-    # C, temperature and threshold are chosen on at most this many labels (training time)
+    # C, temperature and the fit cut are chosen on at most this many labels (training time)
     search_max_examples: int | None = Field(reason_model.DEFAULT_SEARCH_MAX_EXAMPLES, ge=100)
 
     def build_pipeline(self, char_ngrams: bool = True) -> Pipeline:
         """The unfitted classifier with these parameters (train, evaluate and notebooks)."""
         return reason_model.build_pipeline(
-            self.target_precision,
+            self.undefined_share,
             self.Cs,
             self.cv_folds,
             self.random_state,
@@ -67,20 +68,27 @@ def lemma_strings(texts: list[str], lemmatizer: Lemmatizer) -> list[str]:
     return [lemmatizer.lemmatize(t) for t in texts]
 
 
-def plain_word_strings(texts: list[str]) -> list[str]:
+def model_inputs(texts: list[str], lemmatizer: Lemmatizer) -> pd.DataFrame:
+    """The classifier's input for raw texts: normalised text and lemma string per row."""
+    return reason_model.analyse_texts(texts, lemmatizer)
+
+
+def plain_word_inputs(texts: list[str]) -> pd.DataFrame:
     """Baseline input: normalised tokens, no lemmatisation, no negation handling."""
-    return [" ".join(tokenize(normalize(t))) for t in texts]
+    normalized = [normalize(t) for t in texts]
+    return reason_model.model_input(normalized, [" ".join(tokenize(t)) for t in normalized])
 
 
-def snowball_strings(texts: list[str], lemmatizer: Lemmatizer) -> list[str]:
+def snowball_inputs(texts: list[str], lemmatizer: Lemmatizer) -> pd.DataFrame:
     """Baseline input: the same chain with nltk's Snowball stemmer instead of pymorphy3."""
     stemmer = SnowballStemmer("russian")
     stop = lemmatizer.stopwords
-    out = []
-    for text in texts:
-        stems = attach_negations(stemmer.stem(token) for token in tokenize(normalize(text)))
-        out.append(" ".join(s for s in stems if s not in stop))
-    return out
+    normalized = [normalize(t) for t in texts]
+    stemmed = []
+    for text in normalized:
+        stems = attach_negations(stemmer.stem(token) for token in tokenize(text))
+        stemmed.append(" ".join(s for s in stems if s not in stop))
+    return reason_model.model_input(normalized, stemmed)
 
 
 # --- evaluation --------------------------------------------------------------------------------
@@ -88,25 +96,26 @@ def snowball_strings(texts: list[str], lemmatizer: Lemmatizer) -> list[str]:
 
 def out_of_fold(
     make: Callable[[], Pipeline],
-    X: list[str],
+    X: pd.DataFrame,
     y: np.ndarray,
     folds: list[tuple[np.ndarray, np.ndarray]],
 ) -> dict:
     """Predictions for every example from a model fitted without it (one model per fold).
 
-    Each fold's model picks its own regularisation and threshold inside its training part, so
-    nothing is tuned on the examples it is scored on.
+    Each fold's model picks its own regularisation and fit cut inside its training part, so
+    nothing is tuned on the examples it is scored on. ``covered``: the fold model assigns a
+    reason (its fit score reaches the cut); the others would be «Не определено».
     """
     predicted = np.empty(len(y), dtype=object)
     covered = np.zeros(len(y), dtype=bool)
     fold_f1, thresholds, Cs = [], [], []
     for train_idx, test_idx in folds:
         pipe = make()
-        pipe.fit([X[i] for i in train_idx], y[train_idx])
+        pipe.fit(X.iloc[train_idx], y[train_idx])
         model: reason_model.ReasonModel = pipe.named_steps["model"]
-        proba = pipe.predict_proba([X[i] for i in test_idx])
-        predicted[test_idx] = model.classes_[proba.argmax(axis=1)]
-        covered[test_idx] = proba.max(axis=1) >= model.threshold_
+        decision = pipe.decision_function(X.iloc[test_idx])
+        predicted[test_idx] = model.classes_[model.answer_index(decision)]
+        covered[test_idx] = reason_model.as_fit_score(decision) >= model.threshold_
         fold_f1.append(
             f1_score(y[test_idx], predicted[test_idx], average="macro", zero_division=0)
         )
@@ -212,9 +221,9 @@ def train(
     y = labels["reason_id"].to_numpy()
     lemmatizer = Lemmatizer()
     inputs = {
-        "lemma": lemma_strings(texts, lemmatizer),
-        "words_no_lemma": plain_word_strings(texts),
-        "snowball": snowball_strings(texts, lemmatizer),
+        "lemma": model_inputs(texts, lemmatizer),
+        "words_no_lemma": plain_word_inputs(texts),
+        "snowball": snowball_inputs(texts, lemmatizer),
     }
     splitter = StratifiedKFold(config.eval_folds, shuffle=True, random_state=config.random_state)
     folds = list(splitter.split(np.zeros(len(y)), y))
@@ -249,7 +258,7 @@ def train(
         "taxonomy_version": taxonomy_version(taxonomy_path),
         "threshold": float(final.named_steps["model"].threshold_),
         "undefined_reason": taxonomy.undefined_reason,
-        "target_precision": config.target_precision,
+        "undefined_share": config.undefined_share,
         "oof_confusion": oof_confusion(confusion, sorted(set(y))),
     }
     metrics = {

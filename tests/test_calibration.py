@@ -1,4 +1,5 @@
-"""Temperature calibration of ``ReasonModel``: confidences that never move the answer."""
+"""``ReasonModel``: calibrated confidences that never move the answer, and a fit cut that sends
+contacts of reasons it never saw to «Не определено» far more often than those it knows."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sklearn.model_selection import StratifiedKFold
 from pipeline import model as reason_model
 from pipeline.labels import read_label_files
 from pipeline.text import Lemmatizer
-from pipeline.train import lemma_strings, out_of_fold, score
+from pipeline.train import model_inputs, out_of_fold, score
 
 LABELS = Path(__file__).resolve().parents[1] / "taxonomy" / "labels"
 
@@ -44,31 +45,35 @@ def imbalanced_labels() -> tuple[list[str], np.ndarray]:
         n = max(6, int(50 * 0.85**i))
         texts += items[:n]
         labels += [reason] * n
-    return lemma_strings(texts, Lemmatizer()), np.array(labels)
+    return model_inputs(texts, Lemmatizer()), np.array(labels)
 
 
 def test_answers_are_the_svm_answers_and_probabilities_sum_to_one(imbalanced_labels) -> None:
     X, y = imbalanced_labels
-    pipe = reason_model.build_pipeline(0.95, (1.0,), 3, 42).fit(X, y)
+    pipe = reason_model.build_pipeline(0.05, (1.0,), 3, 42).fit(X, y)
     model = pipe.named_steps["model"]
     proba = pipe.predict_proba(X)
     assert np.allclose(proba.sum(axis=1), 1)
     features = pipe.named_steps["features"].transform(X)
     assert (pipe.predict(X) == model.svm_.predict(features)).all()
-    assert 0 < model.threshold_ < 1 and model.temperature_ > 0
+    assert model.temperature_ > 0
+    # the fit cut is a decision value: most training texts are claimed by their reason
+    assert (model.fit_score(features) >= model.threshold_).mean() > 0.9
 
 
-def test_unequal_classes_keep_macro_f1_and_the_precision_target(imbalanced_labels) -> None:
+def test_unequal_classes_keep_macro_f1_and_most_contacts_get_a_reason(imbalanced_labels) -> None:
     """Small reasons keep their answers: the balanced SVM answers, calibration does not move it.
 
     Answering with an unweighted logistic calibration's argmax gave macro-F1 0.464 here."""
     X, y = imbalanced_labels
     folds = list(StratifiedKFold(5, shuffle=True, random_state=0).split(np.zeros(len(y)), y))
-    args = (0.95, (0.1, 0.3, 1.0, 3.0, 10.0), 3, 42)
+    args = (0.05, (0.1, 0.3, 1.0, 3.0, 10.0), 3, 42)
     oof = out_of_fold(lambda: reason_model.build_pipeline(*args), X, y, folds)
     result = score(y, oof)
     assert result["macro_f1"] > 0.65  # measured 0.725
-    assert result["precision_covered"] >= 0.93  # target 0.95 out of fold; measured 0.950
+    # about 5 % of known-reason contacts fit no reason (the cut is set out of fold inside each
+    # training part, so on the test fold it is an estimate, not exact)
+    assert 0.85 <= result["coverage"] < 1.0  # measured 0.992
     small = [r for r in np.unique(y) if (y == r).sum() <= 10]
     assert np.mean([(oof["predicted"][y == r] == r).mean() for r in small]) > 0.4  # 0.61
 
@@ -87,11 +92,40 @@ def test_choosing_c_on_a_sample_keeps_accuracy(imbalanced_labels) -> None:
     """A bounded search (training time) chooses C on a sample; the SVM still learns from all."""
     X, y = imbalanced_labels
     folds = list(StratifiedKFold(5, shuffle=True, random_state=0).split(np.zeros(len(y)), y))
-    full = score(y, out_of_fold(lambda: reason_model.build_pipeline(0.95), X, y, folds))
+    full = score(y, out_of_fold(lambda: reason_model.build_pipeline(0.05), X, y, folds))
     sampled = score(
         y,
         out_of_fold(
-            lambda: reason_model.build_pipeline(0.95, search_max_examples=150), X, y, folds
+            lambda: reason_model.build_pipeline(0.05, search_max_examples=150), X, y, folds
         ),
     )
     assert sampled["macro_f1"] > full["macro_f1"] - 0.03
+
+
+def test_contacts_of_reasons_the_model_never_saw_land_in_undefined() -> None:
+    """Out of the taxonomy: five reasons held out of training. Their contacts must fit no reason
+    at least three times as often as held-out contacts of the reasons the model knows."""
+    by_reason = labelled_texts()
+    reasons = sorted(by_reason)
+    unseen = reasons[::5]  # every fifth reason, e.g. a new product nobody labelled yet
+    train_texts, train_y, known_test, unseen_test = [], [], [], []
+    for reason in reasons:
+        items = by_reason[reason]
+        if reason in unseen:
+            unseen_test += items
+        else:
+            train_texts += items[10:]
+            train_y += [reason] * len(items[10:])
+            known_test += items[:10]
+    lemmatizer = Lemmatizer()
+    pipe = reason_model.build_pipeline(0.05, (0.3, 1.0, 3.0), 3, 42)
+    pipe.fit(model_inputs(train_texts, lemmatizer), np.array(train_y))
+    model = pipe.named_steps["model"]
+
+    def undefined_share(texts: list[str]) -> float:
+        features = pipe.named_steps["features"].transform(model_inputs(texts, lemmatizer))
+        return float((model.fit_score(features) < model.threshold_).mean())
+
+    known, novel = undefined_share(known_test), undefined_share(unseen_test)
+    assert known <= 0.15
+    assert novel >= 3 * max(known, 0.05), (known, novel)
