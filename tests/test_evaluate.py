@@ -9,8 +9,6 @@ from __future__ import annotations
 import csv
 import html
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -29,13 +27,12 @@ from pipeline.evaluate import (
 )
 from pipeline.labels import read_label_files
 from pipeline.text import Lemmatizer, normalize
-from pipeline.train import TrainConfig, lemma_strings
+from pipeline.train import TrainConfig, model_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
 PARAMS = ROOT / "params.yaml"
 LABELS = ROOT / "taxonomy" / "labels"
 TAXONOMY = ROOT / "taxonomy" / "reasons.yaml"
-GPB = ROOT.parent / "shared" / "data" / "gpb-sravni-reviews"
 REASONS = ("sms_code_missing", "card_blocked", "loan_payment", "atm_problem")
 
 
@@ -536,102 +533,11 @@ def test_classifier_answers_do_not_depend_on_markup(lemmatizer) -> None:
             (test_y if held_out else train_y).append(reason)
     config = load_section(PARAMS, "train", TrainConfig)
     model = classifier_factory(config)().fit(
-        lemma_strings(train_texts, lemmatizer), np.array(train_y)
+        model_inputs(train_texts, lemmatizer), np.array(train_y)
     )
-    plain = model.predict(lemma_strings(test_texts, lemmatizer))
+    plain = model.predict(model_inputs(test_texts, lemmatizer))
     accuracy = float(np.mean(plain == np.array(test_y)))
     assert accuracy > 0.7
     for name, wrap in WRAPPERS.items():
-        wrapped = model.predict(lemma_strings([wrap(t) for t in test_texts], lemmatizer))
+        wrapped = model.predict(model_inputs([wrap(t) for t in test_texts], lemmatizer))
         assert list(wrapped) == list(plain), name
-
-
-# --- the benchmark on real reviews (only where ../shared/data exists) --------------------------
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(
-    not GPB.is_dir(),
-    reason=f"{GPB} absent (public reviews are not in the repository; CI runs on a clean clone)",
-)
-def test_accuracy_benchmark_runs_on_real_reviews(tmp_path) -> None:
-    out = tmp_path / "accuracy.json"
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "accuracy.py"),
-            "--data",
-            str(GPB),
-            "--limit",
-            "300",
-            "--folds",
-            "3",
-            "--skip-10k",
-            "--methods",
-            "pipeline",
-            "tfidf_word_lr",
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(out.read_text(encoding="utf-8"))
-    assert report["reviews"] >= 250  # 300 read, minus duplicates by url and text
-    assert set(report["results"]) == {"pipeline", "tfidf_word_lr"}
-    for scores in report["results"].values():
-        assert 0 < scores["macro_f1"] <= 1
-    assert "| pipeline |" in result.stdout
-
-
-def load_benchmark():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "accuracy_benchmark", ROOT / "benchmarks" / "accuracy.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def benchmark_run(seed: int, results: dict) -> dict:
-    return {
-        "data": "reviews",
-        "reviews": 100,
-        "folds": 5,
-        "seed": seed,
-        "limit": None,
-        "short_reviews": 10,
-        "long_reviews": 90,
-        "results": results,
-    }
-
-
-def scores(macro_f1: float) -> dict:
-    return {
-        "macro_f1": macro_f1,
-        "macro_f1_fold_mean": macro_f1,
-        "macro_f1_fold_sd": 0.01,
-        "accuracy": 0.6,
-        "macro_f1_short": 0.4,
-        "macro_f1_long": 0.5,
-        "cv_time_s": 10.0,
-    }
-
-
-def test_benchmark_runs_split_by_method_merge_into_one_table(tmp_path) -> None:
-    benchmark = load_benchmark()
-    a, b = tmp_path / "a.json", tmp_path / "b.json"
-    a.write_text(json.dumps(benchmark_run(0, {"tfidf_char_lr": scores(0.52)})), "utf-8")
-    b.write_text(json.dumps(benchmark_run(0, {"pipeline": scores(0.55)})), "utf-8")
-    merged = benchmark.merge([a, b])
-    assert list(merged["results"]) == ["pipeline", "tfidf_char_lr"]  # table order
-    assert merged["beats_all_peers"] == {"pipeline": True}
-    assert merged["table"].splitlines()[2].startswith("| pipeline | 0.550 ± 0.010 | 0.600 |")
-    b.write_text(json.dumps(benchmark_run(1, {"pipeline": scores(0.55)})), "utf-8")
-    with pytest.raises(SystemExit, match="differ in \\['seed'\\]"):
-        benchmark.merge([a, b])
