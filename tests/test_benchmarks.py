@@ -1,0 +1,182 @@
+"""The accuracy benchmark (benchmarks/accuracy.py): one fold split per set for every method, one
+table row per set x method, runs split across processes merge only when seed, folds and data
+agree. The synthetic tests always run; the real-text ones need ../shared/data (not in CI).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.config import load_section
+from pipeline.evaluate import stratified_folds
+from pipeline.text import Lemmatizer
+from pipeline.train import TrainConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_benchmark():
+    spec = importlib.util.spec_from_file_location(
+        "accuracy_benchmark", ROOT / "benchmarks" / "accuracy.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+accuracy = load_benchmark()
+realsets = sys.modules["realsets"]  # imported by the benchmark from benchmarks/
+
+# --- synthetic Russian contacts: three reasons in the words clients use -------------------------
+
+PHRASES = {
+    "card_blocked": [
+        "заблокировали карту без объяснения причин",
+        "карта заблокирована, не могу расплатиться в магазине",
+        "после поездки карту заблокировали, как разблокировать",
+        "банк блокирует карту при каждой покупке",
+    ],
+    "sms_code_missing": [
+        "не приходит смс с кодом подтверждения",
+        "код из смс так и не пришёл",
+        "смс-код не приходит, не могу войти в приложение",
+        "жду код подтверждения уже полчаса",
+    ],
+    "transfer_delayed": [
+        "перевод не дошёл до получателя",
+        "деньги не поступили на счёт после перевода",
+        "отправил перевод вчера, до сих пор не зачислен",
+        "где мой перевод, прошло три дня",
+    ],
+}
+OPENINGS = ["", "Здравствуйте!", "Добрый день,", "Помогите, пожалуйста:"]
+CLOSINGS = [
+    "",
+    "Спасибо.",
+    "Что мне делать?",
+    "Обращаюсь уже не первый раз, в отделении ничего толком не объяснили, прошу "
+    "разобраться и ответить письменно, потому что это очень неудобно и отнимает время.",
+]
+
+
+def synthetic_set(name: str, per_label: int, seed: int):
+    rng = random.Random(seed)
+    texts, labels = [], []
+    for label, phrases in PHRASES.items():
+        for _ in range(per_label):
+            parts = [rng.choice(OPENINGS), rng.choice(phrases), rng.choice(CLOSINGS)]
+            texts.append(" ".join(p for p in parts if p))
+            labels.append(label)
+    return realsets.Loaded(name, texts, np.array(labels), {"synthetic": True})
+
+
+CHEAP = ["tfidf_word_lr", "tfidf_lemma_lr"]
+
+
+def synthetic_report(methods: list[str], seed: int = 0, folds: int = 3) -> dict:
+    config = load_section(ROOT / "params.yaml", "train", TrainConfig)
+    lemmatizer = Lemmatizer()
+    report = accuracy.header(folds, seed, None, Path("synthetic"))
+    for name, per_label in (("synthetic-a", 12), ("synthetic-b", 15)):
+        loaded = synthetic_set(name, per_label, seed=per_label)
+        split = stratified_folds(loaded.labels, folds, seed)
+        report["sets"][name] = accuracy.score_set(loaded, methods, split, config, lemmatizer, seed)
+    return accuracy.finish(report)
+
+
+def table_rows(table: str) -> list[tuple[str, str]]:
+    """(set, method) of every data row; the set cell is filled on a set's first row only."""
+    rows, current = [], ""
+    for line in table.splitlines()[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        current = cells[0].split(" (")[0] or current
+        rows.append((current, cells[1]))
+    return rows
+
+
+def test_every_method_scores_the_same_folds_and_the_table_has_each_set_and_method() -> None:
+    report = synthetic_report(CHEAP)
+    assert table_rows(report["table"]) == [
+        (name, method) for name in ("synthetic-a", "synthetic-b") for method in CHEAP
+    ]
+    for entry in report["sets"].values():
+        assert {r["folds_sha1"] for r in entry["results"].values()} == {entry["folds_sha1"]}
+        assert sum(entry["sections"]["folds"]["test_sizes"]) == entry["examples"]
+        for result in entry["results"].values():
+            assert result["macro_f1_fold_mean"] > 0.8  # three reasons in distinct words
+            assert len(result["chosen"]) == 3
+            assert {"C", "class_weight"} <= set(result["chosen"][0])
+        assert entry["verdict"]["best_peer"] in CHEAP
+        assert entry["short_texts"] and entry["long_texts"]  # the long closing makes both
+
+
+def test_runs_split_by_method_merge_into_the_table_of_one_run(tmp_path) -> None:
+    whole = synthetic_report(CHEAP)
+    paths = []
+    for method in CHEAP:
+        path = tmp_path / f"{method}.json"
+        accuracy.write(synthetic_report([method]), path)
+        paths.append(path)
+    merged = accuracy.merge(paths)
+    for name, entry in whole["sets"].items():
+        for method, result in entry["results"].items():
+            split = merged["sets"][name]["results"][method]
+            assert split["fold_macro_f1"] == result["fold_macro_f1"]
+    assert table_rows(merged["table"]) == table_rows(whole["table"])
+
+
+def test_merge_refuses_runs_with_different_seeds_or_data(tmp_path) -> None:
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    accuracy.write(synthetic_report(["tfidf_word_lr"], seed=0), a)
+    accuracy.write(synthetic_report(["tfidf_lemma_lr"], seed=1), b)
+    with pytest.raises(accuracy.MergeError, match="seed = 1 there but 0"):
+        accuracy.merge([a, b])
+    other = json.loads(a.read_text(encoding="utf-8"))
+    other["sets"]["synthetic-a"]["data_sha1"] = "0" * 16
+    b.write_text(json.dumps(other), encoding="utf-8")
+    with pytest.raises(accuracy.MergeError, match="synthetic-a has data_sha1"):
+        accuracy.merge([a, b])
+
+
+def test_missing_data_names_the_files_and_the_fix(tmp_path, capsys) -> None:
+    code = accuracy.main(
+        ["--data-root", str(tmp_path), "--methods", "tfidf_word_lr", "--skip-10k"]
+    )
+    assert code == 2
+    message = capsys.readouterr().err
+    assert str(tmp_path / "spb-appeals" / "spb_appeals_sample.csv") in message
+    assert "--data-root" in message
+
+
+# --- the real sets (only where ../shared/data exists) ------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    "spb-appeals" not in realsets.available(),
+    reason=f"{realsets.SHARED_DATA} absent (real sets are not in the repository; CI clones)",
+)
+def test_benchmark_runs_on_a_real_subsample_split_across_processes(tmp_path, capsys) -> None:
+    common = ["--sets", "spb-appeals", "--limit", "300", "--skip-10k", "--sections"]
+    paths = []
+    for method in CHEAP:
+        paths.append(tmp_path / f"{method}.json")
+        assert accuracy.main([*common, "--methods", method, "--out", str(paths[-1])]) == 0
+    assert accuracy.main(["--merge", *map(str, paths), "--out", str(tmp_path / "all.json")]) == 0
+    report = json.loads((tmp_path / "all.json").read_text(encoding="utf-8"))
+    entry = report["sets"]["spb-appeals"]
+    assert 250 <= entry["examples"] <= 300
+    assert {r["folds_sha1"] for r in entry["results"].values()} == {entry["folds_sha1"]}
+    assert table_rows(report["table"]) == [("spb-appeals", m) for m in CHEAP]
+    assert "| spb-appeals (n=" in capsys.readouterr().out
+    seeded = json.loads(paths[1].read_text(encoding="utf-8")) | {"seed": 1}
+    paths[1].write_text(json.dumps(seeded), encoding="utf-8")
+    with pytest.raises(accuracy.MergeError, match="seed"):
+        accuracy.merge(paths)
