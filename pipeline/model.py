@@ -37,6 +37,8 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
 
+from pipeline.features import WordCharTfidf
+
 logger = logging.getLogger(__name__)
 
 # long texts with many n-grams need strong regularisation, short templated ones little
@@ -46,6 +48,8 @@ LOG_TEMPERATURE_BOUNDS = (-6.0, 6.0)
 # choosing C on 4,000 examples takes ~15 s on 2 cores for short contact texts; more labels
 # only make the final fit (one SVM) longer
 DEFAULT_SEARCH_MAX_EXAMPLES = 4000
+# the C search goes up the grid and stops after this many values in a row without a better score
+SEARCH_PATIENCE = 2
 WORD_PATTERN = r"\S+"  # lemma strings are already tokenised: one lemma per space
 # out of fold, this share of contacts of known reasons has a best decision below the cut that
 # sends a contact to «Не определено»: the cut separates "fits no reason" from "fits one"
@@ -100,20 +104,8 @@ class ReasonModel(ClassifierMixin, BaseEstimator):
         folds = max(2, min(self.cv, int(counts.min())))
         splitter = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
         splits = list(splitter.split(np.zeros(len(y)), y))
-        # every (C, fold) fit is independent: run them on all cores (liblinear releases the GIL,
-        # so threads share X without copying it); the result does not depend on n_jobs
-        jobs = [(C, train, test) for C in self.Cs for train, test in splits]
-        fitted = Parallel(n_jobs=self.n_jobs, prefer="threads")(
-            delayed(self._fold_decision)(C, X, y, train, test) for C, train, test in jobs
-        )
-        decisions = {C: np.zeros((len(y), self._n_outputs())) for C in self.Cs}
-        for (C, _, test), values in zip(jobs, fitted, strict=True):
-            decisions[C][test] = values
-        scores = {
-            C: f1_score(y, self.classes_[self.answer_index(decision)], average="macro")
-            for C, decision in decisions.items()
-        }
-        self.C_ = max(self.Cs, key=lambda c: (scores[c], -c))
+        decisions, scores = self._search_C(X, y, splits)
+        self.C_ = max(scores, key=lambda c: (scores[c], -c))
         self.cv_scores_ = {float(c): float(s) for c, s in scores.items()}
         class_index = np.searchsorted(self.classes_, y)
         self.temperature_ = fit_temperature(decisions[self.C_], class_index)
@@ -129,6 +121,34 @@ class ReasonModel(ClassifierMixin, BaseEstimator):
             self.threshold_,
         )
         return self
+
+    def _search_C(self, X, y, splits) -> tuple[dict, dict]:
+        """Out-of-fold decisions and macro-F1 for C from the smallest up, stopping once the score
+        has fallen for ``SEARCH_PATIENCE`` values in a row: large C on long texts are the slowest
+        fits and never the best there, so they are not tried."""
+        decisions, scores = {}, {}
+        best, worse = -1.0, 0
+        with Parallel(n_jobs=self.n_jobs, prefer="threads") as parallel:
+            for C in sorted(self.Cs):
+                # the folds of one C are independent: run them on all cores (liblinear releases
+                # the GIL, so threads share X without copying it); results do not depend on n_jobs
+                fitted = parallel(
+                    delayed(self._fold_decision)(C, X, y, train, test) for train, test in splits
+                )
+                decision = np.zeros((len(y), self._n_outputs()))
+                for (_, test), values in zip(splits, fitted, strict=True):
+                    decision[test] = values
+                decisions[C] = decision
+                scores[C] = f1_score(
+                    y, self.classes_[self.answer_index(decision)], average="macro"
+                )
+                if scores[C] > best:
+                    best, worse = scores[C], 0
+                else:
+                    worse += 1
+                    if worse >= SEARCH_PATIENCE:
+                        break
+        return decisions, scores
 
     def _fold_decision(self, C: float, X, y, train, test) -> np.ndarray:
         return self._decision(self._svm(C).fit(X[train], y[train]), X[test])
@@ -235,13 +255,7 @@ def build_features(char_ngrams: bool = True) -> ColumnTransformer:
         blocks.append(
             (
                 "chars",
-                TfidfVectorizer(
-                    analyzer="char_wb",
-                    ngram_range=(2, 5),
-                    lowercase=False,
-                    sublinear_tf=True,
-                    min_df=2,
-                ),
+                WordCharTfidf(ngram_range=(2, 5), min_df=2, sublinear_tf=True),
                 "normalized",
             )
         )
