@@ -26,6 +26,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from joblib import Parallel, delayed
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
@@ -98,7 +99,14 @@ class ReasonModel(ClassifierMixin, BaseEstimator):
     def fit(self, X, y):
         X_all, y_all = X, np.asarray(y)
         self.classes_ = np.unique(y_all)
-        sample = search_sample(y_all, self.search_max_examples, 2 * self.cv, self.random_state)
+        # a text repeated in the labels must not sit in an inner training fold and its test
+        # fold at once: that rewards memorising (large C). The search sees each text once.
+        distinct = distinct_rows(X_all)
+        sample = distinct[
+            search_sample(
+                y_all[distinct], self.search_max_examples, 2 * self.cv, self.random_state
+            )
+        ]
         X, y = X_all[sample], y_all[sample]
         counts = np.unique(y, return_counts=True)[1]
         folds = max(2, min(self.cv, int(counts.min())))
@@ -193,6 +201,21 @@ def as_fit_score(decision: np.ndarray) -> np.ndarray:
     if decision.shape[1] == 1:
         return np.abs(decision[:, 0])
     return decision.max(axis=1)
+
+
+def distinct_rows(X) -> np.ndarray:
+    """Sorted indices of the first occurrence of each distinct row of a sparse matrix."""
+    X = sp.csr_matrix(X)
+    X.sort_indices()
+    seen: set[bytes] = set()
+    first = []
+    for row in range(X.shape[0]):
+        start, end = X.indptr[row], X.indptr[row + 1]
+        key = X.indices[start:end].tobytes() + X.data[start:end].tobytes()
+        if key not in seen:
+            seen.add(key)
+            first.append(row)
+    return np.asarray(first, dtype=np.int64)
 
 
 def search_sample(

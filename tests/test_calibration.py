@@ -129,3 +129,10 @@ def test_contacts_of_reasons_the_model_never_saw_land_in_undefined() -> None:
     known, novel = undefined_share(known_test), undefined_share(unseen_test)
     assert known <= 0.15
     assert novel >= 3 * max(known, 0.05), (known, novel)
+
+
+def test_the_c_search_sees_each_text_once() -> None:
+    import scipy.sparse as sp
+
+    X = sp.csr_matrix(np.array([[1.0, 0, 2], [0, 1, 0], [1.0, 0, 2], [0, 0, 0], [0, 0, 0]]))
+    assert reason_model.distinct_rows(X).tolist() == [0, 1, 3]
