@@ -60,7 +60,7 @@ LS_CHOICES = "reason"
 LS_TEXT = "text"
 SOURCE_OF_KIND = {"call": "agent", "complaint": "client"}  # agent notes vs client's own words
 WHY = {
-    "below_threshold": "не определено: уверенность {confidence:.2f} ниже порога",
+    "below_threshold": "не определено: ни одна причина не подходит (уверенность {confidence:.2f})",
     "disagreement": "модель колеблется: {reason_id} {confidence:.2f} / "
     "{runner_up_id} {runner_up_confidence:.2f}",
     "low_confidence": "низкая уверенность: {confidence:.2f}",

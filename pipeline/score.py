@@ -77,7 +77,7 @@ def main(classified_path: Path, answers_path: Path, taxonomy_path: Path, out_pat
     out_path.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(
         f"Демо: macro-F1 {result['macro_f1_top_reason']:.3f} (по главной причине), "
-        f"покрытие {result['coverage']:.1%}, точность над порогом "
+        f"покрытие {result['coverage']:.1%}, точность среди получивших причину "
         f"{result['precision_covered']:.1%} на {result['contacts_scored']} контактах"
     )
     return result
