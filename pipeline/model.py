@@ -117,9 +117,9 @@ class ReasonModel(ClassifierMixin, BaseEstimator):
         self.cv_scores_ = {float(c): float(s) for c, s in scores.items()}
         class_index = np.searchsorted(self.classes_, y)
         self.temperature_ = fit_temperature(decisions[self.C_], class_index)
-        self.threshold_ = float(
-            np.quantile(as_fit_score(decisions[self.C_]), self.undefined_share)
-        )
+        # kept: where the cut sits among the known reasons' out-of-fold fit scores
+        self.oof_fit_scores_ = as_fit_score(decisions[self.C_]).astype(np.float32)
+        self.threshold_ = float(np.quantile(self.oof_fit_scores_, self.undefined_share))
         self.svm_ = self._svm(self.C_).fit(X_all, y_all)
         logger.info(
             "ReasonModel: C=%s (CV macro-F1 %s), temperature %.3f, fit cut %.3f",
