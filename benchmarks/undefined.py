@@ -72,3 +72,48 @@ def held_out_reasons(
         "folds": per_fold,
         "undefined_share_param": config.undefined_share,
     }
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import json
+    import sys
+    from pathlib import Path
+
+    from realsets import SHARED_DATA, available, load_set
+
+    from pipeline.config import load_section
+    from pipeline.evaluate import stratified_folds
+
+    root = Path(__file__).resolve().parents[1]
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-root", type=Path, default=SHARED_DATA)
+    parser.add_argument("--sets", nargs="*", default=None, help="default: every available set")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    names = args.sets or available(args.data_root)
+    if not names:
+        print(f"{args.data_root}: no real labelled sets found", file=sys.stderr)
+        return 2
+    config = load_section(root / "params.yaml", "train", TrainConfig)
+    report = {}
+    for name in names:
+        loaded = load_set(name, args.data_root, seed=args.seed)
+        folds = stratified_folds(loaded.labels, HELD_OUT_GROUPS, args.seed)
+        report[name] = held_out_reasons(loaded.texts, loaded.labels, folds, config, args.seed)
+        r = report[name]
+        print(
+            f"{name}: «Не определено» — known reasons {r['known_undefined_share']:.1%}, "
+            f"held-out reasons {r['held_out_undefined_share']:.1%} (×{r['ratio']}; goal ×3: "
+            f"{'met' if r['goal_ratio_3x'] else 'NOT met'})",
+            flush=True,
+        )
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
