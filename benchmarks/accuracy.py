@@ -838,9 +838,14 @@ def merge(paths: Sequence[Path]) -> dict:
     for path, report in zip(paths, reports, strict=True):
         for key in MERGE_SAME:
             if report.get(key) != first.get(key):
+                fix = (
+                    f"the same --{key}"
+                    if key in ("folds", "seed", "limit")
+                    else "the same benchmarks/accuracy.py"
+                )
                 raise MergeError(
                     f"cannot merge {path}: {key} = {report.get(key)!r} there but "
-                    f"{first.get(key)!r} in {paths[0]}; rerun both with the same --{key}"
+                    f"{first.get(key)!r} in {paths[0]}; rerun both with {fix}"
                 )
         for name, entry in report["sets"].items():
             if name not in merged["sets"]:
