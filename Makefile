@@ -73,6 +73,10 @@ bench-accuracy: $(VENV)/.bench ## Pipeline vs 6 peers, 3 real sets in ../shared/
 	  wait $$core1 && test $$core2 -eq 0
 	$(BIN)/python benchmarks/accuracy.py --merge $(ACCURACY_OUT)/parts/*.json \
 	  --out $(ACCURACY_OUT)/accuracy.json
+	@# «Не определено» with reasons held out of training; volumes corrected under prior shift
+	$(BIN)/python benchmarks/undefined.py --data-root $(ACCURACY_DATA) \
+	  --out $(ACCURACY_OUT)/undefined.json
+	$(BIN)/python benchmarks/quantification.py --out $(ACCURACY_OUT)/quantification.json
 
 REASON ?= sms_code_missing
 WEEK ?=
