@@ -46,7 +46,7 @@ def held_out_reasons(
         keep = train[~np.isin(labels[train], held)]
         pipe = config.build_pipeline().fit(inputs.iloc[keep], labels[keep])
         model = pipe.named_steps["model"]
-        decision = pipe.decision_function(inputs.iloc[test]).reshape(len(test), -1)
+        decision = pipe.decision_function(inputs.iloc[test])
         undefined = as_fit_score(decision) < model.threshold_
         novel = np.isin(labels[test], held)
         per_fold.append(

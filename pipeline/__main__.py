@@ -397,7 +397,7 @@ def run(args: argparse.Namespace) -> None:
         pipeline = classify.load_model(args.model)
         contact = model.analyse_texts([args.text], Lemmatizer())
         reason_model = pipeline.named_steps["model"]
-        decision = pipeline.decision_function(contact).reshape(1, -1)
+        decision = pipeline.decision_function(contact)
         proba = reason_model.calibrated(decision)[0]
         classes = reason_model.classes_
         best = proba.argsort()[::-1][:3]

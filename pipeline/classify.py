@@ -78,8 +78,7 @@ def classify_frame(
     u_fit = np.full(len(uniques), np.nan)
     for start in range(0, len(uniques), batch_size):
         part = np.arange(start, min(start + batch_size, len(uniques)))
-        decision = pipeline.decision_function(unique_inputs.iloc[part])
-        decision = decision.reshape(len(part), -1)
+        decision = pipeline.decision_function(unique_inputs.iloc[part])  # one column per output
         u_fit[part] = as_fit_score(decision)
         proba = model.calibrated(decision)
         order = np.argsort(-proba, axis=1, kind="stable")

@@ -64,10 +64,6 @@ class TrainConfig(BaseModel):
 # --- text representations ----------------------------------------------------------------------
 
 
-def lemma_strings(texts: list[str], lemmatizer: Lemmatizer) -> list[str]:
-    return [lemmatizer.lemmatize(t) for t in texts]
-
-
 def model_inputs(texts: list[str], lemmatizer: Lemmatizer) -> pd.DataFrame:
     """The classifier's input for raw texts: normalised text and lemma string per row."""
     return reason_model.analyse_texts(texts, lemmatizer)
