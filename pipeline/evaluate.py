@@ -479,6 +479,7 @@ def cross_validate(
         round(float(accuracy_score(labels[test], oof["predicted"][test])), 4) for _, test in folds
     ]
     metrics["fold_C"] = [float(c) for c in oof["Cs"]]
+    metrics["fold_vector_weight"] = [float(w) for w in oof["vector_weights"]]
     metrics["fold_threshold"] = [round(float(t), 4) for t in oof["thresholds"]]
     metrics["per_label"] = per_reason(labels, oof["predicted"], sorted(set(labels)))
     metrics["texts_without_words"] = int(sum(not lemma for lemma in inputs["lemmas"]))
@@ -519,6 +520,7 @@ def evaluate(
             "macro_f1_std": round(metrics["fold_macro_f1_std"], 4),
             "accuracy": metrics["fold_accuracy"],
             "C": metrics["fold_C"],
+            "word_vector_weight": metrics["fold_vector_weight"],
             "threshold": metrics["fold_threshold"],
         },
         "rare_labels": prepared.rare,

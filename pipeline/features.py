@@ -12,6 +12,9 @@ cost, because texts repeat words far more often than they bring new ones.
 
 from __future__ import annotations
 
+import functools
+import re
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -100,3 +103,53 @@ class WordCharTfidf(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         return self.feature_names_.copy()
+
+
+# --- word vectors --------------------------------------------------------------------------------
+
+# letters and digits: a negated lemma «не_приходить» is looked up as «не» and «приходить»
+VECTOR_TOKEN = re.compile(r"[^\W_]+")
+
+
+@functools.lru_cache(maxsize=1)
+def news_embedding():
+    """Natasha's Navec news embedding (250 k Russian words and lemmas, 300 dims), shipped inside
+    the ``natasha`` wheel: loaded from the installed package, never downloaded."""
+    from natasha import NewsEmbedding
+
+    return NewsEmbedding()
+
+
+class WordVectorMean(TransformerMixin, BaseEstimator):
+    """Mean Navec vector of a text's known words, L2-normalised (zeros when none is known).
+
+    A word the labels never showed still lands near its synonyms («ипотека», «жилищный кредит»),
+    which TF-IDF cannot do. Each distinct word is looked up once per call. Nothing is learned
+    from the labels, so ``fit`` only checks that the embedding loads; the vectors are not
+    pickled with the model (the installed ``natasha`` package supplies them).
+    """
+
+    dimensions = 300
+
+    def fit(self, texts, y=None):
+        news_embedding()
+        return self
+
+    def transform(self, texts) -> np.ndarray:
+        embedding = news_embedding()
+        cache: dict[str, np.ndarray | None] = {}
+        rows = np.zeros((len(texts), self.dimensions), dtype=np.float32)
+        for row, text in enumerate(texts):
+            vectors = []
+            for word in VECTOR_TOKEN.findall(str(text).lower()):
+                if word not in cache:
+                    cache[word] = embedding[word] if word in embedding else None
+                if cache[word] is not None:
+                    vectors.append(cache[word])
+            if vectors:
+                mean = np.mean(vectors, axis=0)
+                rows[row] = mean / max(float(np.linalg.norm(mean)), 1e-9)
+        return rows
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        return np.asarray([f"d{i}" for i in range(self.dimensions)], dtype=object)

@@ -1,14 +1,17 @@
-"""The reason classifier: TF-IDF over lemma and character n-grams -> a calibrated linear SVM.
+"""The reason classifier: TF-IDF over lemma and character n-grams (+ word vectors) -> a
+calibrated linear SVM.
 
 ``build_pipeline()`` returns one unfitted sklearn ``Pipeline`` whose input is a frame with the
 columns the lemmatize stage writes (``model_input``): ``lemmas`` (the lemma string of
 ``pipeline.text.Lemmatizer``) gives lemma uni- and bigrams, ``normalized`` (the normalised text
 before lemmatisation) gives character 2–5-grams within words, which keep what lemmatisation
-throws away (endings, stop words, unknown words, typos). Everything that is chosen from data
-happens inside ``fit`` of its last step, ``ReasonModel``: the regularisation strength ``C`` by
-stratified cross-validation on macro-F1, the probability calibration on out-of-fold decision
-values, and the cut below which a contact fits no reason. So cross-validating the whole
-Pipeline (``pipeline evaluate``) never peeks at a test fold.
+throws away (endings, stop words, unknown words, typos). Both also give a mean Navec word vector
+(``features.WordVectorMean``), which places a text near texts written with synonyms. Everything
+that is chosen from data happens inside ``fit`` of its last step, ``ReasonModel``: the weight of
+the word vectors against TF-IDF (0 = unused) and the regularisation strength ``C`` by stratified
+cross-validation on macro-F1, the probability calibration on out-of-fold decision values, and
+the cut below which a contact fits no reason. So cross-validating the whole Pipeline
+(``pipeline evaluate``) never peeks at a test fold.
 
 The answer is the class-balanced SVM's (the one C was chosen for). Calibration is a single
 temperature, ``proba = softmax(T · decision)`` with T fitted by maximum likelihood on the
@@ -33,12 +36,13 @@ from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import RidgeClassifier
 from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
 
-from pipeline.features import WordCharTfidf
+from pipeline.features import WordCharTfidf, WordVectorMean
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +59,10 @@ WORD_PATTERN = r"\S+"  # lemma strings are already tokenised: one lemma per spac
 # out of fold, this share of contacts of known reasons has a best decision below the cut that
 # sends a contact to «Не определено»: the cut separates "fits no reason" from "fits one"
 DEFAULT_UNDEFINED_SHARE = 0.05
+# word-vector block weights tried against the TF-IDF blocks (0 = without word vectors)
+DEFAULT_VECTOR_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0)
+# ridge penalties tried for the word-vector model
+DEFAULT_VECTOR_ALPHAS = (0.3, 1.0, 3.0, 10.0)
 # the classifier's input: one row per text, the columns the lemmatize stage writes
 INPUT_COLUMNS = ("normalized", "lemmas")
 
@@ -78,6 +86,14 @@ class ReasonModel(ClassifierMixin, BaseEstimator):
     search_max_examples : C, the temperature and the cut are chosen on a stratified sample of at
         most this many examples (every example of a small reason is kept); the final SVM is
         fitted on all of them. Bounds training time on large label sets; None = all.
+    vector_columns : the input's first this many columns are word-vector features (dense means
+        of ``WordVectorMean``); 0 = none. The SVM learns from the other (TF-IDF) columns; a
+        class-balanced ridge classifier learns from these, and the decision is
+        ``svm + vector_weight_ · ridge`` — still one linear function of all features.
+    vector_weights : candidate weights of the ridge's decision, chosen on the same out-of-fold
+        decisions as C (0 = word vectors unused: on short templated texts they add noise; on
+        varied appeals they carry synonyms TF-IDF cannot). Choosing costs no extra SVM fit.
+    vector_alphas : candidate ridge penalties, chosen by the same CV on macro-F1.
     """
 
     def __init__(
@@ -88,6 +104,9 @@ class ReasonModel(ClassifierMixin, BaseEstimator):
         random_state: int = 0,
         n_jobs: int | None = -1,
         search_max_examples: int | None = DEFAULT_SEARCH_MAX_EXAMPLES,
+        vector_columns: int = 0,
+        vector_weights: Sequence[float] = DEFAULT_VECTOR_WEIGHTS,
+        vector_alphas: Sequence[float] = DEFAULT_VECTOR_ALPHAS,
     ):
         self.Cs = Cs
         self.cv = cv
@@ -95,6 +114,9 @@ class ReasonModel(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.search_max_examples = search_max_examples
+        self.vector_columns = vector_columns
+        self.vector_weights = vector_weights
+        self.vector_alphas = vector_alphas
 
     def fit(self, X, y):
         X_all, y_all = X, np.asarray(y)
@@ -112,23 +134,73 @@ class ReasonModel(ClassifierMixin, BaseEstimator):
         folds = max(2, min(self.cv, int(counts.min())))
         splitter = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
         splits = list(splitter.split(np.zeros(len(y)), y))
-        decisions, scores = self._search_C(X, y, splits)
+        terms, vectors = self._split(X)
+        decisions, scores = self._search_C(terms, y, splits)
         self.C_ = max(scores, key=lambda c: (scores[c], -c))
         self.cv_scores_ = {float(c): float(s) for c, s in scores.items()}
+        decision = decisions[self.C_]
+        self.vector_weight_, self.vector_alpha_ = 0.0, None
+        self.vector_weight_scores_ = {}
+        if self.vector_columns:
+            self.vector_alpha_, ridge_decision = self._search_alpha(vectors, y, splits)
+            combined = {float(w): decision + w * ridge_decision for w in self.vector_weights}
+            self.vector_weight_scores_ = {
+                w: float(self._macro_f1(y, d)) for w, d in combined.items()
+            }
+            # ties go to the smaller weight: the plainer model
+            self.vector_weight_ = max(combined, key=lambda w: (self.vector_weight_scores_[w], -w))
+            decision = combined[self.vector_weight_]
         class_index = np.searchsorted(self.classes_, y)
-        self.temperature_ = fit_temperature(decisions[self.C_], class_index)
+        self.temperature_ = fit_temperature(decision, class_index)
         # kept: where the cut sits among the known reasons' out-of-fold fit scores
-        self.oof_fit_scores_ = as_fit_score(decisions[self.C_]).astype(np.float32)
+        self.oof_fit_scores_ = as_fit_score(decision).astype(np.float32)
         self.threshold_ = float(np.quantile(self.oof_fit_scores_, self.undefined_share))
-        self.svm_ = self._svm(self.C_).fit(X_all, y_all)
+        terms_all, vectors_all = self._split(X_all)
+        self.svm_ = self._svm(self.C_).fit(terms_all, y_all)
+        self.ridge_ = (
+            self._ridge(self.vector_alpha_).fit(vectors_all, y_all)
+            if self.vector_weight_
+            else None
+        )
         logger.info(
-            "ReasonModel: C=%s (CV macro-F1 %s), temperature %.3f, fit cut %.3f",
+            "ReasonModel: C=%s (CV macro-F1 %s), word-vector weight %s (%s), temperature %.3f, "
+            "fit cut %.3f",
             self.C_,
             {c: round(s, 3) for c, s in self.cv_scores_.items()},
+            self.vector_weight_,
+            {w: round(s, 3) for w, s in self.vector_weight_scores_.items()},
             self.temperature_,
             self.threshold_,
         )
         return self
+
+    def _split(self, X) -> tuple:
+        """(TF-IDF columns as CSR, word-vector columns as a dense array or None)."""
+        X = sp.csr_matrix(X)
+        if not self.vector_columns:
+            return X, None
+        return X[:, self.vector_columns :], X[:, : self.vector_columns].toarray()
+
+    def _macro_f1(self, y, decision: np.ndarray) -> float:
+        return f1_score(y, self.classes_[self.answer_index(decision)], average="macro")
+
+    def _search_alpha(self, vectors: np.ndarray, y, splits) -> tuple[float, np.ndarray]:
+        """The ridge penalty with the best out-of-fold macro-F1, and its decisions (dense and
+        low-dimensional: every alpha takes well under a second)."""
+        best = None
+        for alpha in self.vector_alphas:
+            decision = np.zeros((len(y), self._n_outputs()))
+            for train, test in splits:
+                ridge = self._ridge(alpha).fit(vectors[train], y[train])
+                decision[test] = self._decision(ridge, vectors[test])
+            score = self._macro_f1(y, decision)
+            if best is None or score > best[0]:
+                best = (score, float(alpha), decision)
+        return best[1], best[2]
+
+    @staticmethod
+    def _ridge(alpha: float) -> RidgeClassifier:
+        return RidgeClassifier(alpha=alpha, class_weight="balanced")
 
     def _search_C(self, X, y, splits) -> tuple[dict, dict]:
         """Out-of-fold decisions and macro-F1 for C from the smallest up, stopping once the score
@@ -147,9 +219,7 @@ class ReasonModel(ClassifierMixin, BaseEstimator):
                 for (_, test), values in zip(splits, fitted, strict=True):
                     decision[test] = values
                 decisions[C] = decision
-                scores[C] = f1_score(
-                    y, self.classes_[self.answer_index(decision)], average="macro"
-                )
+                scores[C] = self._macro_f1(y, decision)
                 if scores[C] > best:
                     best, worse = scores[C], 0
                 else:
@@ -168,8 +238,8 @@ class ReasonModel(ClassifierMixin, BaseEstimator):
         return 1 if len(self.classes_) == 2 else len(self.classes_)
 
     @staticmethod
-    def _decision(svm: LinearSVC, X) -> np.ndarray:
-        values = svm.decision_function(X)
+    def _decision(estimator, X) -> np.ndarray:
+        values = estimator.decision_function(X)
         return values.reshape(-1, 1) if values.ndim == 1 else values
 
     def answer_index(self, decision: np.ndarray) -> np.ndarray:
@@ -179,7 +249,11 @@ class ReasonModel(ClassifierMixin, BaseEstimator):
         return decision.argmax(axis=1)
 
     def decision_function(self, X) -> np.ndarray:
-        return self._decision(self.svm_, X)
+        terms, vectors = self._split(X)
+        decision = self._decision(self.svm_, terms)
+        if self.ridge_ is not None:
+            decision = decision + self.vector_weight_ * self._decision(self.ridge_, vectors)
+        return decision
 
     def predict_proba(self, X) -> np.ndarray:
         return self.calibrated(self.decision_function(X))
@@ -258,8 +332,16 @@ def fit_temperature(decision: np.ndarray, class_index: np.ndarray) -> float:
     return float(np.exp(best.x))
 
 
-def build_features(char_ngrams: bool = True) -> ColumnTransformer:
-    blocks = [
+def build_features(char_ngrams: bool = True, word_vectors: bool = True) -> ColumnTransformer:
+    blocks = []
+    if word_vectors:
+        # first, so that ReasonModel knows their columns: mean word vectors of the text's words
+        # and of its lemmas (a lemma is in the embedding's vocabulary more often than a form)
+        blocks += [
+            ("vectors", WordVectorMean(), "normalized"),
+            ("lemma_vectors", WordVectorMean(), "lemmas"),
+        ]
+    blocks += [
         (
             "words",
             TfidfVectorizer(
@@ -292,10 +374,12 @@ def build_pipeline(
     random_state: int = 0,
     char_ngrams: bool = True,
     search_max_examples: int | None = DEFAULT_SEARCH_MAX_EXAMPLES,
+    word_vectors: bool = True,
+    vector_weights: Sequence[float] = DEFAULT_VECTOR_WEIGHTS,
 ) -> Pipeline:
     return Pipeline(
         [
-            ("features", build_features(char_ngrams)),
+            ("features", build_features(char_ngrams, word_vectors)),
             (
                 "model",
                 ReasonModel(
@@ -304,6 +388,8 @@ def build_pipeline(
                     undefined_share=undefined_share,
                     random_state=random_state,
                     search_max_examples=search_max_examples,
+                    vector_columns=2 * WordVectorMean.dimensions if word_vectors else 0,
+                    vector_weights=tuple(vector_weights),
                 ),
             ),
         ]
@@ -323,15 +409,25 @@ def analyse_texts(texts: Sequence[str], lemmatizer) -> pd.DataFrame:
 
 # --- explanations ------------------------------------------------------------------------------
 
+VECTOR_BLOCKS = ("vectors__", "lemma_vectors__")
+
 
 def _feature_names(pipeline: Pipeline) -> np.ndarray:
     return pipeline.named_steps["features"].get_feature_names_out()
 
 
 def _class_weights(pipeline: Pipeline) -> np.ndarray:
-    """SVM weights per class (rows) and feature (columns)."""
+    """Weights per class (rows) and feature (columns): the ridge's (times its weight) on the
+    word-vector columns, the SVM's on the TF-IDF columns."""
     model: ReasonModel = pipeline.named_steps["model"]
     coef = model.svm_.coef_
+    if model.vector_columns:
+        vector_coef = (
+            model.vector_weight_ * model.ridge_.coef_.reshape(coef.shape[0], -1)
+            if model.ridge_ is not None
+            else np.zeros((coef.shape[0], model.vector_columns))
+        )
+        coef = np.hstack([vector_coef, coef])
     if coef.shape[0] == 1:  # binary: the second class gets the positive side
         coef = np.vstack([-coef[0], coef[0]])
     return coef
@@ -368,10 +464,16 @@ def explain(
     if label is None:
         label = str(model.predict(vector)[0])
     row = int(np.flatnonzero(model.classes_ == label)[0])
-    contributions = vector.multiply(_class_weights(pipeline)[row]).tocsr()
+    contributions = sp.csr_matrix(vector).multiply(_class_weights(pipeline)[row]).tocsr()
     names = _feature_names(pipeline)
+    # word-vector dimensions have no words to show: only TF-IDF terms explain a contact
     pairs = sorted(
-        zip(contributions.indices, contributions.data, strict=True), key=lambda p: -p[1]
+        (
+            (i, v)
+            for i, v in zip(contributions.indices, contributions.data, strict=True)
+            if not names[i].startswith(VECTOR_BLOCKS)
+        ),
+        key=lambda p: -p[1],
     )
     return [[_term(names[i]), round(float(v), 4)] for i, v in pairs[:n] if v > 0]
 

@@ -48,8 +48,13 @@ class TrainConfig(BaseModel):
     top_terms: int = Field(12, ge=1)
     # C, temperature and the fit cut are chosen on at most this many labels (training time)
     search_max_examples: int | None = Field(reason_model.DEFAULT_SEARCH_MAX_EXAMPLES, ge=100)
+    # mean Navec word vectors as a feature block; its weight (0 = off) is chosen by inner CV
+    word_vectors: bool = True
+    vector_weights: tuple[float, ...] = Field(reason_model.DEFAULT_VECTOR_WEIGHTS, min_length=1)
 
-    def build_pipeline(self, char_ngrams: bool = True) -> Pipeline:
+    def build_pipeline(
+        self, char_ngrams: bool = True, word_vectors: bool | None = None
+    ) -> Pipeline:
         """The unfitted classifier with these parameters (train, evaluate and notebooks)."""
         return reason_model.build_pipeline(
             self.undefined_share,
@@ -58,6 +63,8 @@ class TrainConfig(BaseModel):
             self.random_state,
             char_ngrams=char_ngrams,
             search_max_examples=self.search_max_examples,
+            word_vectors=self.word_vectors if word_vectors is None else word_vectors,
+            vector_weights=self.vector_weights,
         )
 
 
@@ -104,7 +111,7 @@ def out_of_fold(
     """
     predicted = np.empty(len(y), dtype=object)
     covered = np.zeros(len(y), dtype=bool)
-    fold_f1, thresholds, Cs = [], [], []
+    fold_f1, thresholds, Cs, vector_weights = [], [], [], []
     for train_idx, test_idx in folds:
         pipe = make()
         pipe.fit(X.iloc[train_idx], y[train_idx])
@@ -117,12 +124,14 @@ def out_of_fold(
         )
         thresholds.append(model.threshold_)
         Cs.append(model.C_)
+        vector_weights.append(model.vector_weight_)
     return {
         "predicted": predicted.astype(str),
         "covered": covered,
         "fold_macro_f1": fold_f1,
         "thresholds": thresholds,
         "Cs": Cs,
+        "vector_weights": vector_weights,
     }
 
 
@@ -227,7 +236,9 @@ def train(
     held_out, baselines = {}, {}
     for name, X in inputs.items():
         oof = out_of_fold(
-            lambda name=name: config.build_pipeline(char_ngrams=name != "words_no_lemma"),
+            lambda name=name: config.build_pipeline(
+                char_ngrams=name != "words_no_lemma", word_vectors=name != "words_no_lemma"
+            ),
             X,
             y,
             folds,
@@ -268,6 +279,11 @@ def train(
         "final": {
             "threshold": round(final.metadata_["threshold"], 4),
             "C": float(final.named_steps["model"].C_),
+            "word_vector_weight": float(final.named_steps["model"].vector_weight_),
+            "cv_macro_f1_by_word_vector_weight": {
+                str(k): round(v, 4)
+                for k, v in final.named_steps["model"].vector_weight_scores_.items()
+            },
             "cv_macro_f1": {
                 str(k): round(v, 4) for k, v in final.named_steps["model"].cv_scores_.items()
             },
