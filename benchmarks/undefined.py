@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from pipeline.model import as_fit_score
+from pipeline.model import decide
 from pipeline.text import Lemmatizer
 from pipeline.train import TrainConfig, model_inputs
 
@@ -46,8 +46,7 @@ def held_out_reasons(
         keep = train[~np.isin(labels[train], held)]
         pipe = config.build_pipeline().fit(inputs.iloc[keep], labels[keep])
         model = pipe.named_steps["model"]
-        decision = pipe.decision_function(inputs.iloc[test])
-        undefined = as_fit_score(decision) < model.threshold_
+        undefined = decide(pipe, inputs.iloc[test])[1] < model.threshold_
         novel = np.isin(labels[test], held)
         per_fold.append(
             {

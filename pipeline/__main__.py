@@ -397,12 +397,12 @@ def run(args: argparse.Namespace) -> None:
         pipeline = classify.load_model(args.model)
         contact = model.analyse_texts([args.text], Lemmatizer())
         reason_model = pipeline.named_steps["model"]
-        decision = pipeline.decision_function(contact)
+        decision, fit = model.decide(pipeline, contact)
         proba = reason_model.calibrated(decision)[0]
         classes = reason_model.classes_
         best = proba.argsort()[::-1][:3]
         print(f"леммы: {contact['lemmas'].iloc[0]}")
-        if model.as_fit_score(decision)[0] < pipeline.metadata_["threshold"]:
+        if fit[0] < pipeline.metadata_["threshold"]:
             print(
                 f"  {taxonomy.title(pipeline.metadata_['undefined_reason'])}: "
                 "ни одна причина не подходит; ближайшие:"

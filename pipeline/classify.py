@@ -18,7 +18,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 from sklearn.pipeline import Pipeline
 
-from pipeline.model import INPUT_COLUMNS, as_fit_score
+from pipeline.model import INPUT_COLUMNS, decide
 from pipeline.taxonomy import load_taxonomy
 
 logger = logging.getLogger(__name__)
@@ -78,8 +78,8 @@ def classify_frame(
     u_fit = np.full(len(uniques), np.nan)
     for start in range(0, len(uniques), batch_size):
         part = np.arange(start, min(start + batch_size, len(uniques)))
-        decision = pipeline.decision_function(unique_inputs.iloc[part])  # one column per output
-        u_fit[part] = as_fit_score(decision)
+        # one column per output, and how strongly the best reason claims each text
+        decision, u_fit[part] = decide(pipeline, unique_inputs.iloc[part])
         proba = model.calibrated(decision)
         order = np.argsort(-proba, axis=1, kind="stable")
         u_top[part] = classes[order[:, 0]]

@@ -152,8 +152,10 @@ class ReasonModel(ClassifierMixin, BaseEstimator):
             decision = combined[self.vector_weight_]
         class_index = np.searchsorted(self.classes_, y)
         self.temperature_ = fit_temperature(decision, class_index)
-        # kept: where the cut sits among the known reasons' out-of-fold fit scores
-        self.oof_fit_scores_ = as_fit_score(decision).astype(np.float32)
+        # kept: where the cut sits among the known reasons' out-of-fold fit scores. The fit score
+        # is the TF-IDF SVM's alone: word vectors put every text near *some* reason (that is
+        # what they are for), which would let contacts of no known reason through the cut
+        self.oof_fit_scores_ = as_fit_score(decisions[self.C_]).astype(np.float32)
         self.threshold_ = float(np.quantile(self.oof_fit_scores_, self.undefined_share))
         terms_all, vectors_all = self._split(X_all)
         self.svm_ = self._svm(self.C_).fit(terms_all, y_all)
@@ -249,11 +251,7 @@ class ReasonModel(ClassifierMixin, BaseEstimator):
         return decision.argmax(axis=1)
 
     def decision_function(self, X) -> np.ndarray:
-        terms, vectors = self._split(X)
-        decision = self._decision(self.svm_, terms)
-        if self.ridge_ is not None:
-            decision = decision + self.vector_weight_ * self._decision(self.ridge_, vectors)
-        return decision
+        return self.decide(X)[0]
 
     def predict_proba(self, X) -> np.ndarray:
         return self.calibrated(self.decision_function(X))
@@ -267,7 +265,23 @@ class ReasonModel(ClassifierMixin, BaseEstimator):
 
     def fit_score(self, X) -> np.ndarray:
         """How strongly the best reason claims each contact (compare with ``threshold_``)."""
-        return as_fit_score(self.decision_function(X))
+        return self.decide(X)[1]
+
+    def decide(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """``decision_function(X)`` and ``fit_score(X)`` from one pass over X. The fit score is
+        the best one-vs-rest decision of the TF-IDF SVM: the evidence of the reason's own words
+        (word vectors move the answer, not whether any reason claims the contact)."""
+        terms, vectors = self._split(X)
+        svm_decision = self._decision(self.svm_, terms)
+        decision = svm_decision
+        if self.ridge_ is not None:
+            decision = svm_decision + self.vector_weight_ * self._decision(self.ridge_, vectors)
+        return decision, as_fit_score(svm_decision)
+
+
+def decide(pipeline: Pipeline, inputs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The fitted Pipeline's decision values and fit scores for rows of ``model_input``."""
+    return pipeline.named_steps["model"].decide(pipeline.named_steps["features"].transform(inputs))
 
 
 def as_fit_score(decision: np.ndarray) -> np.ndarray:

@@ -116,9 +116,9 @@ def out_of_fold(
         pipe = make()
         pipe.fit(X.iloc[train_idx], y[train_idx])
         model: reason_model.ReasonModel = pipe.named_steps["model"]
-        decision = pipe.decision_function(X.iloc[test_idx])
+        decision, fit = reason_model.decide(pipe, X.iloc[test_idx])
         predicted[test_idx] = model.classes_[model.answer_index(decision)]
-        covered[test_idx] = reason_model.as_fit_score(decision) >= model.threshold_
+        covered[test_idx] = fit >= model.threshold_
         fold_f1.append(
             f1_score(y[test_idx], predicted[test_idx], average="macro", zero_division=0)
         )

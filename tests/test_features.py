@@ -12,6 +12,7 @@ from pipeline.model import (
     VECTOR_BLOCKS,
     _class_weights,
     build_pipeline,
+    decide,
     explain,
     model_input,
 )
@@ -118,6 +119,13 @@ def test_word_vector_weight_is_chosen_by_cv_and_zero_means_unused() -> None:
         used = np.abs(_class_weights(pipe)[:, is_vector]).max()
         assert (used == 0) == (expected == 0)
         assert (model.ridge_ is None) == (expected == 0)
+        # «Не определено» asks whether a reason's own words claim the contact: the fit score is
+        # the SVM's alone, the answer is SVM + weight · ridge
+        features = pipe.named_steps["features"].transform(X)
+        decision, fit = decide(pipe, X)
+        svm_only = model.svm_.decision_function(features[:, 600:]).reshape(-1, 1)
+        np.testing.assert_allclose(fit, np.abs(svm_only[:, 0]))  # binary: the winning side
+        assert np.allclose(decision, svm_only) == (expected == 0)
         # a mortgage text with none of the training words: the vectors carry it
         unseen = model_input(["жилищный заём на квартиру"], ["жилищный заём на квартира"])
         if expected:
