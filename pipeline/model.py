@@ -210,10 +210,13 @@ class ReasonModel(ClassifierMixin, BaseEstimator):
         fits and never the best there, so they are not tried."""
         decisions, scores = {}, {}
         best, worse = -1.0, 0
-        with Parallel(n_jobs=self.n_jobs, prefer="threads") as parallel:
+        # processes, not threads: liblinear shuffles with the C library's global rand(), so
+        # fits in parallel threads disturb each other's seed and a rerun gives other numbers
+        # (scikit-learn issues #8410, #31883); each process has its own
+        with Parallel(n_jobs=self.n_jobs, prefer="processes") as parallel:
             for C in sorted(self.Cs):
-                # the folds of one C are independent: run them on all cores (liblinear releases
-                # the GIL, so threads share X without copying it); results do not depend on n_jobs
+                # the folds of one C are independent: run them on all cores; results do not
+                # depend on n_jobs
                 fitted = parallel(
                     delayed(self._fold_decision)(C, X, y, train, test) for train, test in splits
                 )
