@@ -31,7 +31,9 @@ from pipeline.owner_notes import load_owner_notes
 from pipeline.sla import BusinessCalendar, SlaRule, compliance, sla_status
 from pipeline.taxonomy import Taxonomy, load_taxonomy
 from pipeline.text import mask_personal_data
-from pipeline.trends import ISO_WEEK, week_range, weekly_indicators
+from pipeline.trends import weekly_indicators
+from pipeline.weeks import parse_week, week_bounds, week_range
+from pipeline.weeks import week_of as iso_week_of
 
 logger = logging.getLogger(__name__)
 
@@ -92,9 +94,7 @@ class AggregateConfig(BaseModel):
     def _iso_week(cls, value: str | None) -> str | None:
         if value in (None, ""):
             return None
-        if not ISO_WEEK.match(value):
-            raise ValueError(f"ожидается ISO-неделя вида 2026-W47, найдено {value!r}")
-        return value
+        return parse_week(value)  # WeekError is a ValueError: pydantic reports it in Russian
 
 
 class AggregateError(ConfigError):
@@ -177,17 +177,6 @@ def build_tables(
 
 
 # --- report week ------------------------------------------------------------------------------
-
-
-def iso_week_of(day: date) -> str:
-    year, week, _ = day.isocalendar()
-    return f"{year}-W{week:02d}"
-
-
-def week_bounds(iso_week: str) -> tuple[date, date]:
-    year, week = int(iso_week[:4]), int(iso_week[6:])
-    monday = date.fromisocalendar(year, week, 1)
-    return monday, monday + timedelta(days=6)
 
 
 def choose_report_week(con: duckdb.DuckDBPyConnection, config: AggregateConfig) -> str:

@@ -10,6 +10,8 @@ from typing import Any
 
 import pandas as pd
 
+from pipeline.weeks import week_bounds
+
 NBSP = "\u00a0"  # keeps "1 234" and "12,5 %" on one line
 DASH = "—"
 # CLDR abbreviated month names, genitive (as used after a day number)
@@ -91,9 +93,7 @@ def day(value: Any) -> str:
 
 def week_label(iso_week: str) -> str:
     """``2026-W47`` -> ``16–22 нояб. 2026`` (or across months ``28 сент. – 4 окт. 2026``)."""
-    year, week = int(iso_week[:4]), int(iso_week[6:])
-    monday = date.fromisocalendar(year, week, 1)
-    sunday = date.fromisocalendar(year, week, 7)
+    monday, sunday = week_bounds(iso_week)
     if monday.month == sunday.month:
         return f"{monday.day}–{day(sunday)}"
     if monday.year == sunday.year:

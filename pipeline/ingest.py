@@ -18,12 +18,14 @@ import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from pipeline.config import REQUIRED_FIELDS, IngestConfig
+from pipeline.weeks import WeekError, monday_of, weeks_of
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +66,6 @@ DRIVER_COLUMNS = ("iso_week", "week_start", "customers")
 
 _OFFSET_RE = r"(?:[+-]\d\d:?\d\d|Z)$"
 _HMS_RE = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{2})$")
-_ISO_WEEK_RE = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
 
 
 class IngestError(RuntimeError):
@@ -524,11 +525,8 @@ def add_calendar(contacts: pd.DataFrame, timezone: str) -> pd.DataFrame:
     """Local wall-clock columns, ISO week and week start (weeks follow the local calendar)."""
     out = contacts.copy()
     local = out["created_at"].dt.tz_convert(timezone)
-    iso = local.dt.isocalendar()
     out["created_local"] = local.dt.tz_localize(None)
-    out["iso_week"] = (
-        iso["year"].astype(str) + "-W" + iso["week"].astype(str).str.zfill(2)
-    ).astype("string")
+    out["iso_week"] = weeks_of(out["created_local"])
     out["week_start"] = (
         local.dt.normalize() - pd.to_timedelta(local.dt.day_of_week, unit="D")
     ).dt.date
@@ -557,14 +555,19 @@ def deduplicate(contacts: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
 def week_start_of(values: pd.Series) -> pd.Series:
     """Monday of the week given as ``2026-W45`` or any date inside it; NaT if unreadable."""
     text = _blank_to_na(values)
-    iso = text.str.extract(_ISO_WEEK_RE.pattern)
-    from_iso = pd.to_datetime(
-        iso[0] + "-W" + iso[1].str.zfill(2) + "-1", format="%G-W%V-%u", errors="coerce"
-    )
+    from_iso = pd.to_datetime(text.map(_monday_or_none, na_action="ignore"), errors="coerce")
     from_date = pd.to_datetime(text, format="ISO8601", errors="coerce")
     from_date = from_date.fillna(pd.to_datetime(text, format="%d.%m.%Y", errors="coerce"))
     day = from_iso.fillna(from_date)
     return day - pd.to_timedelta(day.dt.day_of_week, unit="D")
+
+
+def _monday_or_none(value: str) -> date | None:
+    """Monday of a typed ISO week (``pipeline.weeks`` rules), None for anything else."""
+    try:
+        return monday_of(value)
+    except WeekError:
+        return None
 
 
 def convert_drivers(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -583,11 +586,10 @@ def convert_drivers(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     )
     bad = problems.bad
     good = pd.DataFrame({"week_start": week[~bad].dt.date, "customers": customers[~bad]})
-    iso = pd.to_datetime(good["week_start"]).dt.isocalendar()
     good.insert(
         0,
         "iso_week",
-        (iso["year"].astype(str) + "-W" + iso["week"].astype(str).str.zfill(2)).astype("string"),
+        weeks_of(good["week_start"]),
     )
     good["customers"] = good["customers"].round().astype("int64")
     rejected = pd.DataFrame(

@@ -54,7 +54,7 @@ from pipeline.labels import load_labels
 from pipeline.taxonomy import Taxonomy
 from pipeline.text import AGENT_SHORTHAND, Lemmatizer, mask_personal_data, normalize, tokenize
 from pipeline.train import TrainConfig
-from pipeline.trends import ISO_WEEK, week_range
+from pipeline.weeks import WeekError, parse_week, week_range
 
 logger = logging.getLogger(__name__)
 
@@ -131,8 +131,10 @@ def resolve_week(con: duckdb.DuckDBPyConnection, week: str | None) -> str:
     """``week`` checked against the data; empty or None means the report week."""
     if not week:
         return report_week(con)
-    if not ISO_WEEK.match(week):
-        raise InvestigationError(f"неделя '{week}': ожидается ISO-неделя вида 2026-W45")
+    try:
+        week = parse_week(week)
+    except WeekError as error:
+        raise InvestigationError(str(error)) from None
     weeks = data_weeks(con)
     if week not in weeks:
         raise InvestigationError(

@@ -7,7 +7,6 @@ started. Validated like the taxonomy: a mistake names the note, the key and the 
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from pathlib import Path
 
@@ -16,8 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from pipeline.config import ConfigError, read_yaml
 from pipeline.taxonomy import Taxonomy
+from pipeline.weeks import parse_week
 
-ISO_WEEK = re.compile(r"^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$")
 NOTE_COLUMNS = ("reason_id", "week", "author", "explanation", "action", "action_start", "due")
 
 
@@ -39,9 +38,7 @@ class Note(BaseModel):
     @field_validator("week")
     @classmethod
     def _iso_week(cls, value: str) -> str:
-        if not ISO_WEEK.match(value):
-            raise ValueError("ожидается ISO-неделя вида 2026-W41")
-        return value
+        return parse_week(value)  # WeekError is a ValueError: pydantic reports it
 
 
 class OwnerNotes(BaseModel):

@@ -33,6 +33,8 @@ import holidays
 import numpy as np
 import yaml
 
+from pipeline.weeks import week_of
+
 logger = logging.getLogger(__name__)
 
 STORIES = {
@@ -679,7 +681,7 @@ def render_files(
     files: dict[str, dict] = {}
     for i, start in enumerate(week_starts):
         end = start + timedelta(days=7)
-        label = f"{start.isocalendar()[0]}-W{start.isocalendar()[1]:02d}"
+        label = week_of(start)
         in_week = [c for c in contacts if start <= c.created.date() < end]
         calls = [c for c in in_week if c.kind == "call"]
         complaints = [c for c in in_week if c.kind == "complaint"]
@@ -723,8 +725,7 @@ def drivers_csv(week_starts: list[date], rng: random.Random) -> bytes:
     customers = 1_180_000
     for start in week_starts:
         customers += rng.randint(1500, 4500)
-        iso = start.isocalendar()
-        lines.append(f"{iso[0]}-W{iso[1]:02d},{customers}")
+        lines.append(f"{week_of(start)},{customers}")
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 

@@ -19,7 +19,6 @@ All functions are pure: they never mutate their inputs and never touch the files
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -28,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-ISO_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+from pipeline import weeks
 
 LEVEL_WEEKS = 8
 """Spike baseline without a trend: median of at most this many weeks before the report week."""
@@ -227,30 +226,18 @@ def _upper_tail(observed: float, expected: float, dispersion: float, factor: flo
 
 
 def _week_start(week: str) -> date:
-    match = ISO_WEEK.match(str(week))
-    if not match:
-        raise TrendInputError(f"ISO week {week!r}: expected the form 2026-W41")
-    year, number = int(match[1]), int(match[2])
     try:
-        return date.fromisocalendar(year, number, 1)
-    except ValueError:
-        last = date(year, 12, 28).isocalendar().week
-        raise TrendInputError(
-            f"ISO week {week!r} does not exist: {year} has weeks W01..W{last:02d}"
-        ) from None
-
-
-def _iso_week_of(day: date) -> str:
-    year, number, _ = day.isocalendar()
-    return f"{year}-W{number:02d}"
+        return weeks.monday_of(week)
+    except weeks.WeekError as error:
+        raise TrendInputError(str(error)) from None
 
 
 def week_range(last_week: str, n: int) -> list[str]:
     """The ``n`` ISO weeks ending at ``last_week``, oldest first (crosses year boundaries)."""
-    if n < 0:
-        raise TrendInputError(f"week_range: n must be >= 0, got {n}")
-    end = _week_start(last_week)
-    return [_iso_week_of(end - timedelta(weeks=back)) for back in range(n - 1, -1, -1)]
+    try:
+        return weeks.week_range(last_week, n)
+    except weeks.WeekError as error:
+        raise TrendInputError(str(error)) from None
 
 
 def _check_weeks(weeks: list[str], report_week: str) -> None:

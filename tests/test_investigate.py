@@ -266,12 +266,14 @@ def test_empty_week_means_the_report_week(con):
     assert investigate.report_week(con) == "2026-W47"
     assert investigate.resolve_week(con, "") == "2026-W47"
     assert investigate.resolve_week(con, "2026-W45") == "2026-W45"
+    assert investigate.resolve_week(con, "2026w45") == "2026-W45"  # typed loosely, read as one
 
 
 @pytest.mark.parametrize(
     ("week", "message"),
     [
-        ("2026-45", "ожидается ISO-неделя вида 2026-W45"),
+        ("2026-45", "неделя '2026-45': ожидается ISO-неделя вида 2026-W47"),
+        ("2026-W00", "не существует: в 2026 году недели с W01 по W53"),
         ("2026-W30", "нет контактов за неё; есть 2026-W43 … 2026-W47"),
     ],
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ from pipeline.trends import (
     week_range,
     weekly_indicators,
 )
+from pipeline.weeks import WeekError, parse_week, week_bounds
 
 WEEKS = np.arange(13)
 
@@ -195,8 +197,8 @@ def test_week_range_crosses_year_boundaries():
 @pytest.mark.parametrize(
     ("week", "message"),
     [
-        ("2025-W53", "2025 has weeks W01..W52"),
-        ("2026-47", "expected the form 2026-W41"),
+        ("2025-W53", "в 2025 году недели с W01 по W52"),
+        ("2026-47", "ожидается ISO-неделя вида 2026-W47"),
     ],
 )
 def test_week_range_rejects_bad_weeks(week, message):
@@ -311,3 +313,65 @@ def test_doubling_of_a_100_a_week_reason_is_detected():
     history = rng.poisson(100, size=(500, 8))
     detected = sum(spike(row, rng.poisson(200)).is_spike for row in history)
     assert detected / 500 > 0.95
+
+
+# --- one ISO-week rule ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "canonical"),
+    [
+        ("2026-W47", "2026-W47"),
+        ("2026-W5", "2026-W05"),
+        ("2026w05", "2026-W05"),
+        (" 2026W53 ", "2026-W53"),
+        ("2020-W53", "2020-W53"),
+    ],
+)
+def test_typed_weeks_are_read_in_one_canonical_form(typed, canonical):
+    assert parse_week(typed) == canonical
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("2026-W00", "в 2026 году недели с W01 по W53"),
+        ("2025-W53", "в 2025 году недели с W01 по W52"),
+        ("2026-W54", "не существует"),
+        ("2026-47", "ожидается ISO-неделя вида 2026-W47"),
+        ("47 неделя", "ожидается ISO-неделя"),
+    ],
+)
+def test_weeks_that_do_not_exist_are_refused_in_russian(typed, message):
+    with pytest.raises(WeekError, match=message):
+        parse_week(typed)
+
+
+def test_every_module_reads_weeks_by_the_same_rule():
+    """Owner notes, params.yaml report_week, investigations and drivers agree on what a week is."""
+    from pydantic import ValidationError
+
+    from pipeline.aggregate import AggregateConfig
+    from pipeline.ingest import week_start_of
+    from pipeline.owner_notes import Note
+
+    assert AggregateConfig(report_week="2026w5").report_week == "2026-W05"
+    with pytest.raises(ValidationError, match="W01 по W52"):
+        AggregateConfig(report_week="2025-W53")
+    note = dict(
+        reason="x", author="Иванова", explanation="Сбой в приложении банка", action="Исправить"
+    )
+    assert Note(**note, week="2026-W5", action_start="2026-02-02").week == "2026-W05"
+    with pytest.raises(ValidationError, match="не существует"):
+        Note(**note, week="2026-W00", action_start="2026-02-02")
+    mondays = week_start_of(
+        pd.Series(["2026-W05", "2026w5", "2026-W00", "2025-W53", "2026-01-28"])
+    )
+    assert [None if pd.isna(d) else d.date().isoformat() for d in mondays] == [
+        "2026-01-26",
+        "2026-01-26",
+        None,
+        None,
+        "2026-01-26",
+    ]
+    assert week_bounds("2026-W01") == (date(2025, 12, 29), date(2026, 1, 4))
