@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pipeline import formatting
 from pipeline.taxonomy import Taxonomy, load_taxonomy
 from pipeline.text import mask_personal_data
+from pipeline.weeks import week_of
 
 logger = logging.getLogger(__name__)
 
@@ -216,8 +217,7 @@ def reason_chart(weekly: pd.DataFrame, reason, loop_row: pd.Series, weeks: list[
     start = loop_row.get("note_action_start")
     if start is not None and not (isinstance(start, float) and np.isnan(start)):
         start = pd.Timestamp(start).date()
-        year, week, _ = start.isocalendar()
-        action_week = f"{year}-W{week:02d}"
+        action_week = week_of(start)
         if action_week in weeks:
             shapes.append(
                 {
@@ -347,6 +347,19 @@ class Inputs:
     estimated: pd.DataFrame
     """weekly_estimated: raw count and volume corrected for the model's errors, per week."""
     volume_interval: float
+    windows: dict
+    """Windows, targets and limits the pages print, from the aggregate run's params
+    (``run_windows``): the report never states a number params.yaml does not hold."""
+
+
+def run_windows(con: duckdb.DuckDBPyConnection) -> dict:
+    """trend_weeks, sla_target and sla_limit_days of the run that built the warehouse."""
+    params = json.loads(con.execute("SELECT params FROM run_info").fetchall()[0][0])
+    return {
+        "trend_weeks": int(params["trend_weeks"]),
+        "sla_target": float(params["sla"]["target"]),
+        "sla_limit_days": int(params["sla"]["limit_business_days"]),
+    }
 
 
 def headline(inputs: Inputs, week: str) -> dict:
@@ -590,6 +603,7 @@ def render_site(
         "taxonomy_version": _run_info(inputs, "taxonomy_version"),
         "sla_as_of": _run_info(inputs, "sla_as_of"),
         "volume_interval": inputs.volume_interval,
+        "windows": inputs.windows,
     }
     written = []
 
@@ -665,14 +679,14 @@ XLSX_COLUMNS = {
     "prev_week": "Прошлая неделя",
     "wow_change": "Изменение к прошлой неделе",
     "change_4w": "4 недели к 4 предыдущим",
-    "trend_ru": "Тренд 13 недель",
+    "trend_ru": "Тренд {trend_weeks} недель",
     "is_spike": "Всплеск",
     "target_value": "Цель",
     "target_metric_ru": "Метрика цели",
     "target_due": "Срок цели",
     "target_status_ru": "Статус цели",
     "sla_compliance": "SLA (в срок)",
-    "sla_breached_limit": "Сверх 3 рабочих дней",
+    "sla_breached_limit": "Сверх {sla_limit_days} рабочих дней",
     "repeat_rate": "Повторы",
     "mean_transfers": "Переводов на звонок",
     "share_2plus_transfers": "Доля с ≥ 2 переводами",
@@ -695,7 +709,9 @@ XLSX_PERCENT = {
 XLSX_WHOLE = {"volume_estimated", "volume_estimated_low", "volume_estimated_high"}
 
 
-def write_xlsx(loop: pd.DataFrame, path: Path, week: str, volume_interval: float) -> None:
+def write_xlsx(
+    loop: pd.DataFrame, path: Path, week: str, volume_interval: float, windows: dict
+) -> None:
     frame = loop.copy()
     frame["quadrant_ru"] = frame["quadrant"].map(lambda q: QUADRANTS[q][0])
     frame["target_metric_ru"] = frame["target_metric"].map(METRIC_RU)
@@ -704,7 +720,7 @@ def write_xlsx(loop: pd.DataFrame, path: Path, week: str, volume_interval: float
     frame["note_action"] = frame["note_action"].fillna("")
     level = formatting.percent(volume_interval, 0)
     frame = frame[list(XLSX_COLUMNS)].rename(
-        columns={k: v.format(level=level) for k, v in XLSX_COLUMNS.items()}
+        columns={k: v.format(level=level, **windows) for k, v in XLSX_COLUMNS.items()}
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
@@ -755,6 +771,7 @@ def main(
             volume_interval=float(
                 con.execute("SELECT volume_interval FROM run_info").fetchall()[0][0]
             ),
+            windows=run_windows(con),
         )
         lemmas = (
             pd.read_parquet(lemmas_path, columns=["contact_id", "lemmas"]) if lemmas_path else None
@@ -765,6 +782,7 @@ def main(
             xlsx_path,
             report_week,
             inputs.volume_interval,
+            inputs.windows,
         )
     finally:
         con.close()

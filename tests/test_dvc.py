@@ -44,11 +44,9 @@ STAGES = load_stages()
 def test_command_paths_match_declared_deps_and_outs(name):
     stage = STAGES[name]
     words = shlex.split(stage["cmd"])
-    assert words[:4] == ["python", "-m", "pipeline", name.split("_")[0]] or words[:3] == [
-        "python",
-        "-m",
-        "pipeline",
-    ]
+    # the stage runs its own command (a stage running another stage's code would not rerun when
+    # that code changes: its deps name its own module)
+    assert words[:4] == ["python", "-m", "pipeline", name]
     in_cmd = {w for w, prev in zip(words[1:], words, strict=False) if prev.startswith("--")}
     deps = declared(stage.get("deps"))
     outs = (
@@ -87,3 +85,84 @@ def test_every_output_is_ignored_by_git():
                 for line in ignored.splitlines()
                 if not line.startswith(("#", "!"))
             ), out
+
+
+# --- every module a stage imports is one of its deps ---------------------------------------------
+
+PACKAGE = ROOT / "pipeline"
+# package folders read at run time: a module naming one (in a joinpath / PackageLoader call, or
+# as "folder/file") depends on it
+DATA_FOLDERS = ("sql", "queries", "templates", "static", "resources")
+
+
+def imported_modules(path: Path) -> set[str]:
+    """``pipeline.X`` modules imported anywhere in a file (top level or inside functions)."""
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("pipeline.")}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module == "pipeline":
+                found |= {f"pipeline.{a.name}" for a in node.names}
+            elif node.module.startswith("pipeline."):
+                found.add(node.module)
+    return {m for m in found if module_file(m).exists()}
+
+
+def module_file(module: str) -> Path:
+    parts = module.split(".")[1:]
+    file = PACKAGE.joinpath(*parts).with_suffix(".py")
+    return file if file.exists() else PACKAGE.joinpath(*parts, "__init__.py")
+
+
+def import_closure(start: Path) -> set[Path]:
+    """The stage module and every pipeline module it reaches through imports."""
+    seen, todo = set(), [start]
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        todo += [module_file(m) for m in imported_modules(path)]
+    return seen
+
+
+def data_folders(path: Path) -> set[str]:
+    text = path.read_text(encoding="utf-8")
+    return {
+        folder
+        for folder in DATA_FOLDERS
+        if re.search(rf"""(joinpath|PackageLoader)\([^)]*["']{folder}[/"']""", text)
+        or re.search(rf"""["']{folder}/[\w.]+["']""", text)
+    }
+
+
+def covered(path: str, deps: set[str]) -> bool:
+    return any(path == dep or path.startswith(dep.rstrip("/") + "/") for dep in deps)
+
+
+@pytest.mark.parametrize("name", sorted(STAGES))
+def test_stage_deps_cover_every_module_it_imports(name):
+    """A change to a module a stage imports (masking in text.py, the taxonomy reader) must rerun
+    the stage: every module in its import closure, and every package data folder those modules
+    read, is a dependency in dvc.yaml."""
+    deps = declared(STAGES[name].get("deps"))
+    closure = import_closure(PACKAGE / f"{name}.py")
+    modules = {p.relative_to(ROOT).as_posix() for p in closure}
+    missing = sorted(m for m in modules if not covered(m, deps))
+    folders = {f"pipeline/{f}" for p in closure for f in data_folders(p)}
+    missing += sorted(f for f in folders if not any(d.startswith(f) for d in deps))
+    assert not missing, (
+        f"dvc.yaml stage {name} imports or reads, but does not depend on: {missing}"
+    )
+
+
+def test_import_closure_sees_imports_inside_functions(tmp_path):
+    """The check itself can fail: a module imported only inside a function is still found."""
+    stage = PACKAGE / "classify.py"
+    assert PACKAGE / "model.py" in import_closure(stage)
+    assert PACKAGE / "text.py" in import_closure(PACKAGE / "lemmatize.py")
+    assert not covered("pipeline/text.py", {"pipeline/textual.py", "pipeline/tex"})
+    assert covered("pipeline/sql/weekly.sql", {"pipeline/sql"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -424,3 +425,23 @@ def test_overview_lists_the_emerging_topic_outside_the_taxonomy(site):
     section = html[html.index('id="emerging"') : html.index('id="quality"')]
     terms = re.findall(r"<td><b>(.*?)</b></td>", section)
     assert "qr" in terms and any("mir" in t or "мир" in t for t in terms), terms
+
+
+def test_printed_windows_targets_and_limits_come_from_the_runs_params():
+    """The pages never state a window, target or limit params.yaml does not hold: a run with a
+    26-week trend, a 90 % SLA target and a 5-day limit prints those, not 13 / 95 % / 3."""
+    con = duckdb.connect()
+    params = {"trend_weeks": 26, "sla": {"target": 0.9, "limit_business_days": 5}}
+    con.execute("CREATE TABLE run_info AS SELECT ? AS params", [json.dumps(params)])
+    windows = report.run_windows(con)
+    assert windows == {"trend_weeks": 26, "sla_target": 0.9, "sla_limit_days": 5}
+    env = report.environment()
+    header = env.from_string(
+        '{% import "macros.html.j2" as m with context %}{{ m.loop_table([], "") }}'
+    ).render(windows=windows, volume_interval=0.9)
+    assert "<th>26 недель</th>" in header and "13 недель" not in header
+    source = "\n".join(
+        path.read_text("utf-8") for path in (ROOT / "pipeline" / "templates").glob("*.j2")
+    )
+    for literal in ("13 недель", "95 %", "3 рабочих"):
+        assert literal not in source
