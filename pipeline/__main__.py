@@ -86,8 +86,14 @@ def _add_evaluate(sub) -> None:
     )
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--out", type=Path, default=None, help="JSON report to write")
-    p.add_argument("--text-column", default="text")
-    p.add_argument("--label-column", default="reason_id")
+    p.add_argument(
+        "--text-column", default=None, help="default: text, текст, обращение, сообщение ..."
+    )
+    p.add_argument(
+        "--label-column",
+        default=None,
+        help="default: reason_id, label, reason, причина, метка, category, категория",
+    )
     p.add_argument("--key", default=None, help="unique id column, e.g. url: duplicates dropped")
     p.add_argument(
         "--rare",
@@ -217,8 +223,9 @@ def _add_taxonomy_maintenance(action) -> None:
     )
     p = add(
         "import-labels",
-        "labelled file (our CSV, Label Studio JSON, or any CSV/XLSX/JSONL with --text-column "
-        "and --label-column) -> taxonomy/labels",
+        "labelled file (our CSV, Label Studio JSON, or any CSV/XLSX/JSONL whose text and label "
+        "columns are found by name: текст/причина/категория..., or named by --text-column and "
+        "--label-column) -> taxonomy/labels",
     )
     p.add_argument("file", type=Path)
     p.add_argument("--text-column", default=None, help="column with the contact text")

@@ -62,10 +62,16 @@ class EvaluateError(ConfigError):
     """The labelled file cannot be evaluated; the message says what, where and how to fix it."""
 
 
+# column names recognised without --text-column / --label-column, in order of preference (they
+# compare case-insensitively, ё = е); a file with none of them needs the flag
+TEXT_COLUMN_NAMES = ("text", "текст", "текст обращения", "обращение", "message", "сообщение")
+LABEL_COLUMN_NAMES = ("reason_id", "label", "reason", "причина", "метка", "category", "категория")
+
+
 @dataclass(frozen=True)
 class EvaluateOptions:
-    text_column: str = "text"
-    label_column: str = "reason_id"
+    text_column: str | None = None  # None: the first of TEXT_COLUMN_NAMES the file has
+    label_column: str | None = None  # None: the first of LABEL_COLUMN_NAMES the file has
     key_column: str | None = None  # unique id of an example: later duplicates are dropped
     folds: int = 5
     rare: RareMode | None = None  # None: drop, and say so loudly
@@ -269,23 +275,37 @@ def _unique(names: list[str]) -> list[str]:
     return out
 
 
+def role_ru(role: str) -> str:
+    return {"text": "с текстом", "label": "с меткой", "key": "с ключом"}[role]
+
+
 def select_columns(frame: pd.DataFrame, path: Path, options: EvaluateOptions) -> pd.DataFrame:
     """``text, label, key, where`` from a source frame; names match case-insensitively, ё = е."""
     available = [c for c in frame.columns if c != "where"]
     folded = {fold_name(c): c for c in reversed(available)}
-    wanted = {"text": options.text_column, "label": options.label_column}
+    wanted = {
+        "text": (options.text_column,) if options.text_column else TEXT_COLUMN_NAMES,
+        "label": (options.label_column,) if options.label_column else LABEL_COLUMN_NAMES,
+    }
     if options.key_column:
-        wanted["key"] = options.key_column
+        wanted["key"] = (options.key_column,)
     option_names = {"text": "--text-column", "label": "--label-column", "key": "--key"}
     picked = {}
-    for role, name in wanted.items():
-        column = folded.get(fold_name(name))
+    for role, names in wanted.items():
+        column = next((folded[fold_name(n)] for n in names if fold_name(n) in folded), None)
         if column is None:
+            looked_for = (
+                f"нет колонки '{names[0]}'"
+                if len(names) == 1
+                else f"не найдена колонка {role_ru(role)} (искали: {', '.join(names)})"
+            )
             raise EvaluateError(
-                f"{path}: нет колонки '{name}'. Колонки файла: "
+                f"{path}: {looked_for}. Колонки файла: "
                 f"{', '.join(repr(c) for c in available) or '(нет)'}. "
                 f"Укажите нужную через {option_names[role]}"
             )
+        if len(names) > 1:
+            logger.info("%s: %s из колонки %r", path, role_ru(role), column)
         picked[role] = column
     out = pd.DataFrame(
         {role: frame[column].fillna("").astype(str) for role, column in picked.items()}

@@ -1051,16 +1051,14 @@ def read_labelled(
     path = Path(path)
     foreign = evaluate.EXCEL_SUFFIXES + evaluate.JSON_LINES_SUFFIXES  # formats ours never are
     if text_column or label_column or path.is_dir() or path.suffix.lower() in foreign:
-        return _read_foreign(path, text_column or "text", label_column or "reason_id")
+        return _read_foreign(path, text_column, label_column)
     if path.suffix.lower() == ".json":
         return _read_label_studio(path)
     frame = _read_table(path)
-    missing = {"text", "reason_id"} - set(frame.columns)
-    if missing:
-        raise MaintenanceError(
-            f"{path}: нет колонок {', '.join(sorted(missing))}; ожидается "
-            "to_label.csv с заполненной колонкой reason_id"
-        )
+    if {"text", "reason_id"} - set(frame.columns):
+        # not our to_label.csv: a sheet labelled by hand, columns recognised by their names
+        # («текст», «причина», «категория» ...) or a clear message listing what was looked for
+        return _read_foreign(path, None, None)
     if "source" not in frame:
         frame["source"] = ""
     return pd.DataFrame(
@@ -1073,7 +1071,7 @@ def read_labelled(
     )
 
 
-def _read_foreign(path: Path, text_column: str, label_column: str) -> pd.DataFrame:
+def _read_foreign(path: Path, text_column: str | None, label_column: str | None) -> pd.DataFrame:
     from pipeline import evaluate
 
     options = evaluate.EvaluateOptions(text_column=text_column, label_column=label_column)

@@ -541,3 +541,35 @@ def test_classifier_answers_do_not_depend_on_markup(lemmatizer) -> None:
     for name, wrap in WRAPPERS.items():
         wrapped = model.predict(model_inputs([wrap(t) for t in test_texts], lemmatizer))
         assert list(wrapped) == list(plain), name
+
+
+def test_obvious_column_names_are_recognised_without_flags(tmp_path) -> None:
+    """A sheet with «Текст» and «Причина» (or category) columns reads without --text-column."""
+    rows = sample_rows(per_reason=4)
+    path = tmp_path / "разметка.xlsx"
+    pd.DataFrame(rows).rename(columns={"text": "Текст", "reason_id": "ПРИЧИНА"}).to_excel(
+        path, index=False
+    )
+    frame = read(path)
+    assert frame["text"].tolist() == [r["text"] for r in rows]
+    assert frame["label"].tolist() == [r["reason_id"] for r in rows]
+    # a portal export: "category" is the label, "text" the text
+    portal = tmp_path / "portal.csv"
+    pd.DataFrame(rows).rename(columns={"reason_id": "category"}).assign(
+        id=range(len(rows))
+    ).to_csv(portal, index=False)
+    assert read(portal)["label"].tolist() == [r["reason_id"] for r in rows]
+    # an explicit flag still wins over a recognised name
+    both = tmp_path / "both.csv"
+    pd.DataFrame(rows).assign(label="ignored").to_csv(both, index=False)
+    assert set(read(both)) >= {"label"} and read(both)["label"].iloc[0] == rows[0]["reason_id"]
+    assert read(both, label_column="label")["label"].iloc[0] == "ignored"
+
+
+def test_unrecognised_columns_say_what_was_looked_for(tmp_path) -> None:
+    path = tmp_path / "odd.csv"
+    pd.DataFrame({"отзыв": ["не приходит смс"], "тип": ["sms"]}).to_csv(path, index=False)
+    with pytest.raises(EvaluateError, match=r"не найдена колонка с текстом \(искали: text, текст"):
+        read(path)
+    with pytest.raises(EvaluateError, match="нет колонки 'тип2'.*--label-column"):
+        read(path, text_column="отзыв", label_column="тип2")

@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from pipeline import maintain
 from pipeline.__main__ import main as cli
 from pipeline.labels import load_labels
 from pipeline.maintain import (
@@ -865,3 +866,21 @@ def test_health_works_with_only_reasons_yaml(tmp_path, capsys):
     assert summary["few_examples"] is None and summary["quiet_reasons"] is None
     assert len(summary["skipped"]) == 4
     assert out.count("(пропущено — ") == 4
+
+
+def test_import_reads_a_hand_labelled_csv_by_its_column_names(tmp_path):
+    """No flags: a CSV whose columns are «Текст» and «Причина» is a hand-labelled sheet."""
+    path = tmp_path / "разметка.csv"
+    path.write_text(
+        "Текст;Причина\n"
+        "Не приходит смс-код для входа в приложение;sms_code_missing\n"
+        "Карта заблокирована без объяснения, в отделении не помогли;card_blocked\n",
+        encoding="cp1251",
+    )
+    rows = maintain.read_labelled(path)
+    assert rows["reason_id"].tolist() == ["sms_code_missing", "card_blocked"]
+    assert rows["text"].iloc[0] == "Не приходит смс-код для входа в приложение"
+    odd = tmp_path / "odd.csv"
+    odd.write_text("отзыв,тип\nне приходит смс,sms\n", encoding="utf-8")
+    with pytest.raises(maintain.MaintenanceError, match="искали: text, текст"):
+        maintain.read_labelled(odd)
