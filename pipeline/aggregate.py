@@ -58,6 +58,9 @@ class AggregateConfig(BaseModel):
     # ISO week to report ("2026-W47"); empty = the last complete week in the data
     report_week: str | None = None
     trend_weeks: int = Field(13, ge=6, le=104)
+    # "recent" weeks: volume, cost, repeats and transfers over this many weeks ending at the
+    # report week, compared with as many before; an action's effect against as many before it
+    recent_weeks: int = Field(4, ge=1, le=26)
     trend_alpha: float = Field(0.05, gt=0, lt=1)
     min_slope_pct: float = Field(0.01, ge=0)
     spike_history: int = Field(8, ge=4, le=52)
@@ -367,7 +370,7 @@ def _note_columns(
     action_week = iso_week_of(note["action_start"])
     if action_week in weeks:
         i = weeks.index(action_week)
-        before = series.iloc[max(0, i - 4) : i]
+        before = series.iloc[max(0, i - config.recent_weeks) : i]
         after = series.iloc[i + 1 :]  # full weeks after the action started
         if len(before) and len(after):
             out["action_before"] = float(before.mean())
@@ -417,9 +420,10 @@ def closed_loop(
         spike_alpha=config.spike_alpha,
         min_excess=config.spike_min_excess,
         min_slope_pct=config.min_slope_pct,
+        recent_weeks=config.recent_weeks,
     )
     indicators = indicators[indicators["reason_id"].isin(active)]
-    last4 = weeks[-4:]
+    last4 = weeks[-config.recent_weeks :]
     per_week = con.execute(
         """
         SELECT reason_id, iso_week, sum(contacts) AS contacts, sum(cost) AS cost,
@@ -434,9 +438,9 @@ def closed_loop(
     per_week = per_week.merge(totals, on="iso_week")
     now = per_week[per_week["iso_week"] == report_week].set_index("reason_id")
     recent = per_week[per_week["iso_week"].isin(last4)].groupby("reason_id").sum(numeric_only=True)
-    # repeats: the latest 4 weeks whose repeat windows are fully observed
+    # repeats: the latest recent_weeks weeks whose repeat windows are fully observed
     observed = per_week[(per_week["repeat_observed"] > 0) & (per_week["iso_week"] <= report_week)]
-    repeat_weeks = sorted(observed["iso_week"].unique())[-4:]
+    repeat_weeks = sorted(observed["iso_week"].unique())[-config.recent_weeks :]
     rep = (
         observed[observed["iso_week"].isin(repeat_weeks)]
         .groupby("reason_id")

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
+from babel.units import format_unit
 
 from pipeline.weeks import week_bounds
 
@@ -101,6 +102,12 @@ def week_label(iso_week: str) -> str:
     return f"{day(monday)} – {day(sunday)}"
 
 
+def weeks_ru(count: int) -> str:
+    """``4`` -> ``4 недели``, ``13`` -> ``13 недель``, ``21`` -> ``21 неделя`` (Babel's CLDR
+    plural rules for Russian)."""
+    return format_unit(int(count), "duration-week", locale="ru", length="long")
+
+
 FILTERS = {
     "number": number,
     "percent": percent,
@@ -108,4 +115,5 @@ FILTERS = {
     "estimate": estimate,
     "day": day,
     "week_label": week_label,
+    "weeks_ru": weeks_ru,
 }

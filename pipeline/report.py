@@ -359,6 +359,7 @@ def run_windows(con: duckdb.DuckDBPyConnection) -> dict:
         "trend_weeks": int(params["trend_weeks"]),
         "sla_target": float(params["sla"]["target"]),
         "sla_limit_days": int(params["sla"]["limit_business_days"]),
+        "recent_weeks": int(params["recent_weeks"]),
     }
 
 
@@ -461,7 +462,7 @@ def emerging_topics(inputs: Inputs, lemmas: pd.DataFrame, config: ReportConfig) 
 
 def reason_details(inputs: Inputs, reason_id: str, config: ReportConfig) -> dict:
     con, week = inputs.con, inputs.report_week
-    recent = inputs.weeks[-4:]
+    recent = inputs.weeks[-inputs.windows["recent_weeks"] :]
     examples = con.execute(
         """SELECT created_local, channel, confidence, text FROM contacts
            WHERE reason_id = $r AND iso_week = $w AND text IS NOT NULL
@@ -550,7 +551,7 @@ def overview_context(
     drops = inputs.con.execute(
         """SELECT queue, local_hour, sum(dropped + abandoned) AS lost, sum(calls) AS calls
            FROM drops WHERE list_contains($weeks, iso_week) GROUP BY ALL""",
-        {"weeks": _weeks_up_to(inputs.weeks, week)[-4:]},
+        {"weeks": _weeks_up_to(inputs.weeks, week)[-inputs.windows["recent_weeks"] :]},
     ).df()
     by_hour = drops.groupby("local_hour")[["lost", "calls"]].sum()
     worst = drops.groupby("queue")[["lost", "calls"]].sum()
@@ -678,8 +679,8 @@ XLSX_COLUMNS = {
     "expected_precision": "Ожидаемая точность модели",
     "prev_week": "Прошлая неделя",
     "wow_change": "Изменение к прошлой неделе",
-    "change_4w": "4 недели к 4 предыдущим",
-    "trend_ru": "Тренд {trend_weeks} недель",
+    "change_4w": "{recent_weeks_ru} к {recent_weeks} предыдущим",
+    "trend_ru": "Тренд {trend_weeks_ru}",
     "is_spike": "Всплеск",
     "target_value": "Цель",
     "target_metric_ru": "Метрика цели",
@@ -720,7 +721,15 @@ def write_xlsx(
     frame["note_action"] = frame["note_action"].fillna("")
     level = formatting.percent(volume_interval, 0)
     frame = frame[list(XLSX_COLUMNS)].rename(
-        columns={k: v.format(level=level, **windows) for k, v in XLSX_COLUMNS.items()}
+        columns={
+            k: v.format(
+                level=level,
+                recent_weeks_ru=formatting.weeks_ru(windows["recent_weeks"]),
+                trend_weeks_ru=formatting.weeks_ru(windows["trend_weeks"]),
+                **windows,
+            )
+            for k, v in XLSX_COLUMNS.items()
+        }
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     with pd.ExcelWriter(path, engine="openpyxl") as writer:

@@ -307,6 +307,7 @@ def weekly_indicators(
     spike_alpha: float = 0.001,
     min_excess: float = 10,
     min_slope_pct: float = 0.01,
+    recent_weeks: int = 4,
 ) -> pd.DataFrame:
     """One row per reason_id: report-week volume, changes, trend and spike verdicts.
 
@@ -315,7 +316,8 @@ def weekly_indicators(
     weeks before ``weeks[0]`` are unknown, so indicators that need them are NaN.
 
     Columns: contacts (report week), prev_week, wow_change (relative, NaN if prev_week is 0),
-    last4 (sum of the 4 weeks ending at the report week), prev4 (the 4 before), change_4w
+    last4 (sum of the ``recent_weeks`` weeks ending at the report week; the column keeps its
+    name whatever the window), prev4 (as many before), change_4w
     (relative), trend_* (on the ``trend_weeks`` weeks ending at the report week), expected,
     spike_p_value, is_spike (report week against the ``spike_history`` weeks before it) and
     series (the trend window's counts as ints, for sparklines).
@@ -324,12 +326,13 @@ def weekly_indicators(
     _check_weeks(weeks, report_week)
     table = _count_matrix(counts, weeks)
     end = weeks.index(report_week) + 1
-    pad = max(trend_weeks, spike_history + 1, 8)
+    pad = max(trend_weeks, spike_history + 1, 2 * recent_weeks)
     # NaN columns for weeks before the data starts, so every window below has a fixed width
     matrix = np.hstack([np.full((len(table), pad), np.nan), table.to_numpy(float)[:, :end]])
 
     contacts, prev_week = matrix[:, -1], matrix[:, -2]
-    last4, prev4 = matrix[:, -4:].sum(axis=1), matrix[:, -8:-4].sum(axis=1)
+    last4 = matrix[:, -recent_weeks:].sum(axis=1)
+    prev4 = matrix[:, -2 * recent_weeks : -recent_weeks].sum(axis=1)
     rows = []
     for window, history, observed in zip(
         matrix[:, -trend_weeks:], matrix[:, -(spike_history + 1) : -1], contacts, strict=True

@@ -429,12 +429,22 @@ def test_overview_lists_the_emerging_topic_outside_the_taxonomy(site):
 
 def test_printed_windows_targets_and_limits_come_from_the_runs_params():
     """The pages never state a window, target or limit params.yaml does not hold: a run with a
-    26-week trend, a 90 % SLA target and a 5-day limit prints those, not 13 / 95 % / 3."""
+    26-week trend, 2 recent weeks, a 90 % SLA target and a 5-day limit prints those, not
+    13 / 4 / 95 % / 3."""
     con = duckdb.connect()
-    params = {"trend_weeks": 26, "sla": {"target": 0.9, "limit_business_days": 5}}
+    params = {
+        "trend_weeks": 26,
+        "recent_weeks": 2,
+        "sla": {"target": 0.9, "limit_business_days": 5},
+    }
     con.execute("CREATE TABLE run_info AS SELECT ? AS params", [json.dumps(params)])
     windows = report.run_windows(con)
-    assert windows == {"trend_weeks": 26, "sla_target": 0.9, "sla_limit_days": 5}
+    assert windows == {
+        "trend_weeks": 26,
+        "sla_target": 0.9,
+        "sla_limit_days": 5,
+        "recent_weeks": 2,
+    }
     env = report.environment()
     header = env.from_string(
         '{% import "macros.html.j2" as m with context %}{{ m.loop_table([], "") }}'
@@ -443,5 +453,22 @@ def test_printed_windows_targets_and_limits_come_from_the_runs_params():
     source = "\n".join(
         path.read_text("utf-8") for path in (ROOT / "pipeline" / "templates").glob("*.j2")
     )
-    for literal in ("13 недель", "95 %", "3 рабочих"):
+    for literal in ("13 недель", "95 %", "3 рабочих", "4 недели"):
         assert literal not in source
+
+
+@pytest.mark.parametrize(
+    ("count", "text"),
+    [
+        (1, "1 неделя"),
+        (2, "2 недели"),
+        (4, "4 недели"),
+        (5, "5 недель"),
+        (11, "11 недель"),
+        (13, "13 недель"),
+        (21, "21 неделя"),
+        (22, "22 недели"),
+    ],
+)
+def test_week_counts_are_written_with_russian_plurals(count, text):
+    assert formatting.weeks_ru(count) == text

@@ -375,3 +375,15 @@ def test_every_module_reads_weeks_by_the_same_rule():
         "2026-01-26",
     ]
     assert week_bounds("2026-W01") == (date(2025, 12, 29), date(2026, 1, 4))
+
+
+def test_recent_window_follows_recent_weeks():
+    """last4 / prev4 keep their column names but sum ``recent_weeks`` weeks: billing's last two
+    weeks are 80 + 999, the two before 60 + 70; with the default 4: 60..999 against 20..50."""
+    two = weekly_indicators(_counts(), "2026-W03", DATA_WEEKS, recent_weeks=2).set_index(
+        "reason_id"
+    )
+    assert (two.loc["billing", "last4"], two.loc["billing", "prev4"]) == (1079, 130)
+    assert two.loc["billing", "change_4w"] == pytest.approx(1079 / 130 - 1)
+    four = weekly_indicators(_counts(), "2026-W03", DATA_WEEKS).set_index("reason_id")
+    assert (four.loc["billing", "last4"], four.loc["billing", "prev4"]) == (1209, 140)
