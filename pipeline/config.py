@@ -13,10 +13,12 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from pipeline.errors import PipelineError
+
 logger = logging.getLogger(__name__)
 
 
-class ConfigError(ValueError):
+class ConfigError(PipelineError, ValueError):
     """``params.yaml`` (or another YAML config) is missing, malformed or has a wrong key."""
 
 

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import REQUIRED_FIELDS, IngestConfig
+from pipeline.errors import PipelineError
 from pipeline.weeks import WeekError, monday_of, weeks_of
 
 logger = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ _OFFSET_RE = r"(?:[+-]\d\d:?\d\d|Z)$"
 _HMS_RE = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{2})$")
 
 
-class IngestError(RuntimeError):
+class IngestError(PipelineError, RuntimeError):
     """A raw file cannot be used at all; the message names the file, the cause and the fix."""
 
 

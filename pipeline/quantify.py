@@ -48,6 +48,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipeline.errors import PipelineError
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_DRAWS = 200
@@ -62,7 +64,7 @@ CHUNK = 2048
 """Problems solved together in the active-set loop (bounds memory to ~CHUNK × K² floats)."""
 
 
-class QuantifyError(ValueError):
+class QuantifyError(PipelineError, ValueError):
     """Confusion or observed counts of the wrong shape or value; the message says which."""
 
 

@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from pipeline.errors import PipelineError
+
 logger = logging.getLogger(__name__)
 
 COUNTRY = "RU"
@@ -40,7 +42,7 @@ METRIC_COLUMNS = (
 TIME_UNIT = "us"  # the unit ingest uses for timestamps
 
 
-class SlaError(ValueError):
+class SlaError(PipelineError, ValueError):
     """The requests frame lacks a column or holds times without a time zone."""
 
 

@@ -28,6 +28,7 @@ import pandas as pd
 from scipy import stats
 
 from pipeline import weeks
+from pipeline.errors import PipelineError
 
 LEVEL_WEEKS = 8
 """Spike baseline without a trend: median of at most this many weeks before the report week."""
@@ -57,7 +58,7 @@ INDICATOR_COLUMNS = (
 )
 
 
-class TrendInputError(ValueError):
+class TrendInputError(PipelineError, ValueError):
     """A weekly count table or week list cannot be used; the message says what and how to fix."""
 
 

@@ -16,12 +16,14 @@ from datetime import date, timedelta
 
 import pandas as pd
 
+from pipeline.errors import PipelineError
+
 EXAMPLE = "2026-W47"
 # what a person may type; ``parse_week`` checks the number against the year
 TYPED_WEEK = re.compile(r"^\s*(\d{4})-?[Ww](\d{1,2})\s*$")
 
 
-class WeekError(ValueError):
+class WeekError(PipelineError, ValueError):
     """A week that is not an ISO week; the message (Russian) says what was found and expected."""
 
 
