@@ -13,11 +13,20 @@ help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
 	  awk 'BEGIN {FS = ":.*?## "} {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+# the exact versions the tests passed with (requirements.lock, `make lock` refreshes it), then
+# the project itself without resolving anything again
+$(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e '.[dev]'
 	touch $(STAMP)
+
+lock: ## Re-resolve pyproject.toml's dependencies into requirements.lock (then run make test)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python $(BIN)/python --upgrade \
+	  -o requirements.lock
 
 setup: $(STAMP) ## Create .venv and install the project with its test tools
 
@@ -58,7 +67,7 @@ ACCURACY_CORE2 := \
   "--sets spb-appeals"
 
 $(VENV)/.bench: $(STAMP)
-	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev,bench]'
 	touch $@
 
 bench-accuracy: $(VENV)/.bench ## Pipeline vs 6 peers, 3 real sets in ../shared/data, 5-fold CV on 2 free cores (~1 h)
@@ -102,4 +111,4 @@ clean: ## Remove generated data, models and reports (keeps data/raw and .venv)
 	  reports/reasons reports/owners reports/archive reports/assets reports/closed_loop.xlsx \
 	  reports/metrics reports/plots reports/notebooks
 
-.PHONY: help setup demo test lint demo-data bench bench-accuracy clean why undefined model-errors
+.PHONY: help setup lock demo test lint demo-data bench bench-accuracy clean why undefined model-errors
