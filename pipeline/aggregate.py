@@ -32,8 +32,7 @@ from pipeline.sla import BusinessCalendar, SlaRule, compliance, sla_status
 from pipeline.taxonomy import Taxonomy, load_taxonomy
 from pipeline.text import mask_personal_data
 from pipeline.trends import weekly_indicators
-from pipeline.weeks import parse_week, week_bounds, week_range
-from pipeline.weeks import week_of as iso_week_of
+from pipeline.weeks import parse_week, week_bounds, week_of, week_range
 
 logger = logging.getLogger(__name__)
 
@@ -201,9 +200,9 @@ def choose_report_week(con: duckdb.DuckDBPyConnection, config: AggregateConfig) 
     last_local = con.execute("SELECT max(created_local) FROM contacts").fetchall()[0][0]
     last_day = pd.Timestamp(last_local).date()
     # the last complete week: its Sunday has contacts; otherwise the week before
-    week = iso_week_of(last_day)
+    week = week_of(last_day)
     if last_day.weekday() != 6:
-        week = iso_week_of(last_day - timedelta(days=last_day.weekday() + 1))
+        week = week_of(last_day - timedelta(days=last_day.weekday() + 1))
     return week if week in weeks else weeks[-1]
 
 
@@ -367,7 +366,7 @@ def _note_columns(
         "note_due": note["due"],
         "note_is_recent": note["week"] >= recent[0],
     }
-    action_week = iso_week_of(note["action_start"])
+    action_week = week_of(note["action_start"])
     if action_week in weeks:
         i = weeks.index(action_week)
         before = series.iloc[max(0, i - config.recent_weeks) : i]

@@ -142,7 +142,7 @@ class ReasonModel(ClassifierMixin, BaseEstimator):
         self.vector_weight_, self.vector_alpha_ = 0.0, None
         self.vector_weight_scores_ = {}
         if self.vector_columns:
-            self.vector_alpha_, ridge_decision = self._search_alpha(vectors, y, splits)
+            self.vector_alpha_, ridge_decision = self._search_alpha(vectors.toarray(), y, splits)
             combined = {float(w): decision + w * ridge_decision for w in self.vector_weights}
             self.vector_weight_scores_ = {
                 w: float(self._macro_f1(y, d)) for w, d in combined.items()
@@ -160,7 +160,7 @@ class ReasonModel(ClassifierMixin, BaseEstimator):
         terms_all, vectors_all = self._split(X_all)
         self.svm_ = self._svm(self.C_).fit(terms_all, y_all)
         self.ridge_ = (
-            self._ridge(self.vector_alpha_).fit(vectors_all, y_all)
+            self._ridge(self.vector_alpha_).fit(vectors_all.toarray(), y_all)
             if self.vector_weight_
             else None
         )
@@ -177,11 +177,12 @@ class ReasonModel(ClassifierMixin, BaseEstimator):
         return self
 
     def _split(self, X) -> tuple:
-        """(TF-IDF columns as CSR, word-vector columns as a dense array or None)."""
+        """(TF-IDF columns, word-vector columns or None), both CSR: the vectors are made dense
+        only where the ridge uses them, not on every classify batch when its weight is 0."""
         X = sp.csr_matrix(X)
         if not self.vector_columns:
             return X, None
-        return X[:, self.vector_columns :], X[:, : self.vector_columns].toarray()
+        return X[:, self.vector_columns :], X[:, : self.vector_columns]
 
     def _macro_f1(self, y, decision: np.ndarray) -> float:
         return f1_score(y, self.classes_[self.answer_index(decision)], average="macro")
@@ -278,7 +279,8 @@ class ReasonModel(ClassifierMixin, BaseEstimator):
         svm_decision = self._decision(self.svm_, terms)
         decision = svm_decision
         if self.ridge_ is not None:
-            decision = svm_decision + self.vector_weight_ * self._decision(self.ridge_, vectors)
+            ridge_decision = self._decision(self.ridge_, vectors.toarray())
+            decision = svm_decision + self.vector_weight_ * ridge_decision
         return decision, as_fit_score(svm_decision)
 
 

@@ -27,8 +27,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from pipeline import weeks
 from pipeline.errors import PipelineError
+from pipeline.weeks import WeekError, monday_of
+from pipeline.weeks import week_range as iso_week_range
 
 LEVEL_WEEKS = 8
 """Spike baseline without a trend: median of at most this many weeks before the report week."""
@@ -228,16 +229,16 @@ def _upper_tail(observed: float, expected: float, dispersion: float, factor: flo
 
 def _week_start(week: str) -> date:
     try:
-        return weeks.monday_of(week)
-    except weeks.WeekError as error:
+        return monday_of(week)
+    except WeekError as error:
         raise TrendInputError(str(error)) from None
 
 
 def week_range(last_week: str, n: int) -> list[str]:
     """The ``n`` ISO weeks ending at ``last_week``, oldest first (crosses year boundaries)."""
     try:
-        return weeks.week_range(last_week, n)
-    except weeks.WeekError as error:
+        return iso_week_range(last_week, n)
+    except WeekError as error:
         raise TrendInputError(str(error)) from None
 
 

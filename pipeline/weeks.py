@@ -46,14 +46,6 @@ def parse_week(value: object) -> str:
     return f"{year}-W{number:02d}"
 
 
-def is_week(value: object) -> bool:
-    """True when ``value`` is already a canonical, existing ISO week."""
-    try:
-        return parse_week(value) == value
-    except WeekError:
-        return False
-
-
 def week_of(day: date) -> str:
     """The ISO week a day falls in (a date or datetime)."""
     year, number, _ = day.isocalendar()
