@@ -87,7 +87,7 @@ sys.path.insert(0, str(ROOT))
 
 from realsets import SETS, SHARED_DATA, Loaded, available, embed_cached, load_set  # noqa: E402
 
-from pipeline import evaluate as pipeline_evaluate  # noqa: E402
+from pipeline.tools import evaluate as pipeline_evaluate  # noqa: E402
 from pipeline import train as pipeline_train  # noqa: E402
 from pipeline.config import load_section  # noqa: E402
 from pipeline.text import Lemmatizer  # noqa: E402
@@ -562,7 +562,7 @@ def score_set(
 
 def demo_contacts(n: int, seed: int = 20261123) -> tuple[list[str], np.ndarray]:
     """n labelled demo contacts (client and agent texts) from the generator, unknown excluded."""
-    from pipeline import synth
+    from pipeline.tools import synth
 
     generator = synth.Generator(
         synth.load_reasons(ROOT / "taxonomy" / "reasons.yaml"),

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
-from pipeline.evaluate import EvaluateOptions, prepare, read_labelled
+from pipeline.tools.evaluate import EvaluateOptions, prepare, read_labelled
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"

@@ -1,4 +1,5 @@
-"""False alarms, detection power and speed of ``pipeline.trends`` on simulated weekly counts.
+"""False alarms, detection power and speed of ``pipeline.closedloop.trends`` on simulated
+weekly counts.
 
     python benchmarks/trend_false_alarms.py --series 10000 --weeks 13 --seed 0 [--out FILE.json]
 
@@ -24,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.trends import spike, trend, week_range, weekly_indicators
+from pipeline.closedloop.trends import spike, trend, week_range, weekly_indicators
 
 SPIKE_HISTORY = 8
 NB_DISPERSION = 0.05

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from pipeline.model import decide
+from pipeline.model.reason_model import decide
 from pipeline.text import Lemmatizer
 from pipeline.train import TrainConfig, model_inputs
 
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     from realsets import SHARED_DATA, available, load_set
 
     from pipeline.config import load_section
-    from pipeline.evaluate import stratified_folds
+    from pipeline.tools.evaluate import stratified_folds
 
     root = Path(__file__).resolve().parents[1]
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

@@ -14,10 +14,10 @@ the SLA business calendar, target projection) are Python. Everything lands in
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 from datetime import date, datetime, time, timedelta
-from importlib import resources
 from pathlib import Path
 
 import duckdb
@@ -25,14 +25,15 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from pipeline import quantify
-from pipeline.config import ConfigError
-from pipeline.owner_notes import load_owner_notes
-from pipeline.sla import BusinessCalendar, SlaRule, compliance, sla_status
-from pipeline.taxonomy import Taxonomy, load_taxonomy
+from pipeline import sql
+from pipeline.closedloop.owner_notes import load_owner_notes
+from pipeline.closedloop.sla import BusinessCalendar, SlaRule, compliance, sla_status
+from pipeline.closedloop.trends import weekly_indicators
+from pipeline.config import ConfigError, load_section
+from pipeline.io.weeks import parse_week, week_bounds, week_of, week_range
+from pipeline.model import quantify
+from pipeline.taxonomy.schema import Taxonomy, load_taxonomy
 from pipeline.text import mask_personal_data
-from pipeline.trends import weekly_indicators
-from pipeline.weeks import parse_week, week_bounds, week_of, week_range
 
 logger = logging.getLogger(__name__)
 
@@ -106,10 +107,6 @@ class AggregateError(ConfigError):
 # --- SQL ----------------------------------------------------------------------------------------
 
 
-def sql(name: str) -> str:
-    return resources.files("pipeline").joinpath("sql", f"{name}.sql").read_text("utf-8")
-
-
 def reasons_frame(taxonomy: Taxonomy) -> pd.DataFrame:
     owners = taxonomy.owner_titles
     rows = []
@@ -165,7 +162,7 @@ def build_tables(
         {"p": str(paths["quarantine"])},
     )
     con.execute(
-        sql("contacts"),
+        sql.load("contacts"),
         {
             "contacts": str(paths["contacts"]),
             "classified": str(paths["classified"]),
@@ -175,7 +172,7 @@ def build_tables(
         },
     )
     for name in ("weekly", "repeats", "transfers", "drops"):
-        con.execute(sql(name))
+        con.execute(sql.load(name))
 
 
 # --- report week ------------------------------------------------------------------------------
@@ -259,7 +256,7 @@ def estimated_volumes(
     weeks = [
         w for (w,) in con.execute("SELECT DISTINCT iso_week FROM weekly ORDER BY 1").fetchall()
     ]
-    assigned = con.execute(sql("weekly_assigned")).df()
+    assigned = con.execute(sql.load("weekly_assigned")).df()
     observed = (
         assigned.pivot_table(
             index="iso_week", columns="reason_id", values="contacts", aggfunc="sum", fill_value=0
@@ -796,3 +793,19 @@ def main(
         flagged,
     )
     return loop
+
+
+def cli(args: argparse.Namespace) -> None:
+    config = load_section(args.params, "aggregate", AggregateConfig)
+    names = (
+        "contacts",
+        "classified",
+        "drivers",
+        "quarantine",
+        "confusion",
+        "weekly",
+        "closed_loop",
+        "closed_loop_history",
+        "warehouse",
+    )
+    main({name: getattr(args, name) for name in names}, args.taxonomy, args.notes, config)

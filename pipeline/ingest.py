@@ -11,6 +11,7 @@ Invariant written to the metrics, per file: ``rows_read == accepted + quarantine
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import json
@@ -24,9 +25,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.config import REQUIRED_FIELDS, IngestConfig
+from pipeline.config import REQUIRED_FIELDS, IngestConfig, load_params
 from pipeline.errors import PipelineError
-from pipeline.weeks import WeekError, monday_of, weeks_of
+from pipeline.io.weeks import WeekError, monday_of, weeks_of
 
 logger = logging.getLogger(__name__)
 
@@ -564,7 +565,7 @@ def week_start_of(values: pd.Series) -> pd.Series:
 
 
 def _monday_or_none(value: str) -> date | None:
-    """Monday of a typed ISO week (``pipeline.weeks`` rules), None for anything else."""
+    """Monday of a typed ISO week (``pipeline.io.weeks`` rules), None for anything else."""
     try:
         return monday_of(value)
     except WeekError:
@@ -834,3 +835,8 @@ def main(
     )
     check_bad_share(result.metrics, config.max_bad_row_share)
     return result
+
+
+def cli(args: argparse.Namespace) -> None:
+    params = load_params(args.params)
+    main(args.raw, args.contacts, args.quarantine, args.drivers, args.metrics, params.ingest)

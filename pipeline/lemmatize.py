@@ -10,6 +10,7 @@ only sends tokens it has never seen to pymorphy3.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import importlib.metadata
 import logging
@@ -22,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tqdm import tqdm
 
 from pipeline import text as text_module
+from pipeline.config import load_section
 from pipeline.text import STOPWORDS_RESOURCE, Lemmatizer
 
 logger = logging.getLogger(__name__)
@@ -92,8 +94,10 @@ def lemmatizer_fingerprint() -> str:
     serves stale lemmas from last week's cache.
     """
     digest = hashlib.sha256()
-    digest.update(Path(text_module.__file__).read_bytes())
-    digest.update(Path(text_module.__file__).parent.joinpath(STOPWORDS_RESOURCE).read_bytes())
+    folder = Path(text_module.__file__).parent
+    for path in sorted([*folder.glob("*.py"), folder / STOPWORDS_RESOURCE]):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
     for package in ("pymorphy3", "pymorphy3-dicts-ru"):
         digest.update(importlib.metadata.version(package).encode())
     return digest.hexdigest()[:16]
@@ -138,3 +142,8 @@ def main(contacts_path: Path, lemmas_path: Path, cache_path: Path, config: Lemma
         len(lemmatizer.cache),
     )
     return lemmas
+
+
+def cli(args: argparse.Namespace) -> None:
+    config = load_section(args.params, "lemmatize", LemmatizeConfig)
+    main(args.contacts, args.lemmas, args.cache, config)

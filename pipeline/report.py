@@ -9,6 +9,7 @@ escaped by Jinja's autoescape.
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import shutil
@@ -25,10 +26,11 @@ import pandas as pd
 from markupsafe import Markup
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline import formatting
-from pipeline.taxonomy import Taxonomy, load_taxonomy
+from pipeline.config import load_section
+from pipeline.io.weeks import week_of
+from pipeline.reporting import formatting
+from pipeline.taxonomy.schema import Taxonomy, load_taxonomy
 from pipeline.text import mask_personal_data
-from pipeline.weeks import week_of
 
 logger = logging.getLogger(__name__)
 
@@ -505,7 +507,7 @@ def reason_details(inputs: Inputs, reason_id: str, config: ReportConfig) -> dict
 
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("pipeline", "templates"),
+        loader=jinja2.PackageLoader("pipeline.reporting", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -535,7 +537,7 @@ def write_assets(out_dir: Path) -> None:
     plotly_js = resources.files("plotly").joinpath("package_data", "plotly.min.js")
     with resources.as_file(plotly_js) as source:
         shutil.copyfile(source, assets / "plotly.min.js")
-    static = resources.files("pipeline").joinpath("static")
+    static = resources.files("pipeline.reporting").joinpath("static")
     for name in ("report.css", "report.js"):
         (assets / name).write_text(static.joinpath(name).read_text("utf-8"), encoding="utf-8")
 
@@ -797,3 +799,19 @@ def main(
         con.close()
     logger.info("report: %d pages in %s, Excel %s", len(written), out_dir, xlsx_path)
     return written
+
+
+def cli(args: argparse.Namespace) -> None:
+    config = load_section(args.params, "report", ReportConfig)
+    main(
+        args.warehouse,
+        args.history,
+        args.weekly,
+        args.lemmas,
+        args.ingest_metrics,
+        args.model_metrics,
+        args.taxonomy,
+        args.out,
+        args.xlsx,
+        config,
+    )

@@ -8,6 +8,7 @@ model is refitted on all labels and saved as one sklearn Pipeline.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import logging
@@ -24,10 +25,10 @@ from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_su
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 
-from pipeline import model as reason_model
-from pipeline import quantify
-from pipeline.labels import load_labels
-from pipeline.taxonomy import load_taxonomy, taxonomy_version
+from pipeline.config import load_section
+from pipeline.model import quantify, reason_model
+from pipeline.taxonomy.labels import load_labels
+from pipeline.taxonomy.schema import load_taxonomy, taxonomy_version
 from pipeline.text import Lemmatizer, attach_negations, normalize, tokenize
 
 logger = logging.getLogger(__name__)
@@ -327,3 +328,8 @@ def main(
         {k: v["macro_f1"] for k, v in metrics["baselines"].items()},
     )
     return metrics
+
+
+def cli(args: argparse.Namespace) -> None:
+    config = load_section(args.params, "train", TrainConfig)
+    main(args.taxonomy, args.labels, args.model, args.metrics, args.confusion, config)

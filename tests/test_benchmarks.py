@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from pipeline.config import load_section
-from pipeline.evaluate import stratified_folds
 from pipeline.text import Lemmatizer
+from pipeline.tools.evaluate import stratified_folds
 from pipeline.train import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]

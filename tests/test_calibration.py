@@ -10,8 +10,8 @@ import pytest
 from scipy.special import softmax
 from sklearn.model_selection import StratifiedKFold
 
-from pipeline import model as reason_model
-from pipeline.labels import read_label_files
+from pipeline.model import reason_model
+from pipeline.taxonomy.labels import read_label_files
 from pipeline.text import Lemmatizer
 from pipeline.train import model_inputs, out_of_fold, score
 

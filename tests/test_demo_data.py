@@ -8,8 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline import ingest, synth
+from pipeline import ingest
 from pipeline.config import load_params
+from pipeline.tools import synth
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "data" / "raw"

@@ -90,9 +90,6 @@ def test_every_output_is_ignored_by_git():
 # --- every module a stage imports is one of its deps ---------------------------------------------
 
 PACKAGE = ROOT / "pipeline"
-# package folders read at run time: a module naming one (in a joinpath / PackageLoader call, or
-# as "folder/file") depends on it
-DATA_FOLDERS = ("sql", "queries", "templates", "static", "resources")
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -104,10 +101,12 @@ def imported_modules(path: Path) -> set[str]:
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names if a.name.startswith("pipeline.")}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            if node.module == "pipeline":
-                found |= {f"pipeline.{a.name}" for a in node.names}
-            elif node.module.startswith("pipeline."):
-                found.add(node.module)
+            if node.module == "pipeline" or node.module.startswith("pipeline."):
+                # `from pipeline.model import features`: the package and, if it is one, the module
+                # (pipeline/__init__.py itself imports nothing: a test keeps it so)
+                if node.module != "pipeline":
+                    found.add(node.module)
+                found |= {f"{node.module}.{a.name}" for a in node.names}
     return {m for m in found if module_file(m).exists()}
 
 
@@ -118,7 +117,8 @@ def module_file(module: str) -> Path:
 
 
 def import_closure(start: Path) -> set[Path]:
-    """The stage module and every pipeline module it reaches through imports."""
+    """The stage module and every pipeline module it reaches through imports, with the
+    ``__init__.py`` of every package on the way (Python runs them too)."""
     seen, todo = set(), [start]
     while todo:
         path = todo.pop()
@@ -126,17 +126,20 @@ def import_closure(start: Path) -> set[Path]:
             continue
         seen.add(path)
         todo += [module_file(m) for m in imported_modules(path)]
+        todo += [
+            parent / "__init__.py"
+            for parent in path.parents
+            if parent != PACKAGE and PACKAGE in parent.parents
+        ]
     return seen
 
 
-def data_folders(path: Path) -> set[str]:
+def reads_package_data(path: Path) -> bool:
+    """A module reading files shipped beside it (SQL, templates, stop words, static assets)."""
     text = path.read_text(encoding="utf-8")
-    return {
-        folder
-        for folder in DATA_FOLDERS
-        if re.search(rf"""(joinpath|PackageLoader)\([^)]*["']{folder}[/"']""", text)
-        or re.search(rf"""["']{folder}/[\w.]+["']""", text)
-    }
+    return re.search(r"resources\.files\((__name__|__package__|\"pipeline)", text) is not None or (
+        "PackageLoader(" in text
+    )
 
 
 def covered(path: str, deps: set[str]) -> bool:
@@ -145,15 +148,19 @@ def covered(path: str, deps: set[str]) -> bool:
 
 @pytest.mark.parametrize("name", sorted(STAGES))
 def test_stage_deps_cover_every_module_it_imports(name):
-    """A change to a module a stage imports (masking in text.py, the taxonomy reader) must rerun
-    the stage: every module in its import closure, and every package data folder those modules
-    read, is a dependency in dvc.yaml."""
+    """A change to a module a stage imports (masking in pipeline/text, the taxonomy reader) must
+    rerun the stage: every module in its import closure is a dependency in dvc.yaml, and a module
+    that reads data files shipped in its package has the whole package folder as one."""
     deps = declared(STAGES[name].get("deps"))
     closure = import_closure(PACKAGE / f"{name}.py")
     modules = {p.relative_to(ROOT).as_posix() for p in closure}
     missing = sorted(m for m in modules if not covered(m, deps))
-    folders = {f"pipeline/{f}" for p in closure for f in data_folders(p)}
-    missing += sorted(f for f in folders if not any(d.startswith(f) for d in deps))
+    folders = {
+        p.parent.relative_to(ROOT).as_posix()
+        for p in closure
+        if reads_package_data(p) and p.parent != PACKAGE
+    }
+    missing += sorted(f for f in folders if not covered(f, deps))
     assert not missing, (
         f"dvc.yaml stage {name} imports or reads, but does not depend on: {missing}"
     )
@@ -162,7 +169,16 @@ def test_stage_deps_cover_every_module_it_imports(name):
 def test_import_closure_sees_imports_inside_functions(tmp_path):
     """The check itself can fail: a module imported only inside a function is still found."""
     stage = PACKAGE / "classify.py"
-    assert PACKAGE / "model.py" in import_closure(stage)
-    assert PACKAGE / "text.py" in import_closure(PACKAGE / "lemmatize.py")
-    assert not covered("pipeline/text.py", {"pipeline/textual.py", "pipeline/tex"})
+    assert PACKAGE / "model" / "reason_model.py" in import_closure(stage)
+    assert PACKAGE / "model" / "features.py" in import_closure(stage)
+    assert PACKAGE / "text" / "__init__.py" in import_closure(PACKAGE / "lemmatize.py")
+    assert not covered("pipeline/text/mask.py", {"pipeline/textual", "pipeline/tex"})
+    assert covered("pipeline/text/mask.py", {"pipeline/text"})
     assert covered("pipeline/sql/weekly.sql", {"pipeline/sql"})
+
+
+def test_package_root_imports_nothing():
+    """Every stage imports ``pipeline/__init__.py``; it stays free of imports so that no stage
+    needs it as a dependency."""
+    assert not imported_modules(PACKAGE / "__init__.py")
+    assert "import" not in (PACKAGE / "__init__.py").read_text(encoding="utf-8")

@@ -15,10 +15,13 @@ from pipeline.errors import PipelineError
 
 def package_exceptions() -> dict[str, type]:
     found = {}
-    for path in sorted((ROOT / "pipeline").glob("*.py")):
+    package = ROOT / "pipeline"
+    for path in sorted(package.rglob("*.py")):
         if path.stem == "__main__":
             continue
-        module = importlib.import_module(f"pipeline.{path.stem}")
+        parts = path.relative_to(package).with_suffix("").parts
+        parts = parts[:-1] if parts[-1] == "__init__" else parts
+        module = importlib.import_module(".".join(("pipeline", *parts)))
         for name, value in vars(module).items():
             if (
                 inspect.isclass(value)

@@ -15,9 +15,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.__main__ import main as cli
+from pipeline.cli import main as cli
 from pipeline.config import load_section
-from pipeline.evaluate import (
+from pipeline.taxonomy.labels import read_label_files
+from pipeline.text import Lemmatizer, normalize
+from pipeline.tools.evaluate import (
     OTHER_LABEL,
     EvaluateError,
     EvaluateOptions,
@@ -25,8 +27,6 @@ from pipeline.evaluate import (
     prepare,
     read_labelled,
 )
-from pipeline.labels import read_label_files
-from pipeline.text import Lemmatizer, normalize
 from pipeline.train import TrainConfig, model_inputs
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from pipeline.features import WordCharTfidf, WordVectorMean, word_ngrams
-from pipeline.model import (
+from pipeline.model.features import WordCharTfidf, WordVectorMean, word_ngrams
+from pipeline.model.reason_model import (
     VECTOR_BLOCKS,
     _class_weights,
     build_pipeline,

@@ -347,7 +347,7 @@ def test_rerun_writes_identical_outputs(tmp_path, config):
 
 
 def test_cli_prints_a_readable_error_without_traceback(tmp_path, capsys):
-    from pipeline.__main__ import main
+    from pipeline.cli import main
 
     write(tmp_path / "raw" / "complaints" / "crm.csv", "id;text\nR1;текст\n")
     out = tmp_path / "out"

@@ -14,7 +14,7 @@ from conftest import ROOT
 
 from pipeline import investigate
 from pipeline.investigate import InvestigationError
-from pipeline.taxonomy import load_taxonomy
+from pipeline.taxonomy.schema import load_taxonomy
 from pipeline.text import Lemmatizer
 from pipeline.train import TrainConfig
 

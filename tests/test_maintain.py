@@ -18,10 +18,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from pipeline import maintain
-from pipeline.__main__ import main as cli
-from pipeline.labels import load_labels
-from pipeline.maintain import (
+from pipeline.cli import main as cli
+from pipeline.taxonomy import maintain
+from pipeline.taxonomy.labels import load_labels
+from pipeline.taxonomy.maintain import (
     MaintenanceError,
     apply_change,
     check_import,
@@ -49,7 +49,7 @@ from pipeline.maintain import (
     text_key,
     undefined_share,
 )
-from pipeline.taxonomy import load_taxonomy
+from pipeline.taxonomy.schema import load_taxonomy
 from pipeline.text import Lemmatizer
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from conftest import ROOT, run_dvc
 
-from pipeline.score import score_against_answers
+from pipeline.tools.score import score_against_answers
 
 pytestmark = pytest.mark.slow
 

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline import quantify
-from pipeline.quantify import QuantifyError, adjusted_counts, estimate_volumes
+from pipeline.model import quantify
+from pipeline.model.quantify import QuantifyError, adjusted_counts, estimate_volumes
 
 # rows: true reason, columns: predicted reason, in this order
 REASONS = ("Не приходит СМС-код", "Не могу войти в приложение", "Не дошёл перевод")

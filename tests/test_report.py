@@ -17,8 +17,9 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from pipeline import formatting, report
+from pipeline import report
 from pipeline.config import load_section
+from pipeline.reporting import formatting
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOT = ROOT / "build" / "screenshots" / "index-1366x768.png"
@@ -188,7 +189,7 @@ def pages(site: Path) -> list[Path]:
 
 @pytest.mark.slow
 def test_site_has_every_page(site, demo_workspace):
-    from pipeline.taxonomy import load_taxonomy
+    from pipeline.taxonomy.schema import load_taxonomy
 
     taxonomy = load_taxonomy(demo_workspace / "taxonomy/reasons.yaml")
     assert (site / "index.html").exists()

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from pipeline.sla import (
+from pipeline.closedloop.sla import (
     METRIC_COLUMNS,
     BusinessCalendar,
     SlaError,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.taxonomy import TaxonomyError, load_taxonomy
+from pipeline.taxonomy.schema import TaxonomyError, load_taxonomy
 
 ROOT = Path(__file__).resolve().parents[1]
 REASONS = ROOT / "taxonomy" / "reasons.yaml"
@@ -123,7 +123,7 @@ def test_broken_yaml_names_the_line(tmp_path):
 
 
 def test_cli_check(capsys):
-    from pipeline.__main__ import main
+    from pipeline.cli import main
 
     assert main(["taxonomy", "check", "--taxonomy", str(REASONS)]) == 0
     assert "OK" in capsys.readouterr().out

@@ -1,4 +1,4 @@
-"""Trend and spike detection on weekly contact counts (pipeline.trends)."""
+"""Trend and spike detection on weekly contact counts (pipeline.closedloop.trends)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from pipeline.trends import (
+from pipeline.closedloop.trends import (
     INDICATOR_COLUMNS,
     TrendInputError,
     spike,
@@ -18,7 +18,7 @@ from pipeline.trends import (
     week_range,
     weekly_indicators,
 )
-from pipeline.weeks import WeekError, parse_week, week_bounds
+from pipeline.io.weeks import WeekError, parse_week, week_bounds
 
 WEEKS = np.arange(13)
 
@@ -352,8 +352,8 @@ def test_every_module_reads_weeks_by_the_same_rule():
     from pydantic import ValidationError
 
     from pipeline.aggregate import AggregateConfig
+    from pipeline.closedloop.owner_notes import Note
     from pipeline.ingest import week_start_of
-    from pipeline.owner_notes import Note
 
     assert AggregateConfig(report_week="2026w5").report_week == "2026-W05"
     with pytest.raises(ValidationError, match="W01 по W52"):

@@ -15,7 +15,7 @@ because "СМС приходит" and "СМС не приходит" are differe
 phones, e-mails, card, passport and account numbers, for showing texts in reports.
 
 Nothing here downloads data: tokenisation uses nltk's ``RegexpTokenizer`` and the stop-word list
-ships in ``pipeline/resources/stopwords_ru.txt``.
+ships in ``pipeline/text/stopwords_ru.txt``.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ GREETING_PHRASES = (
 )
 _GREETING_STARTS = frozenset(phrase[0] for phrase in GREETING_PHRASES)
 
-STOPWORDS_RESOURCE = "resources/stopwords_ru.txt"
+STOPWORDS_RESOURCE = "stopwords_ru.txt"
 
 # --- character classes --------------------------------------------------------------------------
 
@@ -486,12 +486,12 @@ def _drop_greetings(lemmas: list[str]) -> list[str]:
 def load_stopwords(path: str | Path | None = None) -> frozenset[str]:
     """Read a stop-word list: one lemma a line, ``#`` starts a comment.
 
-    Defaults to the list shipped in ``pipeline/resources/stopwords_ru.txt``. Negations may not
+    Defaults to the list shipped in ``pipeline/text/stopwords_ru.txt``. Negations may not
     be listed: dropping them would merge "приходит" and "не приходит".
     """
     if path is None:
-        source = f"pipeline/{STOPWORDS_RESOURCE}"
-        content = resources.files("pipeline").joinpath(STOPWORDS_RESOURCE).read_text("utf-8")
+        source = f"pipeline/text/{STOPWORDS_RESOURCE}"
+        content = resources.files(__name__).joinpath(STOPWORDS_RESOURCE).read_text("utf-8")
     else:
         source = str(path)
         content = Path(path).read_text(encoding="utf-8")

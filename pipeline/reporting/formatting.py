@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 from babel.units import format_unit
 
-from pipeline.weeks import week_bounds
+from pipeline.io.weeks import week_bounds
 
 NBSP = "\u00a0"  # keeps "1 234" and "12,5 %" on one line
 DASH = "—"

@@ -42,7 +42,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
 
-from pipeline.features import WordCharTfidf, WordVectorMean
+from pipeline.model.features import WordCharTfidf, WordVectorMean
 
 logger = logging.getLogger(__name__)
 

@@ -7,6 +7,7 @@ in Russian, for the taxonomy maintainer.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import logging
 from datetime import date
@@ -265,3 +266,8 @@ def check(path: Path | str) -> str:
     if no_target:
         lines.append(f"  без цели: {', '.join(no_target)}")
     return "\n".join(lines)
+
+
+def check_cli(args: argparse.Namespace) -> None:
+    """``taxonomy check``: validate the reason list and print its summary."""
+    print(check(args.taxonomy))

@@ -31,7 +31,6 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -41,10 +40,11 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, FoldedScalarString
 
+from pipeline import sql
 from pipeline.config import ConfigError
 from pipeline.ingest import fold_name
-from pipeline.labels import LABEL_COLUMNS, SOURCES, LabelError, validate_labels
-from pipeline.taxonomy import Taxonomy, TaxonomyError, load_taxonomy, validate_taxonomy
+from pipeline.taxonomy.labels import LABEL_COLUMNS, SOURCES, LabelError, validate_labels
+from pipeline.taxonomy.schema import Taxonomy, TaxonomyError, load_taxonomy, validate_taxonomy
 from pipeline.text import Lemmatizer
 
 logger = logging.getLogger(__name__)
@@ -103,13 +103,8 @@ class MaintenanceError(ConfigError):
     """A maintenance command cannot do what was asked; the message says why and what to do."""
 
 
-def _query(name: str) -> str:
-    """SQL over the warehouse, from ``pipeline/queries/`` (not a dependency of any stage)."""
-    return resources.files("pipeline").joinpath("queries", f"{name}.sql").read_text("utf-8")
-
-
 def text_key(text: str) -> str:
-    """The key labels are compared by (as in ``pipeline.labels``): case and spacing ignored."""
+    """The key labels are compared by (as in ``taxonomy.labels``): case and spacing ignored."""
     return " ".join(str(text).lower().split())
 
 
@@ -959,7 +954,7 @@ def export_labeling(
     if not Path(warehouse).exists():
         raise MaintenanceError(f"{warehouse}: нет хранилища; сначала dvc repro (стадия aggregate)")
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        candidates = con.execute(_query("label_candidates"), {"weeks": weeks}).df()
+        candidates = con.execute(sql.load("label_candidates"), {"weeks": weeks}).df()
         model_version = con.execute("SELECT any_value(model_version) FROM contacts").fetchall()
     if classified is not None and Path(classified).exists():
         extra = pd.read_parquet(
@@ -1046,7 +1041,7 @@ def read_labelled(
     delimiter and encoding, XLSX, JSON lines, JSON lists, or a folder of them), so the file an
     organisation labelled by hand imports as it is; its labels may be reason ids or titles.
     """
-    from pipeline import evaluate  # sklearn behind it: loaded only when importing labels
+    from pipeline.tools import evaluate  # sklearn behind it: loaded only when importing labels
 
     path = Path(path)
     foreign = evaluate.EXCEL_SUFFIXES + evaluate.JSON_LINES_SUFFIXES  # formats ours never are
@@ -1072,7 +1067,7 @@ def read_labelled(
 
 
 def _read_foreign(path: Path, text_column: str | None, label_column: str | None) -> pd.DataFrame:
-    from pipeline import evaluate
+    from pipeline.tools import evaluate
 
     options = evaluate.EvaluateOptions(text_column=text_column, label_column=label_column)
     try:
@@ -1397,7 +1392,7 @@ def health(
     quiet_weeks: int = QUIET_WEEKS,
 ) -> Health:
     """Collect the health summary from whatever of the inputs exists."""
-    from pipeline.taxonomy import taxonomy_version
+    from pipeline.taxonomy.schema import taxonomy_version
 
     taxonomy = load_taxonomy(taxonomy_path)
     report = Health(
@@ -1438,7 +1433,7 @@ def health(
         import duckdb
 
         with duckdb.connect(str(warehouse), read_only=True) as con:
-            per_week = con.execute(_query("health_weeks")).df()
+            per_week = con.execute(sql.load("health_weeks")).df()
             tables = {t for (t,) in con.execute("SHOW TABLES").fetchall()}
             report_week = (
                 con.execute("SELECT any_value(report_week) FROM run_info").fetchall()[0][0]

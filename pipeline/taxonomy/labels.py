@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.config import ConfigError
-from pipeline.taxonomy import Taxonomy
+from pipeline.taxonomy.schema import Taxonomy
 
 logger = logging.getLogger(__name__)
 

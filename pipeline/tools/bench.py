@@ -13,6 +13,7 @@ memory (max RSS) is the step's own:
 
 from __future__ import annotations
 
+import argparse
 import json
 import multiprocessing
 import resource
@@ -30,7 +31,7 @@ def _max_rss_mb() -> float:
 
 
 def _generate(n: int, taxonomy: Path, seed: int) -> pd.DataFrame:
-    from pipeline import synth
+    from pipeline.tools import synth
 
     gen = synth.Generator(
         synth.load_reasons(taxonomy),
@@ -88,7 +89,7 @@ def _step_naive(args):
 
 def _step_classify(args):
     lemmas_path, model_path = args
-    from pipeline.classify import classify_frame, load_model
+    from pipeline.model.predict import classify_frame, load_model
 
     lemmas = pd.read_parquet(lemmas_path)
     pipeline = load_model(model_path)
@@ -161,3 +162,15 @@ def main(
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return results
+
+
+def cli(args: argparse.Namespace) -> None:
+    main(
+        args.contacts,
+        args.workdir,
+        args.taxonomy,
+        args.labels,
+        args.model,
+        args.naive_sample,
+        args.out,
+    )

@@ -32,7 +32,6 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -47,14 +46,15 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.preprocessing import normalize as l2_normalize
 from threadpoolctl import threadpool_limits
 
-from pipeline import model as reason_model
+from pipeline import sql
 from pipeline.config import ConfigError
-from pipeline.formatting import number, percent
-from pipeline.labels import load_labels
-from pipeline.taxonomy import Taxonomy
+from pipeline.io.weeks import WeekError, parse_week, week_range
+from pipeline.model import reason_model
+from pipeline.reporting.formatting import number, percent
+from pipeline.taxonomy.labels import load_labels
+from pipeline.taxonomy.schema import Taxonomy
 from pipeline.text import AGENT_SHORTHAND, Lemmatizer, mask_personal_data, normalize, tokenize
 from pipeline.train import TrainConfig
-from pipeline.weeks import WeekError, parse_week, week_range
 
 logger = logging.getLogger(__name__)
 
@@ -89,10 +89,6 @@ class InvestigationError(ConfigError):
 # --- warehouse access -------------------------------------------------------------------------
 
 
-def query(name: str) -> str:
-    return resources.files("pipeline").joinpath("queries", f"{name}.sql").read_text("utf-8")
-
-
 def connect(warehouse: str | Path) -> duckdb.DuckDBPyConnection:
     """Open the warehouse read-only, so an investigation can never change pipeline outputs."""
     path = Path(warehouse)
@@ -106,7 +102,7 @@ def connect(warehouse: str | Path) -> duckdb.DuckDBPyConnection:
 
 
 def _frame(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> pd.DataFrame:
-    return con.execute(query(name), params).df()
+    return con.execute(sql.load(name), params).df()
 
 
 def report_week(con: duckdb.DuckDBPyConnection) -> str:

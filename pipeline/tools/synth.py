@@ -10,7 +10,7 @@ Writes what real systems export, in their different formats:
   with offset;
 * ``drivers.csv``: active customers per week.
 
-Texts come from the phrase bank ``resources/synth_phrases.yaml`` with client-voice noise (typos,
+Texts come from the phrase bank ``synth_phrases.yaml`` with client-voice noise (typos,
 caps, emoji, no punctuation, Latin look-alikes, rambling backstory). The stories the reports must
 reveal are planted on purpose and listed in ``STORIES``. The true reason of every contact goes to a
 separate answer file, never an input of the pipeline, and the deliberately malformed rows to a
@@ -19,6 +19,7 @@ manifest, so tests can check classification and quarantine end to end.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import json
@@ -33,7 +34,7 @@ import holidays
 import numpy as np
 import yaml
 
-from pipeline.weeks import week_of
+from pipeline.io.weeks import week_of
 
 logger = logging.getLogger(__name__)
 
@@ -165,7 +166,7 @@ class Contact:
 
 
 def load_phrases() -> dict:
-    text = resources.files("pipeline").joinpath("resources/synth_phrases.yaml").read_text("utf-8")
+    text = resources.files(__package__).joinpath("synth_phrases.yaml").read_text("utf-8")
     return yaml.safe_load(text)
 
 
@@ -786,3 +787,16 @@ def main(
         path.write_bytes(data)
         written += 1
     logger.info("synth: wrote %d files to %s and answers to %s", written, out_dir, answers_path)
+
+
+def cli(args: argparse.Namespace) -> None:
+    main(
+        out_dir=args.out,
+        answers_path=args.answers,
+        taxonomy_path=args.taxonomy,
+        weeks=args.weeks,
+        contacts=args.contacts,
+        seed=args.seed,
+        end=args.end,
+        clean=args.clean,
+    )

@@ -17,6 +17,7 @@ they are dropped (the default, announced loudly) or merged into one class «пр
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import json
@@ -34,9 +35,9 @@ from sklearn.metrics import accuracy_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 
-from pipeline.config import ConfigError
+from pipeline.config import ConfigError, load_section
 from pipeline.ingest import IngestError, decode_bytes, fold_name
-from pipeline.taxonomy import load_taxonomy
+from pipeline.taxonomy.schema import load_taxonomy
 from pipeline.text import Lemmatizer
 from pipeline.train import TrainConfig, model_inputs, out_of_fold, per_reason, score
 
@@ -682,3 +683,17 @@ def main(
         )
     print(render_summary(report, str(labels_path)))
     return report
+
+
+def cli(args: argparse.Namespace) -> None:
+    config = load_section(args.params, "train", TrainConfig)
+    options = EvaluateOptions(
+        text_column=args.text_column,
+        label_column=args.label_column,
+        key_column=args.key,
+        folds=args.folds,
+        rare=args.rare,
+        min_per_label=args.min_per_label,
+        seed=args.seed,
+    )
+    main(args.labels, args.taxonomy, args.out, config, options)

@@ -14,8 +14,8 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pipeline.config import ConfigError, read_yaml
-from pipeline.taxonomy import Taxonomy
-from pipeline.weeks import parse_week
+from pipeline.io.weeks import parse_week
+from pipeline.taxonomy.schema import Taxonomy
 
 NOTE_COLUMNS = ("reason_id", "week", "author", "explanation", "action", "action_start", "due")
 

@@ -7,6 +7,7 @@ has never seen.
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 from pathlib import Path
@@ -67,7 +68,7 @@ def score_against_answers(
 
 
 def main(classified_path: Path, answers_path: Path, taxonomy_path: Path, out_path: Path) -> dict:
-    from pipeline.taxonomy import load_taxonomy
+    from pipeline.taxonomy.schema import load_taxonomy
 
     taxonomy = load_taxonomy(taxonomy_path)
     result = score_against_answers(
@@ -81,3 +82,7 @@ def main(classified_path: Path, answers_path: Path, taxonomy_path: Path, out_pat
         f"{result['precision_covered']:.1%} на {result['contacts_scored']} контактах"
     )
     return result
+
+
+def cli(args: argparse.Namespace) -> None:
+    main(args.classified, args.answers, args.taxonomy, args.out)

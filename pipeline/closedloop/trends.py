@@ -28,8 +28,8 @@ import pandas as pd
 from scipy import stats
 
 from pipeline.errors import PipelineError
-from pipeline.weeks import WeekError, monday_of
-from pipeline.weeks import week_range as iso_week_range
+from pipeline.io.weeks import WeekError, monday_of
+from pipeline.io.weeks import week_range as iso_week_range
 
 LEVEL_WEEKS = 8
 """Spike baseline without a trend: median of at most this many weeks before the report week."""

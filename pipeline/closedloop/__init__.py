@@ -1,0 +1,1 @@
+"""The closed loop's numbers: SLA deadlines, trends and spikes, owner notes, reason metrics."""

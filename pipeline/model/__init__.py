@@ -1,0 +1,1 @@
+"""The reason classifier: features, the linear model, its training and prevalence estimates."""

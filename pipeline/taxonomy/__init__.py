@@ -1,0 +1,1 @@
+"""The reason list and the labels: schema, label files, reason edits, labelling, health."""

@@ -1,0 +1,1 @@
+"""Commands that are not DVC stages: evaluate, synth, score-demo, bench."""
