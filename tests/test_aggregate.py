@@ -12,7 +12,8 @@ import pytest
 from conftest import ROOT
 
 from pipeline import aggregate
-from pipeline.aggregate import AggregateConfig, AggregateError
+from pipeline.closedloop import loop as closed_loop
+from pipeline.closedloop.config import AggregateConfig, AggregateError
 from pipeline.tools.synth import REPEAT_PRONE
 
 MSK = "Europe/Moscow"
@@ -421,7 +422,7 @@ def test_target_status(mean4, slope, due, status):
             "trend_slope": slope,
         }
     )
-    result = aggregate._target_status(row, date(2026, 11, 22))
+    result = closed_loop.target_status(row, date(2026, 11, 22))
     assert result["target_status"] == status
     assert result["target_gap"] == pytest.approx(mean4 - 60.0)
 
@@ -438,7 +439,7 @@ def test_no_target_when_the_taxonomy_sets_none():
             "trend_slope": 0.0,
         }
     )
-    assert aggregate._target_status(row, date(2026, 11, 22))["target_status"] == "no_target"
+    assert closed_loop.target_status(row, date(2026, 11, 22))["target_status"] == "no_target"
 
 
 def test_action_effect_compares_weeks_after_the_action_with_four_before():
@@ -459,7 +460,7 @@ def test_action_effect_compares_weeks_after_the_action_with_four_before():
             }
         ]
     )
-    out = aggregate._note_columns(notes, series, "2026-W47", AggregateConfig())
+    out = closed_loop.note_columns(notes, series, "2026-W47", AggregateConfig())
     assert out["action_before"] == 100.0 and out["action_after"] == 60.0
     assert out["action_effect"] == pytest.approx(-0.4) and out["fallen_since_action"] is True
     assert out["note_is_recent"] is False  # W41 is more than 6 weeks before W47

@@ -206,7 +206,7 @@ def test_confusion_counts_follow_the_given_order_and_skip_unknown_labels():
 
 
 def test_model_artifact_keeps_the_confusion_of_assigned_predictions_apart():
-    from pipeline import train
+    from pipeline.model import training as train
 
     # out-of-fold predictions of four labelled texts; the wrong one was below the threshold
     sms, login = "sms_code_missing", "cannot_login"

@@ -351,7 +351,7 @@ def test_every_module_reads_weeks_by_the_same_rule():
     """Owner notes, params.yaml report_week, investigations and drivers agree on what a week is."""
     from pydantic import ValidationError
 
-    from pipeline.aggregate import AggregateConfig
+    from pipeline.closedloop.config import AggregateConfig
     from pipeline.closedloop.owner_notes import Note
     from pipeline.ingest import week_start_of
 

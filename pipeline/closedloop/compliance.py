@@ -1,0 +1,61 @@
+"""The SLA of written requests as of the end of a report week: each request's status and each
+reason's compliance and backlog (the rule and calendar are ``closedloop/sla.py``)."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+import duckdb
+import pandas as pd
+
+from pipeline import sql
+from pipeline.closedloop.sla import BusinessCalendar, SlaRule, compliance, sla_status
+from pipeline.io.weeks import week_bounds
+
+
+def sla_tables(
+    con: duckdb.DuckDBPyConnection, report_week: str, rule: SlaRule
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.Timestamp]:
+    """Per complaint SLA status as of the end of the report week, and per reason compliance."""
+    requests = con.execute(sql.load("sla_requests"), {"w": report_week}).df()
+    end = week_bounds(report_week)[1]
+    as_of = pd.Timestamp(datetime.combine(end, time(23, 59, 59)), tz=rule.timezone).tz_convert(
+        "UTC"
+    )
+    years = range(
+        int(requests["received_at"].dt.year.min() if len(requests) else end.year), end.year + 2
+    )
+    calendar = BusinessCalendar.for_rule(rule, years)
+    for column in ("received_at", "resolved_at"):
+        requests[column] = pd.to_datetime(requests[column], utc=True)
+    status = sla_status(requests, rule, as_of, calendar)
+    status["after_cutoff"] = ~status["before_cutoff"] | ~status["received_business_day"]
+    week = status[status["iso_week"] == report_week]
+    by_reason = compliance(week, by=["reason_id"], rule=rule)
+    backlog = compliance(status, by=["reason_id"], rule=rule)[
+        [
+            "reason_id",
+            "n_open_past_deadline",
+            "max_age_business_days",
+            "n_no_status_update",
+            "n_breached_limit",
+        ]
+    ].rename(columns=lambda c: c if c == "reason_id" else f"all_{c}")
+    by_reason = by_reason.merge(backlog, on="reason_id", how="outer")
+    by_reason = by_reason.rename(
+        columns={
+            "n_due": "sla_due",
+            "n_met": "sla_met",
+            "compliance": "sla_compliance",
+            "meets_target": "sla_meets_target",
+            "n_breached_limit": "sla_breached_limit",
+            "n_open_past_deadline": "sla_open_past_deadline",
+            "max_age_business_days": "sla_max_age_days",
+            "n_no_status_update": "sla_no_update",
+            "all_n_open_past_deadline": "sla_backlog_open_past_deadline",
+            "all_max_age_business_days": "sla_backlog_max_age_days",
+            "all_n_no_status_update": "sla_backlog_no_update",
+            "all_n_breached_limit": "sla_backlog_breached_limit",
+        }
+    )
+    return status, by_reason, as_of
