@@ -13,7 +13,7 @@ from conftest import ROOT
 
 from pipeline import aggregate
 from pipeline.aggregate import AggregateConfig, AggregateError
-from pipeline.tools.synth import REPEAT_PRONE
+from pipeline.tools.synth.stories import REPEAT_PRONE
 
 MSK = "Europe/Moscow"
 
