@@ -87,10 +87,10 @@ sys.path.insert(0, str(ROOT))
 
 from realsets import SETS, SHARED_DATA, Loaded, available, embed_cached, load_set  # noqa: E402
 
-from pipeline.tools import evaluate as pipeline_evaluate  # noqa: E402
 from pipeline import train as pipeline_train  # noqa: E402
 from pipeline.config import load_section  # noqa: E402
 from pipeline.text import Lemmatizer  # noqa: E402
+from pipeline.tools import evaluate as pipeline_evaluate  # noqa: E402
 from pipeline.train import TrainConfig  # noqa: E402
 
 logger = logging.getLogger("accuracy")
@@ -562,11 +562,12 @@ def score_set(
 
 def demo_contacts(n: int, seed: int = 20261123) -> tuple[list[str], np.ndarray]:
     """n labelled demo contacts (client and agent texts) from the generator, unknown excluded."""
-    from pipeline.tools import synth
+    from pipeline.tools.synth.contacts import Generator, load_reasons
+    from pipeline.tools.synth.text import load_phrases
 
-    generator = synth.Generator(
-        synth.load_reasons(ROOT / "taxonomy" / "reasons.yaml"),
-        synth.load_phrases(),
+    generator = Generator(
+        load_reasons(ROOT / "taxonomy" / "reasons.yaml"),
+        load_phrases(),
         weeks=13,
         contacts=int(n * 1.6),
         seed=seed,

@@ -14,7 +14,7 @@ from conftest import ROOT
 from pipeline import aggregate
 from pipeline.closedloop import loop as closed_loop
 from pipeline.closedloop.config import AggregateConfig, AggregateError
-from pipeline.tools.synth import REPEAT_PRONE
+from pipeline.tools.synth.stories import REPEAT_PRONE
 
 MSK = "Europe/Moscow"
 

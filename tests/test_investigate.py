@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from datetime import date, datetime, timedelta
 
 import duckdb
@@ -13,7 +14,31 @@ import pytest
 from conftest import ROOT
 
 from pipeline import investigate
-from pipeline.investigate import InvestigationError
+from pipeline.investigate.chains import NO_TEXT, build_chains, repeat_chains, transfer_paths
+from pipeline.investigate.model_errors import label_suspects, lowest_confidence, model_errors
+from pipeline.investigate.notebook import summary_bundle
+from pipeline.investigate.rise import (
+    DIMENSIONS,
+    decompose_change,
+    decompose_counts,
+    draft_conclusion,
+    reason_status,
+)
+from pipeline.investigate.terms import distinctive_terms, examples_for_term, reason_terms
+from pipeline.investigate.uncertain import (
+    is_agent_note,
+    split_sentences,
+    title_case,
+    uncertain_clusters,
+)
+from pipeline.investigate.warehouse import (
+    InvestigationError,
+    check_reason,
+    connect,
+    report_week,
+    resolve_week,
+    weeks_before,
+)
 from pipeline.taxonomy.schema import load_taxonomy
 from pipeline.text import Lemmatizer
 from pipeline.train import TrainConfig
@@ -244,7 +269,7 @@ def warehouse(tmp_path_factory):
 
 @pytest.fixture()
 def con(warehouse):
-    connection = investigate.connect(warehouse)
+    connection = connect(warehouse)
     yield connection
     connection.close()
 
@@ -254,7 +279,7 @@ def con(warehouse):
 
 def test_connect_names_the_missing_warehouse_and_how_to_fix(tmp_path):
     with pytest.raises(InvestigationError, match=r"нет файла хранилища.*-p warehouse"):
-        investigate.connect(tmp_path / "warehouse.duckdb")
+        connect(tmp_path / "warehouse.duckdb")
 
 
 def test_connection_is_read_only(con):
@@ -263,10 +288,10 @@ def test_connection_is_read_only(con):
 
 
 def test_empty_week_means_the_report_week(con):
-    assert investigate.report_week(con) == "2026-W47"
-    assert investigate.resolve_week(con, "") == "2026-W47"
-    assert investigate.resolve_week(con, "2026-W45") == "2026-W45"
-    assert investigate.resolve_week(con, "2026w45") == "2026-W45"  # typed loosely, read as one
+    assert report_week(con) == "2026-W47"
+    assert resolve_week(con, "") == "2026-W47"
+    assert resolve_week(con, "2026-W45") == "2026-W45"
+    assert resolve_week(con, "2026w45") == "2026-W45"  # typed loosely, read as one
 
 
 @pytest.mark.parametrize(
@@ -279,17 +304,17 @@ def test_empty_week_means_the_report_week(con):
 )
 def test_bad_week_is_explained(con, week, message):
     with pytest.raises(InvestigationError, match=message):
-        investigate.resolve_week(con, week)
+        resolve_week(con, week)
 
 
 def test_misspelt_reason_gets_a_suggestion(con):
     with pytest.raises(InvestigationError, match="похожие: sms_code_missing"):
-        investigate.check_reason(con, "sms_code_mising")
+        check_reason(con, "sms_code_mising")
 
 
 def test_baseline_before_the_data_is_an_error(con):
     with pytest.raises(InvestigationError, match="нет данных за 2026-W42.*baseline_weeks"):
-        investigate.weeks_before(con, "2026-W45", 3)
+        weeks_before(con, "2026-W45", 3)
 
 
 # --- decomposition ----------------------------------------------------------------------------
@@ -306,7 +331,7 @@ def test_decompose_counts_by_hand():
         ],
         columns=["iso_week", "dimension", "value", "contacts"],
     )
-    out = investigate.decompose_counts(counts, "W3", ["W1", "W2"]).set_index("value")
+    out = decompose_counts(counts, "W3", ["W1", "W2"]).set_index("value")
     # chat: 2 now vs (3 + 1) / 2; phone: 6 now vs nothing in the baseline (zero, not missing)
     assert out.loc["chat", "baseline_mean"] == 2.0
     assert out.loc["chat", "change"] == 0.0
@@ -316,8 +341,8 @@ def test_decompose_counts_by_hand():
 
 
 def test_decompose_change_puts_the_spike_on_calls(con):
-    out = investigate.decompose_change(con, "sms_code_missing", "2026-W47", baseline_weeks=4)
-    assert set(out["dimension"]) == set(investigate.DIMENSIONS)
+    out = decompose_change(con, "sms_code_missing", "2026-W47", baseline_weeks=4)
+    assert set(out["dimension"]) == set(DIMENSIONS)
     top = out.groupby("dimension").head(1).set_index("dimension")["value"]
     assert top["channel"] == "phone"
     assert top["kind"] == "call"
@@ -331,14 +356,14 @@ def test_decompose_change_puts_the_spike_on_calls(con):
 
 def test_decompose_change_rejects_an_unknown_dimension(con):
     with pytest.raises(InvestigationError, match="неизвестные разрезы.*segment"):
-        investigate.decompose_change(con, "sms_code_missing", by=("channel", "segment"))
+        decompose_change(con, "sms_code_missing", by=("channel", "segment"))
 
 
 # --- distinctive terms ------------------------------------------------------------------------
 
 
 def test_log_odds_with_informative_prior_matches_hand_computation():
-    out = investigate.distinctive_terms(
+    out = distinctive_terms(
         ["мегафон смс", "мегафон код"],
         ["смс код", "смс"],
         ngram=(1, 1),
@@ -356,13 +381,13 @@ def test_log_odds_with_informative_prior_matches_hand_computation():
 
 def test_a_stronger_prior_shrinks_the_log_odds():
     this, base = ["мегафон смс"] * 5, ["смс"] * 20
-    weak = investigate.distinctive_terms(this, base, prior_weight=10).set_index("term")
-    strong = investigate.distinctive_terms(this, base, prior_weight=1000).set_index("term")
+    weak = distinctive_terms(this, base, prior_weight=10).set_index("term")
+    strong = distinctive_terms(this, base, prior_weight=1000).set_index("term")
     assert 0 < strong.loc["мегафон", "log_odds"] < weak.loc["мегафон", "log_odds"]
 
 
 def test_operator_is_the_distinctive_term_of_the_spike(con, lemmatizer):
-    terms = investigate.reason_terms(con, "sms_code_missing", "2026-W47", 4, lemmatizer=lemmatizer)
+    terms = reason_terms(con, "sms_code_missing", "2026-W47", 4, lemmatizer=lemmatizer)
     assert terms["term"].iloc[0] == "мегафон"  # "МегаФона", "мегафоном" -> one lemma
     assert terms.set_index("term").loc["мегафон", "this_count"] == len(SMS_MEGAFON)
     usual = terms[terms["term"].isin(["смс", "код", "не_приходить"])]
@@ -370,7 +395,7 @@ def test_operator_is_the_distinctive_term_of_the_spike(con, lemmatizer):
 
 
 def test_examples_for_a_term_match_any_inflection_and_are_masked(con, lemmatizer):
-    found = investigate.examples_for_term(
+    found = examples_for_term(
         con, "sms_code_missing", "2026-W47", "мегафон", 10, lemmatizer=lemmatizer
     )
     assert len(found) == len(SMS_MEGAFON)
@@ -380,7 +405,7 @@ def test_examples_for_a_term_match_any_inflection_and_are_masked(con, lemmatizer
 
 
 def test_examples_for_a_bigram(con, lemmatizer):
-    found = investigate.examples_for_term(
+    found = examples_for_term(
         con, "sms_code_missing", "2026-W47", "абонент мегафон", 5, lemmatizer=lemmatizer
     )
     assert found["text"].tolist() == [SMS_MEGAFON[0]]
@@ -402,16 +427,16 @@ def test_build_chains_follows_each_next_contact_within_the_window():
         ],
         columns=["customer_id", "contact_id", "created_at", "iso_week", "reason_id"],
     )
-    chains = investigate.build_chains(contacts, "sms_code_missing", "2026-W47", 7)
+    chains = build_chains(contacts, "sms_code_missing", "2026-W47", 7)
     by_customer = dict(zip(chains["customer_id"], chains["reasons"], strict=True))
     assert by_customer == {
-        "A": ("sms_code_missing", "cannot_login", investigate.NO_TEXT),
+        "A": ("sms_code_missing", "cannot_login", NO_TEXT),
         "B": ("sms_code_missing",),
     }
 
 
 def test_repeat_chains_of_the_spike(con):
-    chains = investigate.repeat_chains(con, "sms_code_missing", "2026-W47")
+    chains = repeat_chains(con, "sms_code_missing", "2026-W47")
     assert chains.customers == len(SMS_USUAL) + len(SMS_MEGAFON)
     assert chains.came_back == 1
     assert chains.window_observed_share == 0.0  # the report week's windows are not closed yet
@@ -422,7 +447,7 @@ def test_repeat_chains_of_the_spike(con):
 
 
 def test_transfer_paths_compare_the_week_with_the_baseline(con):
-    paths = investigate.transfer_paths(con, "sms_code_missing", "2026-W47").set_index("path")
+    paths = transfer_paths(con, "sms_code_missing", "2026-W47").set_index("path")
     assert paths.loc["Дистанционное обслуживание", "calls"] == 4  # not transferred
     assert paths.loc["Дистанционное обслуживание > Карты", "calls"] == 2
     assert paths.loc["Дистанционное обслуживание > Карты", "transfers"] == 1
@@ -431,11 +456,11 @@ def test_transfer_paths_compare_the_week_with_the_baseline(con):
 
 
 def test_reason_status_and_draft_conclusion(con, lemmatizer):
-    status = investigate.reason_status(con, "sms_code_missing")
+    status = reason_status(con, "sms_code_missing")
     assert status["is_spike"] is True
-    decomposition = investigate.decompose_change(con, "sms_code_missing", "2026-W47")
-    terms = investigate.reason_terms(con, "sms_code_missing", "2026-W47", lemmatizer=lemmatizer)
-    draft = investigate.draft_conclusion(
+    decomposition = decompose_change(con, "sms_code_missing", "2026-W47")
+    terms = reason_terms(con, "sms_code_missing", "2026-W47", lemmatizer=lemmatizer)
+    draft = draft_conclusion(
         TITLES["sms_code_missing"], "2026-W47", decomposition, terms, min_z=1.0
     )
     draft = draft.replace("\u00a0", " ")  # no-break spaces keep numbers on one line
@@ -456,7 +481,7 @@ def test_reason_status_and_draft_conclusion(con, lemmatizer):
     ],
 )
 def test_agent_notes_are_recognised_by_shorthand(sentence, agent):
-    assert investigate.is_agent_note(sentence) is agent
+    assert is_agent_note(sentence) is agent
 
 
 @pytest.mark.parametrize(
@@ -470,7 +495,7 @@ def test_agent_notes_are_recognised_by_shorthand(sentence, agent):
     ],
 )
 def test_sentences_are_not_cut_at_agent_abbreviations(text, sentences):
-    assert investigate.split_sentences(text) == sentences
+    assert split_sentences(text) == sentences
 
 
 @pytest.mark.parametrize(
@@ -482,11 +507,11 @@ def test_sentences_are_not_cut_at_agent_abbreviations(text, sentences):
     ],
 )
 def test_title_case(sentence, title):
-    assert investigate.title_case(sentence) == title
+    assert title_case(sentence) == title
 
 
 def test_uncertain_clusters_find_the_growing_topics(con, lemmatizer):
-    result = investigate.uncertain_clusters(con, weeks=4, lemmatizer=lemmatizer, k=2, min_size=3)
+    result = uncertain_clusters(con, weeks=4, lemmatizer=lemmatizer, k=2, min_size=3)
     assert result.weeks == ["2026-W44", "2026-W45", "2026-W46", "2026-W47"]
     assert result.below_threshold == 2 * (1 + 2 + 3 + 5)
     by_term = {}
@@ -499,28 +524,22 @@ def test_uncertain_clusters_find_the_growing_topics(con, lemmatizer):
         assert list(cluster.weekly.values()) == [1, 2, 3, 5]
         assert cluster.growth == pytest.approx(5 - 2)
         assert cluster.number in (1, 2)  # growing clusters come first
-        assert not investigate.is_agent_note(cluster.suggested_title)
+        assert not is_agent_note(cluster.suggested_title)
         assert cluster.model_reasons == [("unknown", 1.0)]
     assert "QR" in qr.suggested_title
     assert "Mir Pay" in mir.suggested_title
 
 
 def test_uncertain_clusters_choose_k_by_silhouette_and_are_deterministic(con, lemmatizer):
-    first = investigate.uncertain_clusters(
-        con, weeks=4, lemmatizer=lemmatizer, k_range=(2, 3, 4), min_size=3
-    )
-    again = investigate.uncertain_clusters(
-        con, weeks=4, lemmatizer=lemmatizer, k_range=(2, 3, 4), min_size=3
-    )
+    first = uncertain_clusters(con, weeks=4, lemmatizer=lemmatizer, k_range=(2, 3, 4), min_size=3)
+    again = uncertain_clusters(con, weeks=4, lemmatizer=lemmatizer, k_range=(2, 3, 4), min_size=3)
     assert set(first.silhouette) == {2, 3, 4}
     assert first.k == max(first.silhouette, key=first.silhouette.get)
     assert [c.contact_ids for c in first.clusters] == [c.contact_ids for c in again.clusters]
 
 
 def test_low_confidence_takes_the_least_confident_classified_contacts_too(con, lemmatizer):
-    result = investigate.uncertain_clusters(
-        con, weeks=4, lemmatizer=lemmatizer, k=3, min_size=1, quantile=0.5
-    )
+    result = uncertain_clusters(con, weeks=4, lemmatizer=lemmatizer, k=3, min_size=1, quantile=0.5)
     # 22 "не определено" at 0.20-0.24 and 12 classified fillers at 0.3 of 61 texts
     assert result.cutoff == pytest.approx(0.3)
     assert result.contacts == result.below_threshold + 4 * len(NOISE_TEXTS)
@@ -528,7 +547,7 @@ def test_low_confidence_takes_the_least_confident_classified_contacts_too(con, l
 
 def test_quantile_must_be_a_share(con, lemmatizer):
     with pytest.raises(InvestigationError, match="quantile=10"):
-        investigate.uncertain_clusters(con, lemmatizer=lemmatizer, quantile=10)
+        uncertain_clusters(con, lemmatizer=lemmatizer, quantile=10)
 
 
 # --- where the model errs ---------------------------------------------------------------------
@@ -569,7 +588,7 @@ def test_model_errors_rank_confusion_pairs(tmp_path):
             ],
         }
     ).to_csv(confusion, index=False)
-    errors = investigate.model_errors(metrics, confusion)
+    errors = model_errors(metrics, confusion)
     assert errors.pairs.to_dict("records") == [
         {
             "actual": "tariff_question",
@@ -585,11 +604,11 @@ def test_model_errors_rank_confusion_pairs(tmp_path):
 
 def test_model_errors_name_the_missing_file(tmp_path):
     with pytest.raises(InvestigationError, match="model.json: нет файла.*train"):
-        investigate.model_errors(tmp_path / "model.json", tmp_path / "confusion.csv")
+        model_errors(tmp_path / "model.json", tmp_path / "confusion.csv")
 
 
 def test_lowest_confidence_first(con):
-    lowest = investigate.lowest_confidence(con, 3, "2026-W47")
+    lowest = lowest_confidence(con, 3, "2026-W47")
     assert lowest["confidence"].tolist() == sorted(lowest["confidence"])
     assert lowest["confidence"].iloc[0] == pytest.approx(0.2)
     assert lowest["runner_up_title"].iloc[0] == TITLES["card_blocked"]
@@ -630,7 +649,7 @@ def test_label_suspects_finds_a_mislabelled_example(tmp_path, lemmatizer):
         folder / "mixed.csv", index=False
     )
     taxonomy = load_taxonomy(ROOT / "taxonomy" / "reasons.yaml")
-    suspects = investigate.label_suspects(
+    suspects = label_suspects(
         folder,
         taxonomy,
         folds=3,
@@ -650,7 +669,7 @@ def test_label_suspects_finds_a_mislabelled_example(tmp_path, lemmatizer):
 
 
 def test_summary_bundle_is_plain_json():
-    bundle = investigate.summary_bundle(
+    bundle = summary_bundle(
         {
             "count": np.int64(3),
             "share": np.float64(0.5),
@@ -670,3 +689,15 @@ def test_summary_bundle_is_plain_json():
         "week": "2026-11-16",
     }
     assert json.loads(bundle["text/plain"]) == data
+
+
+def test_the_package_exports_what_the_notebooks_call():
+    """The notebooks do ``from pipeline import investigate`` and call ``investigate.X``."""
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        cells = json.loads(path.read_text("utf-8"))["cells"]
+        code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+        used = set(re.findall(r"\binvestigate\.([A-Za-z_]\w*)", code))
+        assert used, path.name
+        missing = sorted(name for name in used if not hasattr(investigate, name))
+        assert not missing, f"{path.name}: {missing}"
+    assert callable(investigate.model_errors)  # the function, not its module

@@ -31,11 +31,12 @@ def _max_rss_mb() -> float:
 
 
 def _generate(n: int, taxonomy: Path, seed: int) -> pd.DataFrame:
-    from pipeline.tools import synth
+    from pipeline.tools.synth.contacts import Generator, load_reasons
+    from pipeline.tools.synth.text import load_phrases
 
-    gen = synth.Generator(
-        synth.load_reasons(taxonomy),
-        synth.load_phrases(),
+    gen = Generator(
+        load_reasons(taxonomy),
+        load_phrases(),
         weeks=13,
         contacts=n,
         seed=seed,
