@@ -48,8 +48,8 @@ sys.path.insert(0, str(ROOT))
 
 from realsets import load_set  # noqa: E402
 
-from pipeline.model import quantify  # noqa: E402
 from pipeline.config import load_section  # noqa: E402
+from pipeline.model import quantify  # noqa: E402
 from pipeline.text import Lemmatizer  # noqa: E402
 from pipeline.tools.evaluate import cross_validate, stratified_folds  # noqa: E402
 from pipeline.train import TrainConfig  # noqa: E402
