@@ -1,0 +1,51 @@
+"""Masking of personal data in text shown to people (reports, notebooks, the warehouse)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline.text.patterns import (
+    _ACCOUNT_RE,
+    _CARD_13_19_RE,
+    _EMAIL_RE,
+    _PASSPORT_BARE_RE,
+    _PASSPORT_KEYWORD_RE,
+    _PHONE_INTL_RE,
+    _PHONE_LOCAL_RE,
+    _PHONE_RU_RE,
+    _unless_sum,
+)
+
+# ================================================================================================
+# mask_personal_data
+
+PERSONAL_DATA_LABELS = {
+    "phone": "[телефон]",
+    "email": "[e-mail]",
+    "card": "[карта]",
+    "passport": "[паспорт]",
+    "account": "[счёт]",
+}
+
+
+def mask_personal_data(text: Any) -> str:
+    """Replace phones, e-mails, card, passport and account numbers for display.
+
+    Keeps everything else as written (case, punctuation, sums, dates):
+
+    >>> mask_personal_data("Карта 4276 3800 1234 5678, звоните 8-916-123-45-67. Сумма 5 000 руб")
+    'Карта [карта], звоните [телефон]. Сумма 5 000 руб'
+
+    Not a feature step: use ``normalize`` for text that goes into the model.
+    """
+    if not isinstance(text, str):
+        return ""
+    labels = PERSONAL_DATA_LABELS
+    text = _EMAIL_RE.sub(labels["email"], text)
+    text = _ACCOUNT_RE.sub(labels["account"], text)
+    text = _CARD_13_19_RE.sub(_unless_sum(labels["card"]), text)
+    text = _PASSPORT_KEYWORD_RE.sub(lambda match: match.group(1) + labels["passport"], text)
+    text = _PASSPORT_BARE_RE.sub(labels["passport"], text)
+    for pattern in (_PHONE_RU_RE, _PHONE_INTL_RE, _PHONE_LOCAL_RE):
+        text = pattern.sub(_unless_sum(labels["phone"]), text)
+    return text
