@@ -10,7 +10,7 @@ import pytest
 from scipy.special import softmax
 from sklearn.model_selection import StratifiedKFold
 
-from pipeline.model import reason_model
+from pipeline.model import build, reason_model
 from pipeline.taxonomy.labels import read_label_files
 from pipeline.text import Lemmatizer
 from pipeline.train import model_inputs, out_of_fold, score
@@ -50,7 +50,7 @@ def imbalanced_labels() -> tuple[list[str], np.ndarray]:
 
 def test_answers_are_the_decision_answers_and_probabilities_sum_to_one(imbalanced_labels) -> None:
     X, y = imbalanced_labels
-    pipe = reason_model.build_pipeline(0.05, (1.0,), 3, 42).fit(X, y)
+    pipe = build.build_pipeline(0.05, (1.0,), 3, 42).fit(X, y)
     model = pipe.named_steps["model"]
     proba = pipe.predict_proba(X)
     assert np.allclose(proba.sum(axis=1), 1)
@@ -70,7 +70,7 @@ def test_unequal_classes_keep_macro_f1_and_most_contacts_get_a_reason(imbalanced
     X, y = imbalanced_labels
     folds = list(StratifiedKFold(5, shuffle=True, random_state=0).split(np.zeros(len(y)), y))
     args = (0.05, (0.1, 0.3, 1.0, 3.0, 10.0), 3, 42)
-    oof = out_of_fold(lambda: reason_model.build_pipeline(*args), X, y, folds)
+    oof = out_of_fold(lambda: build.build_pipeline(*args), X, y, folds)
     result = score(y, oof)
     assert result["macro_f1"] > 0.65  # measured 0.725
     # about 5 % of known-reason contacts fit no reason (the cut is set out of fold inside each
@@ -96,12 +96,10 @@ def test_choosing_c_on_a_sample_keeps_accuracy(imbalanced_labels) -> None:
     """A bounded search (training time) chooses C on a sample; the SVM still learns from all."""
     X, y = imbalanced_labels
     folds = list(StratifiedKFold(5, shuffle=True, random_state=0).split(np.zeros(len(y)), y))
-    full = score(y, out_of_fold(lambda: reason_model.build_pipeline(0.05), X, y, folds))
+    full = score(y, out_of_fold(lambda: build.build_pipeline(0.05), X, y, folds))
     sampled = score(
         y,
-        out_of_fold(
-            lambda: reason_model.build_pipeline(0.05, search_max_examples=150), X, y, folds
-        ),
+        out_of_fold(lambda: build.build_pipeline(0.05, search_max_examples=150), X, y, folds),
     )
     assert sampled["macro_f1"] > full["macro_f1"] - 0.03
 
@@ -122,7 +120,7 @@ def test_contacts_of_reasons_the_model_never_saw_land_in_undefined() -> None:
             train_y += [reason] * len(items[10:])
             known_test += items[:10]
     lemmatizer = Lemmatizer()
-    pipe = reason_model.build_pipeline(0.05, (0.3, 1.0, 3.0), 3, 42)
+    pipe = build.build_pipeline(0.05, (0.3, 1.0, 3.0), 3, 42)
     pipe.fit(model_inputs(train_texts, lemmatizer), np.array(train_y))
     model = pipe.named_steps["model"]
 

@@ -7,15 +7,10 @@ import numpy as np
 import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from pipeline.model.build import build_pipeline, model_input
+from pipeline.model.explain import VECTOR_BLOCKS, _class_weights, explain
 from pipeline.model.features import WordCharTfidf, WordVectorMean, word_ngrams
-from pipeline.model.reason_model import (
-    VECTOR_BLOCKS,
-    _class_weights,
-    build_pipeline,
-    decide,
-    explain,
-    model_input,
-)
+from pipeline.model.reason_model import decide
 
 TEXTS = [
     "не приходит смс-код для входа в приложение!",

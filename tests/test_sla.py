@@ -13,15 +13,8 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from pipeline.closedloop.sla import (
-    METRIC_COLUMNS,
-    BusinessCalendar,
-    SlaError,
-    SlaRule,
-    compliance,
-    deadlines,
-    sla_status,
-)
+from pipeline.closedloop.compliance import METRIC_COLUMNS, compliance
+from pipeline.closedloop.sla import BusinessCalendar, SlaError, SlaRule, deadlines, sla_status
 
 MSK = "Europe/Moscow"
 RULE = SlaRule()

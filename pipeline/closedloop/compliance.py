@@ -9,8 +9,63 @@ import duckdb
 import pandas as pd
 
 from pipeline import sql
-from pipeline.closedloop.sla import BusinessCalendar, SlaRule, compliance, sla_status
+from pipeline.closedloop.sla import BusinessCalendar, SlaError, SlaRule, is_true, sla_status
 from pipeline.io.weeks import week_bounds
+
+METRIC_COLUMNS = (
+    "n_due",
+    "n_met",
+    "compliance",
+    "meets_target",
+    "n_breached_limit",
+    "n_open_past_deadline",
+    "max_age_business_days",
+    "n_no_status_update",
+)
+
+
+def compliance(
+    status: pd.DataFrame, by: list[str] | None = None, rule: SlaRule | None = None
+) -> pd.DataFrame:
+    """Deadline compliance of due requests, overall (one row) or per ``by`` group.
+
+    Counts cover due requests (deadline passed by ``as_of``); ``max_age_business_days`` is the
+    age of the oldest open request. Grouping columns must already be in ``status``.
+    """
+    rule = rule if rule is not None else SlaRule()
+    keys = list(by or [])
+    missing = [c for c in keys if c not in status.columns]
+    if missing:
+        raise SlaError(f"нет столбцов для группировки {missing}; добавьте их к статусам заранее")
+    due = status["due"].to_numpy(dtype=bool)
+    counts = pd.DataFrame(
+        {
+            "n_due": due,
+            "n_met": due & is_true(status["met_deadline"]),
+            "n_breached_limit": due & status["breached_limit"].to_numpy(dtype=bool),
+            "n_open_past_deadline": due & status["open_past_deadline"].to_numpy(dtype=bool),
+            "n_no_status_update": due & status["no_status_update"].to_numpy(dtype=bool),
+        },
+        index=status.index,
+    ).astype("int64")
+    open_age = status["age_business_days"].astype("Int64").where(status["open"].to_numpy(bool))
+
+    if keys:
+        groups = [status[c] for c in keys]
+        table = counts.groupby(groups, dropna=False, observed=True, sort=True).sum()
+        table["max_age_business_days"] = open_age.groupby(
+            groups, dropna=False, observed=True, sort=True
+        ).max()
+        table = table.reset_index()
+    else:
+        table = counts.sum().to_frame().T.reset_index(drop=True)
+        table["max_age_business_days"] = pd.array([open_age.max()], dtype="Int64")
+
+    table["compliance"] = table["n_met"] / table["n_due"]  # 0/0 -> NaN
+    has_due = table["n_due"].to_numpy() > 0
+    table["meets_target"] = pd.array(table["compliance"] >= rule.target, dtype="boolean")
+    table.loc[~has_due, "meets_target"] = pd.NA
+    return table[[*keys, *METRIC_COLUMNS]]
 
 
 def sla_tables(

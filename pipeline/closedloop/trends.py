@@ -298,6 +298,33 @@ def _relative_change(new: np.ndarray, old: np.ndarray) -> np.ndarray:
         return np.where(old > 0, (new - old) / old, np.nan)
 
 
+def _trend_and_spike(
+    windows: np.ndarray,
+    histories: np.ndarray,
+    observed: np.ndarray,
+    trend_options: dict,
+    spike_options: dict,
+) -> pd.DataFrame:
+    """Per row (reason): the trend over its window and the spike test of its last week."""
+    rows = []
+    for window, history, value in zip(windows, histories, observed, strict=True):
+        found = trend(window, **trend_options)
+        jump = spike(history, value, **spike_options)
+        rows.append(
+            {
+                "trend_verdict": found.verdict,
+                "trend_slope": found.slope,
+                "trend_slope_pct": found.slope_pct,
+                "trend_p": found.p_value,
+                "expected": jump.expected,
+                "spike_p_value": jump.p_value,
+                "is_spike": jump.is_spike,
+                "series": [int(v) for v in window[~np.isnan(window)]],
+            }
+        )
+    return pd.DataFrame(rows, columns=INDICATOR_COLUMNS[7:])
+
+
 def weekly_indicators(
     counts: pd.DataFrame,
     report_week: str,
@@ -335,25 +362,13 @@ def weekly_indicators(
     contacts, prev_week = matrix[:, -1], matrix[:, -2]
     last4 = matrix[:, -recent_weeks:].sum(axis=1)
     prev4 = matrix[:, -2 * recent_weeks : -recent_weeks].sum(axis=1)
-    rows = []
-    for window, history, observed in zip(
-        matrix[:, -trend_weeks:], matrix[:, -(spike_history + 1) : -1], contacts, strict=True
-    ):
-        found = trend(window, alpha=alpha, min_slope_pct=min_slope_pct)
-        jump = spike(history, observed, alpha=spike_alpha, min_excess=min_excess)
-        rows.append(
-            {
-                "trend_verdict": found.verdict,
-                "trend_slope": found.slope,
-                "trend_slope_pct": found.slope_pct,
-                "trend_p": found.p_value,
-                "expected": jump.expected,
-                "spike_p_value": jump.p_value,
-                "is_spike": jump.is_spike,
-                "series": [int(v) for v in window[~np.isnan(window)]],
-            }
-        )
-    details = pd.DataFrame(rows, columns=INDICATOR_COLUMNS[7:])
+    details = _trend_and_spike(
+        matrix[:, -trend_weeks:],
+        matrix[:, -(spike_history + 1) : -1],
+        contacts,
+        dict(alpha=alpha, min_slope_pct=min_slope_pct),
+        dict(alpha=spike_alpha, min_excess=min_excess),
+    )
     frame = pd.DataFrame(
         {
             "reason_id": table.index.to_numpy(),

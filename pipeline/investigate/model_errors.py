@@ -15,7 +15,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from threadpoolctl import threadpool_limits
 
 from pipeline.investigate.warehouse import InvestigationError, last_weeks, read_query
-from pipeline.model import reason_model
+from pipeline.model import build, explain
 from pipeline.taxonomy.labels import load_labels
 from pipeline.taxonomy.schema import Taxonomy
 from pipeline.text import Lemmatizer, mask_personal_data
@@ -91,9 +91,9 @@ def explain_contacts(
     classes = set(model.named_steps["model"].classes_)
     towards_reason, towards_runner_up = [], []
     for row in frame.itertuples():
-        contact = reason_model.analyse_texts([row.text], lemmatizer)
+        contact = build.analyse_texts([row.text], lemmatizer)
         for label, out in ((row.reason_id, towards_reason), (row.runner_up_id, towards_runner_up)):
-            terms = reason_model.explain(model, contact, label, n) if label in classes else []
+            terms = explain.explain(model, contact, label, n) if label in classes else []
             out.append(", ".join(term for term, _ in terms))
     return frame.assign(terms_reason=towards_reason, terms_runner_up=towards_runner_up)
 
@@ -124,7 +124,7 @@ def label_suspects(
             f"label_suspects: у одной из причин всего {smallest} примеров, "
             f"а folds={folds}; уменьшите folds"
         )
-    inputs = reason_model.analyse_texts(labels["text"].tolist(), lemmatizer)
+    inputs = build.analyse_texts(labels["text"].tolist(), lemmatizer)
     pipeline = config.build_pipeline()
     splitter = StratifiedKFold(folds, shuffle=True, random_state=config.random_state)
     with threadpool_limits(1):  # small matrices: threads cost more than they save

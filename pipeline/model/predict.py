@@ -14,7 +14,7 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from pipeline.errors import PipelineError
-from pipeline.model import reason_model
+from pipeline.model import build, explain
 from pipeline.model.reason_model import INPUT_COLUMNS, decide
 from pipeline.text import Lemmatizer
 
@@ -128,7 +128,7 @@ def check_classes(pipeline: Pipeline, classes: list[str], taxonomy_path: Path) -
 def explain_text(text: str, pipeline: Pipeline, title) -> list[str]:
     """Lines that show why a text gets its reason: lemmas, the three likeliest reasons, and the
     words that pushed it there (``title`` maps a reason id to its title)."""
-    contact = reason_model.analyse_texts([text], Lemmatizer())
+    contact = build.analyse_texts([text], Lemmatizer())
     model = pipeline.named_steps["model"]
     decision, fit = decide(pipeline, contact)
     proba = model.calibrated(decision)[0]
@@ -139,6 +139,6 @@ def explain_text(text: str, pipeline: Pipeline, title) -> list[str]:
         lines.append(f"  {undefined}: ни одна причина не подходит; ближайшие:")
     for i in proba.argsort()[::-1][:3]:
         lines.append(f"  {proba[i]:.2f}  {classes[i]}  {title(classes[i])}")
-    words = reason_model.explain(pipeline, contact)
+    words = explain.explain(pipeline, contact)
     lines.append("слова за причину: " + ", ".join(f"{t} ({w:+.2f})" for t, w in words))
     return lines

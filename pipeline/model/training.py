@@ -24,7 +24,7 @@ from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_su
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 
-from pipeline.model import quantify, reason_model
+from pipeline.model import build, explain, quantify, reason_model
 from pipeline.text import Lemmatizer, attach_negations, normalize, tokenize
 
 logger = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ class TrainConfig(BaseModel):
         self, char_ngrams: bool = True, word_vectors: bool | None = None
     ) -> Pipeline:
         """The unfitted classifier with these parameters (train, evaluate and notebooks)."""
-        return reason_model.build_pipeline(
+        return build.build_pipeline(
             self.undefined_share,
             self.Cs,
             self.cv_folds,
@@ -70,13 +70,13 @@ class TrainConfig(BaseModel):
 
 def model_inputs(texts: list[str], lemmatizer: Lemmatizer) -> pd.DataFrame:
     """The classifier's input for raw texts: normalised text and lemma string per row."""
-    return reason_model.analyse_texts(texts, lemmatizer)
+    return build.analyse_texts(texts, lemmatizer)
 
 
 def plain_word_inputs(texts: list[str]) -> pd.DataFrame:
     """Baseline input: normalised tokens, no lemmatisation, no negation handling."""
     normalized = [normalize(t) for t in texts]
-    return reason_model.model_input(normalized, [" ".join(tokenize(t)) for t in normalized])
+    return build.model_input(normalized, [" ".join(tokenize(t)) for t in normalized])
 
 
 def snowball_inputs(texts: list[str], lemmatizer: Lemmatizer) -> pd.DataFrame:
@@ -88,7 +88,7 @@ def snowball_inputs(texts: list[str], lemmatizer: Lemmatizer) -> pd.DataFrame:
     for text in normalized:
         stems = attach_negations(stemmer.stem(token) for token in tokenize(text))
         stemmed.append(" ".join(s for s in stems if s not in stop))
-    return reason_model.model_input(normalized, stemmed)
+    return build.model_input(normalized, stemmed)
 
 
 # --- evaluation --------------------------------------------------------------------------------
@@ -316,7 +316,7 @@ def train(data: TrainingSet, config: TrainConfig) -> tuple[Pipeline, dict, pd.Da
         "same folds",
         "model_version": final.metadata_["model_version"],
         "taxonomy_version": final.metadata_["taxonomy_version"],
-        "top_terms": reason_model.top_terms(final, n=config.top_terms),
+        "top_terms": explain.top_terms(final, n=config.top_terms),
     }
     logger.info("train: %.1f s", time.perf_counter() - started)
     return final, metrics, confusion
