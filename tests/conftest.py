@@ -1,4 +1,5 @@
-"""Shared fixtures: one full `dvc repro` of the demo in a scratch copy of the repository."""
+"""Shared fixtures: one full `dvc repro` of the demo in a scratch copy of the repository, one
+lemmatiser (pymorphy3 takes a second to load) and the ingest parameters of params.yaml."""
 
 from __future__ import annotations
 
@@ -52,3 +53,19 @@ def demo_workspace(tmp_path_factory) -> Path:
     result = run_dvc(workspace, "repro")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return workspace
+
+
+@pytest.fixture(scope="session")
+def lemmatizer():
+    """One Lemmatizer for the session (its token cache only speeds up later calls)."""
+    from pipeline.text import Lemmatizer
+
+    return Lemmatizer()
+
+
+@pytest.fixture(scope="session")
+def ingest_config():
+    """The ``ingest`` section of the repository's params.yaml."""
+    from pipeline.config import load_params
+
+    return load_params(ROOT / "params.yaml").ingest

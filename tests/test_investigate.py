@@ -40,7 +40,6 @@ from pipeline.investigate.warehouse import (
     weeks_before,
 )
 from pipeline.taxonomy.schema import load_taxonomy
-from pipeline.text import Lemmatizer
 from pipeline.train import TrainConfig
 
 WEEK_STARTS = {
@@ -226,11 +225,6 @@ def demo_rows() -> list[dict]:
                 )
             )
     return rows
-
-
-@pytest.fixture(scope="module")
-def lemmatizer() -> Lemmatizer:
-    return Lemmatizer()
 
 
 @pytest.fixture(scope="module")

@@ -23,11 +23,6 @@ from pipeline.text import (
 )
 
 
-@pytest.fixture(scope="module")
-def lemmatizer() -> Lemmatizer:
-    return Lemmatizer()
-
-
 def known_miss(text: str, expected: str, reason: str):
     return pytest.param(text, expected, marks=pytest.mark.xfail(reason=reason, strict=True))
 
