@@ -74,18 +74,6 @@ def test_demo_classification_matches_the_answer_file(demo_workspace):
     assert len(no_text) > 500 and no_text["reason_id"].isna().all()
 
 
-def test_lemma_model_beats_raw_words_and_matches_snowball(demo_workspace):
-    """Lemmas beat raw words clearly. Against Snowball stems the demo labels (short, templated
-    client phrases) cannot tell the two apart: measured 0.9333 vs 0.9333, earlier 0.9333 vs
-    0.9325, within one fold's standard deviation (~0.013) either way; so that is the claim."""
-    metrics = json.loads((demo_workspace / "reports/metrics/model.json").read_text())
-    baselines = metrics["baselines"]
-    assert metrics["macro_f1"] > baselines["words_no_lemma"]["macro_f1"] + 0.03
-    assert metrics["macro_f1"] >= baselines["snowball"]["macro_f1"] - metrics["fold_macro_f1_std"]
-    assert set(metrics["per_reason"]) >= set(metrics["examples_per_reason"])
-    assert "не_приходить" in " ".join(t for t, _ in metrics["top_terms"]["sms_code_missing"])
-
-
 def test_editing_examples_retrains_without_reingesting(demo_workspace, tmp_path):
     workspace = tmp_path / "repo"
     shutil.copytree(demo_workspace, workspace, symlinks=True)
