@@ -127,15 +127,82 @@ def read_yaml(path: Path) -> Any:
         raise ConfigError(f"{path}{where}: некорректный YAML ({exc})") from exc
 
 
-def format_validation_error(path: Path | str, exc: ValidationError) -> str:
-    """One line per problem: file, dotted key, what was found, what is expected."""
-    lines = [f"{path}: ошибки конфигурации ({exc.error_count()}):"]
+# pydantic error types in the analyst's language; others keep pydantic's own message
+_MESSAGES_RU = {
+    "missing": "обязательный ключ отсутствует",
+    "extra_forbidden": "неизвестный ключ (опечатка?)",
+    "int_parsing": "ожидается целое число",
+    "int_from_float": "ожидается целое число",
+    "float_parsing": "ожидается число",
+    "bool_parsing": "ожидается true или false",
+    "string_type": "ожидается текст",
+    "list_type": "ожидается список",
+    "tuple_type": "ожидается список",
+    "dict_type": "ожидается словарь",
+    "model_type": "ожидается словарь",
+}
+
+
+def _message_ru(err: dict) -> str:
+    kind, ctx = err["type"], err.get("ctx") or {}
+    if kind in _MESSAGES_RU:
+        return _MESSAGES_RU[kind]
+    limits = {
+        "greater_than": "больше",
+        "greater_than_equal": "не меньше",
+        "less_than": "меньше",
+        "less_than_equal": "не больше",
+    }
+    if kind in limits:
+        bound = next(iter(ctx.values()), "?")
+        return f"ожидается число {limits[kind]} {bound}"
+    if kind in ("too_short", "string_too_short"):
+        return f"слишком коротко: нужно не меньше {ctx.get('min_length', '?')}"
+    if kind in ("too_long", "string_too_long"):
+        return f"слишком длинно: допустимо не больше {ctx.get('max_length', '?')}"
+    if kind == "literal_error":
+        return f"ожидается одно из: {ctx.get('expected', '?')}"
+    if kind.startswith("date"):
+        return "ожидается дата ГГГГ-ММ-ДД"
+    if kind == "string_pattern_mismatch":
+        return f"не соответствует шаблону {ctx.get('pattern', '?')}"
+    if kind == "value_error":  # our validators' own (Russian) messages
+        return str(ctx.get("error", err["msg"]))
+    return err["msg"]
+
+
+def validation_problems(
+    exc: ValidationError, raw: object = None, items: str | None = None, label: str = "id"
+) -> list[str]:
+    """One line per problem of a pydantic validation: where (dotted key; for an item of the
+    list ``raw[items]``, its index and its ``label`` value), what is wrong, what was found."""
+    entries = raw.get(items) if items and isinstance(raw, dict) else None
+    lines = []
     for err in exc.errors():
-        key = ".".join(str(part) for part in err["loc"]) or "(корень)"
+        loc = [part for part in err["loc"] if not str(part).startswith("function-")]
+        head = ""
+        if items and len(loc) >= 2 and loc[0] == items and isinstance(loc[1], int):
+            entry = entries[loc[1]] if isinstance(entries, list) and loc[1] < len(entries) else {}
+            value = entry.get(label, "?") if isinstance(entry, dict) else "?"
+            head, loc = f"{items}[{loc[1]}] ({label}={value})", loc[2:]
+        key = ".".join(str(part) for part in loc)
+        where = ".".join(part for part in (head, key) if part) or "(корень)"
         found = err.get("input")
-        found_text = "" if isinstance(found, dict | list) else f" (найдено: {found!r})"
-        lines.append(f"  - {key}: {err['msg']}{found_text}")
-    return "\n".join(lines)
+        found_text = "" if isinstance(found, dict | list) else f"; найдено: {found!r}"
+        lines.append(f"{where}: {_message_ru(err)}{found_text}")
+    return lines
+
+
+def format_validation_error(
+    path: Path | str,
+    exc: ValidationError,
+    raw: object = None,
+    items: str | None = None,
+    label: str = "id",
+) -> str:
+    """The file, how many problems, and one indented line per problem."""
+    lines = validation_problems(exc, raw, items, label)
+    return f"{path}: ошибок {len(lines)}:\n  - " + "\n  - ".join(lines)
 
 
 def load_params(path: Path | str = "params.yaml") -> Params:

@@ -79,3 +79,28 @@ def test_a_user_mistake_is_a_russian_message_not_a_traceback(tmp_path):
     assert "Traceback" not in result.stderr
     assert "ОШИБКА (aggregate)" in result.stderr
     assert "report_week" in result.stderr and "в 2026 году недели с W01 по W53" in result.stderr
+
+
+def test_one_formatter_says_where_what_and_what_was_found_in_russian(tmp_path):
+    """params.yaml, reasons.yaml and owner notes share one pydantic-error formatter."""
+    from pipeline.closedloop.config import AggregateConfig
+    from pipeline.config import ConfigError, load_section
+
+    params = tmp_path / "params.yaml"
+    params.write_text(
+        "aggregate:\n  trend_weeks: 3\n  recent_weeks: четыре\n  sla: {target: 2}\n  trnd: 1\n",
+        encoding="utf-8",
+    )
+    try:
+        load_section(params, "aggregate", AggregateConfig)
+    except ConfigError as exc:
+        message = str(exc)
+    else:
+        raise AssertionError("a bad params.yaml was accepted")
+    assert message.splitlines() == [
+        f"{params} [aggregate]: ошибок 4:",
+        "  - trend_weeks: ожидается число не меньше 6; найдено: 3",
+        "  - recent_weeks: ожидается целое число; найдено: 'четыре'",
+        "  - sla.target: ожидается число не больше 1.0; найдено: 2",
+        "  - trnd: неизвестный ключ (опечатка?); найдено: 1",
+    ]

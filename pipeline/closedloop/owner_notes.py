@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from pipeline.config import ConfigError, read_yaml
+from pipeline.config import ConfigError, format_validation_error, read_yaml
 from pipeline.io.weeks import parse_week
 from pipeline.taxonomy.schema import Taxonomy
 
@@ -54,22 +54,7 @@ def load_owner_notes(path: Path | str, taxonomy: Taxonomy) -> pd.DataFrame:
     try:
         notes = OwnerNotes.model_validate(raw)
     except ValidationError as exc:
-        lines = []
-        items = raw.get("notes") if isinstance(raw, dict) else None
-        for err in exc.errors():
-            loc = list(err["loc"])
-            head = ""
-            if len(loc) >= 2 and loc[0] == "notes" and isinstance(loc[1], int):
-                item = items[loc[1]] if isinstance(items, list) else {}
-                reason = item.get("reason", "?") if isinstance(item, dict) else "?"
-                head = f"notes[{loc[1]}] (reason={reason})."
-                loc = loc[2:]
-            found = err.get("input")
-            found_text = "" if isinstance(found, dict | list) else f"; найдено: {found!r}"
-            lines.append(f"{head}{'.'.join(map(str, loc))}: {err['msg']}{found_text}")
-        raise OwnerNotesError(
-            f"{path}: ошибок {len(lines)}:\n  - " + "\n  - ".join(lines)
-        ) from exc
+        raise OwnerNotesError(format_validation_error(path, exc, raw, "notes", "reason")) from exc
     problems = []
     for index, note in enumerate(notes.notes):
         if note.reason not in taxonomy.by_id:

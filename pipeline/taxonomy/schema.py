@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from pipeline.config import ConfigError, read_yaml
+from pipeline.config import ConfigError, format_validation_error, read_yaml
 
 logger = logging.getLogger(__name__)
 
@@ -183,41 +183,6 @@ def _problems(data: Taxonomy) -> list[str]:
     return problems
 
 
-def _format_schema_errors(path: Path, raw: dict, exc: ValidationError) -> list[str]:
-    lines = []
-    reasons = raw.get("reasons") if isinstance(raw, dict) else None
-    for err in exc.errors():
-        loc = list(err["loc"])
-        if len(loc) >= 2 and loc[0] == "reasons" and isinstance(loc[1], int):
-            item = reasons[loc[1]] if isinstance(reasons, list) and loc[1] < len(reasons) else {}
-            rid = item.get("id", "?") if isinstance(item, dict) else "?"
-            head = f"reasons[{loc[1]}] (id={rid})"
-            loc = loc[2:]
-        else:
-            head = ""
-        key = ".".join(str(p) for p in loc if not str(p).startswith("function-"))
-        where = ".".join(part for part in (head, key) if part) or "(корень)"
-        found = err.get("input")
-        found_text = "" if isinstance(found, dict | list) else f"; найдено: {found!r}"
-        lines.append(f"{where}: {_explain(err)}{found_text}")
-    return lines
-
-
-def _explain(err: dict) -> str:
-    kind = err["type"]
-    if kind == "missing":
-        return "обязательный ключ отсутствует"
-    if kind == "extra_forbidden":
-        return "неизвестный ключ (опечатка?)"
-    if kind == "literal_error":
-        return f"ожидается одно из: {err['ctx']['expected']}"
-    if kind.startswith("date"):
-        return "ожидается дата ГГГГ-ММ-ДД"
-    if kind == "string_pattern_mismatch":
-        return f"не соответствует шаблону {err['ctx']['pattern']}"
-    return err["msg"]
-
-
 def load_taxonomy(path: Path | str) -> Taxonomy:
     """Load and validate ``reasons.yaml``; raise TaxonomyError listing every problem."""
     path = Path(path)
@@ -236,8 +201,7 @@ def validate_taxonomy(raw: object, path: Path | str) -> Taxonomy:
     try:
         taxonomy = Taxonomy.model_validate(raw)
     except ValidationError as exc:
-        lines = _format_schema_errors(path, raw, exc)
-        raise TaxonomyError(f"{path}: ошибок {len(lines)}:\n  - " + "\n  - ".join(lines)) from exc
+        raise TaxonomyError(format_validation_error(path, exc, raw, "reasons")) from exc
     problems = _problems(taxonomy)
     if problems:
         raise TaxonomyError(f"{path}: ошибок {len(problems)}:\n  - " + "\n  - ".join(problems))
