@@ -321,6 +321,33 @@ def test_screenshot_shows_headline_figures_and_the_closed_loop_table(browser, si
 
 @pytest.mark.slow
 @pytest.mark.browser
+def test_closed_loop_table_fits_a_1366_px_screen(browser, site):
+    """Every column of the closed loop, the owner's note last, is on a 1366 × 768 screen without
+    scrolling sideways (the overview, an owner's page, an archived week)."""
+    owner = sorted((site / "owners").glob("*.html"))[0]
+    archived = sorted((site / "archive").glob("2026-W*.html"))[-1]
+    for path in (site / "index.html", owner, archived):
+        visit = Visit(browser, path, width=1366, height=768)
+        sizes = visit.page.evaluate(
+            """() => {
+                const table = document.querySelector('#closed-loop');
+                const last = table.querySelector('thead th:last-child');
+                return {
+                    table: table.getBoundingClientRect().right,
+                    last: last.getBoundingClientRect().right,
+                    overflow: table.parentElement.scrollWidth - table.parentElement.clientWidth,
+                    page: document.documentElement.scrollWidth,
+                };
+            }"""
+        )
+        name = path.relative_to(site)
+        assert sizes["table"] <= 1366 and sizes["last"] <= 1366, f"{name}: {sizes}"
+        assert sizes["overflow"] <= 0 and sizes["page"] <= 1366, f"{name}: {sizes}"
+        visit.close()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
 def test_print_layout_hides_navigation(browser, site):
     visit = Visit(browser, site / "index.html")
     visit.page.emulate_media(media="print")
