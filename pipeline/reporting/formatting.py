@@ -1,35 +1,53 @@
 """Russian number, percent and date formatting for the reports (``1 234``, ``12,5 %``,
-``2 нояб. 2026``). Jinja filters; every function accepts None/NaN and returns a dash.
+``2 нояб. 2026``) with Babel's CLDR data for ``ru``, and the report's Russian labels. Jinja
+filters; every function accepts None/NaN and returns a dash.
+
+Two things differ from Babel's plain output on purpose, so the pages print what they always
+did: the minus is the typographic ``−`` (CLDR ``ru`` has the hyphen ``-``), and the spaces inside
+a date are no-break spaces (Babel's ``d MMM y`` pattern has plain ones). The group separator
+is CLDR's own no-break space U+00A0 for ``ru`` (not the narrow one of ``fr``).
 """
 
 from __future__ import annotations
 
 import math
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
+from babel.dates import format_date
+from babel.numbers import format_decimal, format_percent
 from babel.units import format_unit
 
 from pipeline.io.weeks import week_bounds
 
+LOCALE = "ru"
 NBSP = "\u00a0"  # keeps "1 234" and "12,5 %" on one line
 DASH = "—"
-# CLDR abbreviated month names, genitive (as used after a day number)
-MONTHS_SHORT = (
-    "янв.",
-    "февр.",
-    "мар.",
-    "апр.",
-    "мая",
-    "июн.",
-    "июл.",
-    "авг.",
-    "сент.",
-    "окт.",
-    "нояб.",
-    "дек.",
-)
+MINUS = "−"
+DAY = f"d{NBSP}MMM"  # CLDR abbreviated month, genitive (as used after a day number)
+
+QUADRANTS = {
+    "eliminate": ("Устранить", "раздражает и клиента, и компанию: убрать причину"),
+    "automate": ("Автоматизировать", "ценно клиенту, дорого компании: самообслуживание"),
+    "simplify": ("Упростить", "ценно компании, раздражает клиента: сделать проще"),
+    "leverage": ("Использовать", "ценно обоим: развивать и продавать"),
+}
+METRIC_RU = {
+    "weekly_volume": "контактов в неделю",
+    "cpx": "на 1 000 клиентов",
+    "share": "доля контактов",
+}
+CHANNEL_RU = {
+    "phone": "Телефон",
+    "email": "E-mail",
+    "web": "Сайт",
+    "chat": "Чат",
+    "social": "Соцсети",
+    "service_desk": "Сервис-деск",
+    "branch": "Отделение",
+}
 
 
 def _missing(value: Any) -> bool:
@@ -46,18 +64,24 @@ def number(value: Any, digits: int = 0) -> str:
     thousands."""
     if _missing(value):
         return DASH
-    text = f"{float(value):,.{digits}f}"
-    return text.replace(",", NBSP).replace(".", ",").replace("-", "−")
+    # Decimal(float) is the float's exact value: ties round half-even as f"{x:.1f}" did
+    text = format_decimal(Decimal(float(value)), _pattern(digits), locale=LOCALE)
+    return text.replace("-", MINUS)
+
+
+def _pattern(digits: int) -> str:
+    return "#,##0" + ("." + "0" * digits if digits else "")
 
 
 def percent(value: Any, digits: int = 1, signed: bool = False) -> str:
     """A share ``0.125`` -> ``12,5 %``; ``signed`` adds ``+`` to rises."""
     if _missing(value):
         return DASH
-    text = number(100.0 * float(value), digits)
-    if signed and float(value) > 0:
-        text = "+" + text
-    return f"{text}{NBSP}%"
+    # the float product 100 * value, as the pages always printed it (Babel would multiply the
+    # exact decimal, which can round a rare tie the other way)
+    share = Decimal(100.0 * float(value)) / 100
+    text = format_percent(share, f"{_pattern(digits)}{NBSP}%", locale=LOCALE).replace("-", MINUS)
+    return "+" + text if signed and float(value) > 0 else text
 
 
 def estimate(value: Any, low: Any, high: Any) -> str:
@@ -89,7 +113,7 @@ def day(value: Any) -> str:
         value = date.fromisoformat(value[:10])
     if isinstance(value, datetime | pd.Timestamp):
         value = value.date()
-    return f"{value.day}{NBSP}{MONTHS_SHORT[value.month - 1]}{NBSP}{value.year}"
+    return format_date(value, f"{DAY}{NBSP}y", locale=LOCALE)
 
 
 def week_label(iso_week: str) -> str:
@@ -98,14 +122,14 @@ def week_label(iso_week: str) -> str:
     if monday.month == sunday.month:
         return f"{monday.day}–{day(sunday)}"
     if monday.year == sunday.year:
-        return f"{monday.day}{NBSP}{MONTHS_SHORT[monday.month - 1]} – {day(sunday)}"
+        return f"{format_date(monday, DAY, locale=LOCALE)} – {day(sunday)}"
     return f"{day(monday)} – {day(sunday)}"
 
 
 def weeks_ru(count: int) -> str:
     """``4`` -> ``4 недели``, ``13`` -> ``13 недель``, ``21`` -> ``21 неделя`` (Babel's CLDR
     plural rules for Russian)."""
-    return format_unit(int(count), "duration-week", locale="ru", length="long")
+    return format_unit(int(count), "duration-week", locale=LOCALE, length="long")
 
 
 FILTERS = {

@@ -9,9 +9,15 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
+from typing import Any
 
 
 @cache
 def load(name: str) -> str:
     """The text of ``pipeline/sql/<name>.sql``."""
     return resources.files(__name__).joinpath(f"{name}.sql").read_text("utf-8")
+
+
+def frame(con: Any, name: str, **params: Any):
+    """The result of ``<name>.sql`` on a DuckDB connection as a pandas frame, ``params`` bound."""
+    return con.execute(load(name), params).df()

@@ -1,5 +1,6 @@
 -- Contacts with text in the given weeks that the classifier was unsure about: left
 -- "не определено" (below the threshold) or among the $quantile least confident.
+-- Used by investigate (uncertain contacts) and the report (emerging topics): one definition.
 -- Parameters: $weeks (list of ISO weeks), $quantile (0..1).
 WITH texts AS (
     SELECT

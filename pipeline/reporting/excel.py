@@ -1,0 +1,93 @@
+"""The closed loop of the report week as an Excel workbook (openpyxl), headers in Russian."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.reporting import formatting
+from pipeline.reporting.formatting import METRIC_RU, QUADRANTS
+
+XLSX_COLUMNS = {
+    "title": "Причина",
+    "owner": "Владелец",
+    "quadrant_ru": "Квадрант",
+    "contacts": "Контакты",
+    "volume_estimated": "Оценка с поправкой на ошибки модели",
+    "volume_estimated_low": "Оценка: нижняя граница интервала {level}",
+    "volume_estimated_high": "Оценка: верхняя граница интервала {level}",
+    "expected_precision": "Ожидаемая точность модели",
+    "prev_week": "Прошлая неделя",
+    "wow_change": "Изменение к прошлой неделе",
+    "change_4w": "{recent_weeks_ru} к {recent_weeks} предыдущим",
+    "trend_ru": "Тренд {trend_weeks_ru}",
+    "is_spike": "Всплеск",
+    "target_value": "Цель",
+    "target_metric_ru": "Метрика цели",
+    "target_due": "Срок цели",
+    "target_status_ru": "Статус цели",
+    "sla_compliance": "SLA (в срок)",
+    "sla_breached_limit": "Сверх {sla_limit_days} рабочих дней",
+    "repeat_rate": "Повторы",
+    "mean_transfers": "Переводов на звонок",
+    "share_2plus_transfers": "Доля с ≥ 2 переводами",
+    "cost": "Стоимость недели, ₽",
+    "prize_year": "Приз в год, ₽",
+    "note_action": "Действие владельца",
+    "action_effect": "Изменение после действия",
+    "flag": "Флаг",
+    "cpx": "CPX",
+}
+XLSX_PERCENT = {
+    "wow_change",
+    "change_4w",
+    "sla_compliance",
+    "repeat_rate",
+    "share_2plus_transfers",
+    "action_effect",
+    "expected_precision",
+}
+XLSX_WHOLE = {"volume_estimated", "volume_estimated_low", "volume_estimated_high"}
+WIDE = {"title", "note_action"}
+
+
+def sheet_frame(loop: pd.DataFrame, volume_interval: float, windows: dict) -> pd.DataFrame:
+    """The closed-loop rows with Russian values and headers; windows and the interval level
+    in the headers come from the run's params."""
+    frame = loop.copy()
+    frame["quadrant_ru"] = frame["quadrant"].map(lambda q: QUADRANTS[q][0])
+    frame["target_metric_ru"] = frame["target_metric"].map(METRIC_RU)
+    frame["is_spike"] = frame["is_spike"].map({True: "да", False: ""})
+    frame["flag"] = frame["flag"].fillna("")
+    frame["note_action"] = frame["note_action"].fillna("")
+    words = {
+        "level": formatting.percent(volume_interval, 0),
+        "recent_weeks_ru": formatting.weeks_ru(windows["recent_weeks"]),
+        "trend_weeks_ru": formatting.weeks_ru(windows["trend_weeks"]),
+        **windows,
+    }
+    return frame[list(XLSX_COLUMNS)].rename(
+        columns={k: v.format(**words) for k, v in XLSX_COLUMNS.items()}
+    )
+
+
+def write_xlsx(
+    loop: pd.DataFrame, path: Path, week: str, volume_interval: float, windows: dict
+) -> None:
+    """One sheet, frozen header and first column, filters, percent and whole-number formats."""
+    frame = sheet_frame(loop, volume_interval, windows)
+    sheet_name = f"Замкнутый цикл {week}"[:31]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        frame.to_excel(writer, sheet_name=sheet_name, index=False)
+        sheet = writer.sheets[sheet_name]
+        sheet.freeze_panes = "B2"
+        for i, key in enumerate(XLSX_COLUMNS, start=1):
+            letter = sheet.cell(row=1, column=i).column_letter
+            sheet.column_dimensions[letter].width = 40 if key in WIDE else 16
+            number_format = "0.0%" if key in XLSX_PERCENT else "0" if key in XLSX_WHOLE else None
+            if number_format:
+                for cell in sheet[letter][1:]:
+                    cell.number_format = number_format
+        sheet.auto_filter.ref = sheet.dimensions

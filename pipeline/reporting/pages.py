@@ -1,0 +1,180 @@
+"""The static site: Jinja environment, each page's context from ``ReportData``, and the assets.
+
+``index.html`` is the week's overview; ``reasons/<id>.html`` one page per reason,
+``owners/<id>.html`` one per owner, ``archive/`` the earlier weeks. The site opens from disk with
+no network: plotly.js is shipped once in ``assets/``, charts are JSON data blocks drawn by
+``assets/report.js`` (no inline code), and every client text is masked and escaped by Jinja's
+autoescape.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+
+from pipeline.reporting import charts, formatting
+from pipeline.reporting.data import ReportData, headline, records
+from pipeline.reporting.formatting import CHANNEL_RU, METRIC_RU, QUADRANTS
+from pipeline.text import mask_personal_data
+
+PAGES = ("index.html", "reasons", "owners", "archive", "assets")
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("pipeline.reporting", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(formatting.FILTERS)
+    env.filters["chart"] = charts.chart_json
+    env.filters["mask"] = mask_personal_data
+    env.globals.update(
+        QUADRANTS=QUADRANTS, METRIC_RU=METRIC_RU, CHANNEL_RU=CHANNEL_RU, sparkline=charts.sparkline
+    )
+    return env
+
+
+def clear_site(out_dir: Path) -> None:
+    """Remove the pages of an earlier run (a reason dropped from the taxonomy leaves no page)."""
+    for name in PAGES:
+        target = out_dir / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+
+
+def write_assets(out_dir: Path) -> None:
+    assets = out_dir / "assets"
+    assets.mkdir(parents=True, exist_ok=True)
+    plotly_js = resources.files("plotly").joinpath("package_data", "plotly.min.js")
+    with resources.as_file(plotly_js) as source:
+        shutil.copyfile(source, assets / "plotly.min.js")
+    static = resources.files("pipeline.reporting").joinpath("static")
+    for name in ("report.css", "report.js"):
+        (assets / name).write_text(static.joinpath(name).read_text("utf-8"), encoding="utf-8")
+
+
+def common_context(data: ReportData) -> dict:
+    """What every page shows: navigation, versions, the run's windows."""
+    return {
+        "report_week": data.report_week,
+        "archive_weeks": data.archive_weeks,
+        "ingest": data.ingest,
+        "model": data.model,
+        "owners": data.taxonomy.owner_titles,
+        "model_version": data.run.model_version,
+        "taxonomy_version": data.run.taxonomy_version,
+        "sla_as_of": data.run.sla_as_of,
+        "volume_interval": data.run.volume_interval,
+        "windows": data.run.windows,
+    }
+
+
+def overview_context(data: ReportData, week: str, emerging: list | None = None) -> dict:
+    """A week's overview: headline, closed loop, Pareto, quadrants, unanswered calls, and the
+    ``emerging`` topics (the current overview only: an archived week shows none)."""
+    loop = data.loop(week).sort_values("order")
+    rows = records(loop)
+    quadrants = {q: [] for q in QUADRANTS}
+    for row in rows:
+        if not row["reserved"]:
+            quadrants[row["quadrant"]].append(row)
+    drops = data.drops[week]
+    by_hour = drops.groupby("local_hour")[["lost", "calls"]].sum()
+    worst = drops.groupby("queue")[["lost", "calls"]].sum()
+    worst["share"] = worst["lost"] / worst["calls"]
+    return {
+        "week": week,
+        "head": headline(data, week),
+        "loop": rows,
+        "quadrants": quadrants,
+        "pareto": charts.pareto_chart(loop),
+        "drops_chart": charts.drops_chart(drops) if len(drops) else None,
+        "drops_by_hour": records(by_hour.reset_index()),
+        "drops_worst": records(worst.sort_values("share", ascending=False).head(5).reset_index()),
+        "emerging": emerging,
+        "quarantine": data.quarantine,
+    }
+
+
+def reason_context(data: ReportData, row: dict) -> dict:
+    """A reason's page: its closed-loop row, charts, model terms, details and history."""
+    reason = data.taxonomy.by_id[row["reason_id"]]
+    weeks = list(row["series_weeks"])
+    start = row.get("note_action_start")
+    action_start = None if pd.isna(start) else pd.Timestamp(start).date()
+    history = data.history[data.history["reason_id"] == reason.id]
+    return {
+        "row": row,
+        "reason": reason,
+        "chart": charts.reason_chart(data.weekly, reason, action_start, weeks),
+        "estimate_chart": (
+            None
+            if reason.reserved
+            else charts.estimate_chart(data.estimated, reason, weeks, data.run.volume_interval)
+        ),
+        "top_terms": data.model.get("top_terms", {}).get(reason.id, []),
+        "details": data.details[reason.id],
+        "history": records(history.sort_values("report_week", ascending=False)),
+    }
+
+
+@dataclass
+class Site:
+    """Renders templates into ``out_dir`` with the common context; remembers what it wrote."""
+
+    out_dir: Path
+    env: jinja2.Environment
+    common: dict
+    written: list[Path] = field(default_factory=list)
+
+    def write(self, name: str, template: str, root: str, **context) -> None:
+        path = self.out_dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        html = self.env.get_template(template).render(root=root, **self.common, **context)
+        path.write_text(html, encoding="utf-8")
+        self.written.append(path)
+
+
+def render_site(data: ReportData, out_dir: Path) -> list[Path]:
+    """Every page of the site, in place of the previous run's; returns the pages written."""
+    clear_site(out_dir)
+    write_assets(out_dir)
+    site = Site(out_dir, environment(), common_context(data))
+    overview = overview_context(data, data.report_week, data.emerging)
+    site.write("index.html", "index.html.j2", "", archived=False, **overview)
+    rows = records(data.loop(data.report_week))
+    for row in rows:
+        context = reason_context(data, row)
+        site.write(f"reasons/{row['reason_id']}.html", "reason.html.j2", "../", **context)
+    for owner_id, owner in data.taxonomy.owner_titles.items():
+        owned = [r for r in rows if r["owner_id"] == owner_id]
+        site.write(
+            f"owners/{owner_id}.html",
+            "owner.html.j2",
+            "../",
+            owner=owner,
+            owner_id=owner_id,
+            rows=owned,
+        )
+    render_archive(site, data)
+    return site.written
+
+
+def render_archive(site: Site, data: ReportData) -> None:
+    """The archive index (a headline row per week) and each week's overview as it was."""
+    weeks = data.archive_weeks
+    archive = [(week, headline(data, week)) for week in weeks]
+    site.write("archive/index.html", "archive.html.j2", "../", weeks=archive)
+    for week in weeks:
+        context = overview_context(data, week)
+        site.write(f"archive/{week}.html", "index.html.j2", "../", archived=True, **context)
