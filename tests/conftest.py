@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.text import Lemmatizer
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 GENERATED = {".venv", ".git", "models", "build", ".pytest_cache", ".ruff_cache"}
@@ -52,3 +54,15 @@ def demo_workspace(tmp_path_factory) -> Path:
     result = run_dvc(workspace, "repro")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return workspace
+
+
+@pytest.fixture(scope="module")
+def lemmatizer() -> Lemmatizer:
+    return Lemmatizer()
+
+
+@pytest.fixture()
+def taxonomy_copy(tmp_path: Path) -> Path:
+    """A copy of taxonomy/ (reasons.yaml, labels/) that a test may change."""
+    shutil.copytree(ROOT / "taxonomy", tmp_path / "taxonomy")
+    return tmp_path / "taxonomy"

@@ -13,15 +13,16 @@ def add_parser(sub, help_text: str, command) -> None:
     check = action.add_parser("check", help="validate the reason list and print a summary")
     check.add_argument("--taxonomy", type=Path, default=Path("taxonomy/reasons.yaml"))
     check.set_defaults(func=command("pipeline.taxonomy.schema", "check_cli"))
-    _add_maintenance(action, command("pipeline.taxonomy.maintain", "run"))
+    _add_maintenance(action, command)
 
 
-def _add_maintenance(action, handler) -> None:
-    """Actions of pipeline/taxonomy/maintain.py: labelling round trip, reason changes, health."""
+def _add_maintenance(action, command) -> None:
+    """Actions of pipeline/taxonomy/commands.py: labelling round trip, reason changes, health."""
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
         p = action.add_parser(name, help=help_text)
-        p.set_defaults(func=handler)
+        handler = name.replace("-", "_") + "_cli"
+        p.set_defaults(func=command("pipeline.taxonomy.commands", handler))
         p.add_argument("--taxonomy", type=Path, default=Path("taxonomy/reasons.yaml"))
         p.add_argument("--labels", type=Path, default=Path("taxonomy/labels"))
         return p

@@ -31,6 +31,10 @@ class TaxonomyError(ConfigError):
     """``reasons.yaml`` breaks the schema; the message names reason ids and keys."""
 
 
+class MaintenanceError(ConfigError):
+    """A maintenance command cannot do what was asked; the message says why and what to do."""
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
