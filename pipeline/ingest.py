@@ -39,6 +39,7 @@ from pipeline.io.tables import (
     read_bytes,
     read_sheet,
     split_delimited,
+    supported_suffix,
 )
 from pipeline.io.weeks import WeekError, monday_of, weeks_of
 
@@ -247,12 +248,7 @@ def read_source(path: Path, kind: str, config: IngestConfig) -> RawTable:
 
 
 def _read_source(path: Path, kind: str, config: IngestConfig) -> RawTable:
-    suffix = path.suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        raise IngestError(
-            f"{path}: неподдерживаемый формат '{suffix}'; ожидается один из "
-            f"{', '.join(SUPPORTED_SUFFIXES)}"
-        )
+    suffix = supported_suffix(path, SUPPORTED_SUFFIXES)
     if suffix in EXCEL_SUFFIXES:
         table = read_excel(path, kind, config)
         table.encoding = "xlsx"

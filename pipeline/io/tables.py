@@ -288,17 +288,23 @@ def read_sheet(path: Path) -> Table:
 # --- a file --------------------------------------------------------------------------------------
 
 
+def supported_suffix(path: Path, supported: Iterable[str] = SUPPORTED_SUFFIXES) -> str:
+    """The file's suffix (lower case), or a TableError listing the ones that are read."""
+    suffix = path.suffix.lower()
+    supported = tuple(supported)
+    if suffix not in supported:
+        raise TableError(
+            f"{path}: неподдерживаемый формат '{suffix}'; ожидается один из {', '.join(supported)}"
+        )
+    return suffix
+
+
 def read_table(
     path: Path, encodings: Iterable[str] = ENCODINGS, delimiters: Iterable[str] = DELIMITERS
 ) -> Table:
     """Any supported file as a Table; raises TableError for a file that is not one."""
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        raise TableError(
-            f"{path}: неподдерживаемый формат '{suffix}'; ожидается один из "
-            f"{', '.join(SUPPORTED_SUFFIXES)}"
-        )
+    suffix = supported_suffix(path)
     if suffix in EXCEL_SUFFIXES:
         table = read_sheet(path)
         if not table.header:

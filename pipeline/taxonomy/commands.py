@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
@@ -103,48 +104,19 @@ class _EditInputs:
 
 
 def rename_cli(args: argparse.Namespace) -> None:
-    edit = _EditInputs(args)
-    change = rename_reason(
-        edit.reasons_text,
-        edit.files,
-        args.old,
-        args.new,
-        title=args.title,
-        when=edit.when,
-        where=edit.where,
-    )
-    _finish_edit(args, edit, change)
+    _edit_cli(args, rename_reason, args.old, args.new, title=args.title)
 
 
 def merge_cli(args: argparse.Namespace) -> None:
-    edit = _EditInputs(args)
-    change = merge_reasons(
-        edit.reasons_text,
-        edit.files,
-        args.reasons,
-        args.into,
-        title=args.title,
-        when=edit.when,
-        where=edit.where,
-    )
-    _finish_edit(args, edit, change)
+    _edit_cli(args, merge_reasons, args.reasons, args.into, title=args.title)
 
 
 def retire_cli(args: argparse.Namespace) -> None:
-    edit = _EditInputs(args)
-    change = retire_reason(
-        edit.reasons_text,
-        edit.files,
-        args.reason,
-        args.replaced_by,
-        when=edit.when,
-        where=edit.where,
-    )
-    _finish_edit(args, edit, change)
+    _edit_cli(args, retire_reason, args.reason, args.replaced_by)
 
 
 def split_cli(args: argparse.Namespace) -> None:
-    edit = _EditInputs(args)
+    inputs = _EditInputs(args)
     if bool(args.rules) == bool(args.keyword):
         raise MaintenanceError("split: укажите либо --rules ФАЙЛ, либо --keyword ID=слова")
     rule = (
@@ -152,17 +124,28 @@ def split_cli(args: argparse.Namespace) -> None:
         if args.rules
         else rules_from_keywords(parse_keyword_options(args.keyword), Lemmatizer())
     )
-    change = split_reason(
-        edit.reasons_text,
-        edit.files,
-        args.reason,
-        args.into,
-        rule,
-        titles=parse_title_options(args.title or []),
-        when=edit.when,
-        where=edit.where,
+    titles = parse_title_options(args.title or [])
+    _edit_cli(args, split_reason, args.reason, args.into, rule, titles=titles, inputs=inputs)
+
+
+def _edit_cli(
+    args: argparse.Namespace,
+    edit: Callable[..., Change],
+    *arguments,
+    inputs: _EditInputs | None = None,
+    **options,
+) -> None:
+    """Run one edit on the current files, then print (--dry-run) or write its change."""
+    inputs = inputs or _EditInputs(args)
+    change = edit(
+        inputs.reasons_text,
+        inputs.files,
+        *arguments,
+        when=inputs.when,
+        where=inputs.where,
+        **options,
     )
-    _finish_edit(args, edit, change)
+    _finish_edit(args, inputs, change)
 
 
 def _finish_edit(args: argparse.Namespace, edit: _EditInputs, change: Change) -> None:

@@ -159,6 +159,14 @@ class ReasonsEdit:
             and pattern.search(str(r.get("definition", "")))
         ]
 
+    def note_mentions(self, reason_id: str, but: str | None = None) -> None:
+        """Definitions naming a reason that is gone: the maintainer rewrites them."""
+        for other in self.mentions(reason_id):
+            if other != but:
+                self.notes.append(
+                    f"{other}: определение упоминает {reason_id} — поправьте вручную"
+                )
+
     def finish_with_labels(
         self, label_files: Mapping[str, pd.DataFrame]
     ) -> tuple[str, dict[str, pd.DataFrame], int]:
@@ -271,8 +279,7 @@ def retire_reason(
         raise MaintenanceError(f"retire: причина не может заменять сама себя ('{reason_id}')")
     edit.require_active(replaced_by, role="преемник")
     edit.retire(reason_id, replaced_by, when)
-    for other in edit.mentions(reason_id):
-        edit.notes.append(f"{other}: определение упоминает {reason_id} — поправьте вручную")
+    edit.note_mentions(reason_id)
     text, files, moved = edit.finish_with_labels(label_files)
     notes = [
         f"{reason_id} выведена {when}, история и метки → {replaced_by}",

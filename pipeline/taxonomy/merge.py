@@ -127,9 +127,7 @@ def merge_reasons(
         if rid != into:
             edit.retire(rid, into, when)
     for rid in reason_ids:
-        for other in edit.mentions(rid):
-            if other != into:
-                edit.notes.append(f"{other}: определение упоминает {rid} — поправьте вручную")
+        edit.note_mentions(rid, but=into)
     text, files, moved = edit.finish_with_labels(label_files)
     retired = [rid for rid in reason_ids if rid != into]
     notes = [

@@ -23,7 +23,7 @@ from pipeline.taxonomy.edits import (
     migrate_labels,
 )
 from pipeline.taxonomy.labels import TO_LABEL_COLUMNS, text_key
-from pipeline.taxonomy.schema import MaintenanceError
+from pipeline.taxonomy.schema import MaintenanceError, Taxonomy
 from pipeline.text import Lemmatizer
 
 logger = logging.getLogger(__name__)
@@ -50,13 +50,35 @@ def split_reason(
     back in ``Change.to_label`` for manual labelling.
     """
     edit = ReasonsEdit(reasons_text, where)
-    edit.require_active(reason_id)
     into = list(dict.fromkeys(into))
+    _add_new_reasons(edit, reason_id, into, dict(titles or {}), when)
+    text, after = edit.finish()
+    files, pending = _reassign_labels(label_files, edit.before, reason_id, into, rule)
+    files, moved = migrate_labels(files, edit.before, after)  # re-pointed older ids, if any
+    checked_labels(files, after)
+    notes = [
+        f"{reason_id} → {', '.join(into)}",
+        f"{reason_id} в истории: retired {when}, replaced_by {into[0]} — недельная история "
+        f"продолжается в {into[0]}",
+        "меток по правилам: " + label_counts(files, into),
+        f"без причины (разметить вручную): {len(pending)}",
+        *edit.notes,
+    ]
+    if moved:
+        notes.append(f"меток старых выведенных причин перенесено: {moved}")
+    return Change("split", text, files, tuple(notes), pending)
+
+
+def _add_new_reasons(
+    edit: ReasonsEdit, reason_id: str, into: list[str], titles: dict[str, str], when: date
+) -> None:
+    """Copies of the reason under the new ids after it (the first keeps its order and colour,
+    none keeps its target), then the reason retired into the first."""
+    edit.require_active(reason_id)
     if len(into) < 2:
         raise MaintenanceError("split: нужны хотя бы две новые причины (--into X Y)")
     for new in into:
         edit.require_new(new)
-    titles = dict(titles or {})
     unknown_titles = set(titles) - set(into)
     if unknown_titles:
         raise MaintenanceError(
@@ -79,38 +101,46 @@ def split_reason(
             f"{reason_id}: задайте свои (--title, definition в reasons.yaml)"
         )
     edit.notes.append(f"у {', '.join(into)} нет цели: задайте target в reasons.yaml")
-    for other in edit.mentions(reason_id):
-        edit.notes.append(f"{other}: определение упоминает {reason_id} — поправьте вручную")
-    text, after = edit.finish()
+    edit.note_mentions(reason_id)
 
+
+def _reassign_labels(
+    label_files: Mapping[str, pd.DataFrame],
+    before: Taxonomy,
+    reason_id: str,
+    into: list[str],
+    rule: SplitRule,
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """Labels of the split reason get the one new reason the rule names; the others leave the
+    label files and are returned for manual labelling."""
     files, to_label, strangers = {}, [], set()
     for name, frame in label_files.items():
         ids = frame["reason_id"].fillna("").str.strip()
-        owned = ids.map(edit.before.successor) == reason_id
+        owned = ids.map(before.successor) == reason_id
         assigned = pd.Series("", index=frame.index, dtype=object)
         for index in frame.index[owned]:
-            text_value = str(frame.at[index, "text"])
-            matches = list(dict.fromkeys(rule(text_value)))
+            text = str(frame.at[index, "text"])
+            matches = list(dict.fromkeys(rule(text)))
             strangers.update(set(matches) - set(into))
             if len(matches) == 1:
                 assigned[index] = matches[0]
-            else:
-                to_label.append(
-                    {
-                        "text": text_value,
-                        "reason_id": "",
-                        "source": str(frame.at[index, "source"] or ""),
-                        "suggested_reason_id": "",
-                        "suggested_title": "",
-                        "why": (
-                            f"подходят правила {', '.join(matches)}"
-                            if matches
-                            else "ни одно правило не подошло"
-                        )
-                        + f" (было {reason_id}, {name})",
-                        "candidates": ", ".join(into),
-                    }
-                )
+                continue
+            why = (
+                f"подходят правила {', '.join(matches)}"
+                if matches
+                else "ни одно правило не подошло"
+            )
+            to_label.append(
+                {
+                    "text": text,
+                    "reason_id": "",
+                    "source": str(frame.at[index, "source"] or ""),
+                    "suggested_reason_id": "",
+                    "suggested_title": "",
+                    "why": why + f" (было {reason_id}, {name})",
+                    "candidates": ", ".join(into),
+                }
+            )
         keep = ~owned | (assigned != "")
         files[name] = frame.assign(reason_id=assigned.where(assigned != "", frame["reason_id"]))[
             keep
@@ -120,20 +150,7 @@ def split_reason(
             f"split: правила называют причины не из --into: {', '.join(sorted(strangers))}; "
             f"новые причины: {', '.join(into)}"
         )
-    files, moved = migrate_labels(files, edit.before, after)  # re-pointed older ids, if any
-    checked_labels(files, after)
-    pending = pd.DataFrame(to_label, columns=[*TO_LABEL_COLUMNS, "candidates"])
-    notes = [
-        f"{reason_id} → {', '.join(into)}",
-        f"{reason_id} в истории: retired {when}, replaced_by {into[0]} — недельная история "
-        f"продолжается в {into[0]}",
-        "меток по правилам: " + label_counts(files, into),
-        f"без причины (разметить вручную): {len(pending)}",
-        *edit.notes,
-    ]
-    if moved:
-        notes.append(f"меток старых выведенных причин перенесено: {moved}")
-    return Change("split", text, files, tuple(notes), pending)
+    return files, pd.DataFrame(to_label, columns=[*TO_LABEL_COLUMNS, "candidates"])
 
 
 def rules_from_file(path: Path) -> SplitRule:
