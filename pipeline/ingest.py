@@ -27,6 +27,20 @@ import pandas as pd
 
 from pipeline.config import REQUIRED_FIELDS, IngestConfig, load_params
 from pipeline.errors import PipelineError
+from pipeline.io import tables
+from pipeline.io.tables import (
+    ENCODING_FIX,
+    TableError,
+    cell_text,
+    decode,
+    first_line,
+    fold_name,
+    json_line_records,
+    read_bytes,
+    read_sheet,
+    split_delimited,
+    supported_suffix,
+)
 from pipeline.io.weeks import WeekError, monday_of, weeks_of
 
 logger = logging.getLogger(__name__)
@@ -74,11 +88,6 @@ class IngestError(PipelineError, RuntimeError):
     """A raw file cannot be used at all; the message names the file, the cause and the fix."""
 
 
-def fold_name(name: object) -> str:
-    """Column names and category labels compare case-insensitively, with ё = е."""
-    return re.sub(r"\s+", " ", str(name)).strip().lower().replace("ё", "е")
-
-
 @dataclass
 class RawTable:
     """Rows of one file as strings under canonical field names, before any validation."""
@@ -90,30 +99,21 @@ class RawTable:
     rows_read: int = 0
 
 
-# --- reading -----------------------------------------------------------------------------------
+# --- reading (the generic reader is pipeline/io/tables.py; here: aliases and quarantine) --------
+
+ENCODING_FIX = ENCODING_FIX + " либо добавьте кодировку в params.yaml (ingest.encodings)"
+JSON_LINE_PROBLEMS = {
+    "not_json": "строка не является JSON-объектом ({detail})",
+    "not_object": "ожидается JSON-объект {{...}} в каждой строке",
+}
 
 
 def decode_bytes(data: bytes, encodings: Iterable[str], path: Path) -> tuple[str, str]:
-    """Decode a whole file with the first encoding that fits; UTF-16 is recognised by its BOM."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "utf-16"
-    tried = []
-    for encoding in encodings:
-        try:
-            text = data.decode(encoding)
-        except (UnicodeDecodeError, LookupError):
-            tried.append(encoding)
-            continue
-        if encoding.replace("-", "").lower().startswith("utf8") and data.startswith(
-            b"\xef\xbb\xbf"
-        ):
-            text = text.lstrip("\ufeff")
-        return text, encoding
-    raise IngestError(
-        f"{path}: не удалось определить кодировку (пробовали: {', '.join(tried)}); "
-        "сохраните файл в UTF-8 или Windows-1251 либо добавьте кодировку в params.yaml "
-        "(ingest.encodings)"
-    )
+    """Decode a whole file (``tables.decode``) with the stage's advice and error type."""
+    try:
+        return decode(data, path, encodings, ENCODING_FIX)
+    except TableError as exc:
+        raise IngestError(str(exc)) from exc
 
 
 def column_map(header: list[str], aliases: Mapping[str, Iterable[str]]) -> dict[str, int]:
@@ -147,141 +147,113 @@ def require_columns(
         )
 
 
-def detect_delimiter(first_line: str, delimiters: Iterable[str], aliases) -> str:
+def detect_delimiter(first_line: str, delimiters: Iterable[str], aliases) -> str | None:
     """The delimiter under which the header maps the most known columns."""
-    best, best_score = None, 0
-    for delimiter in delimiters:
-        header = next(csv.reader([first_line], delimiter=delimiter), [])
-        score = len(column_map(header, aliases))
-        if score > best_score:
-            best, best_score = delimiter, score
-    return best
+    return tables.detect_delimiter(
+        first_line, delimiters, known=lambda header: len(column_map(header, aliases))
+    )
 
 
 def read_delimited(text: str, path: Path, kind: str, config: IngestConfig) -> RawTable:
     aliases = config.columns[kind]
-    first_line = text.split("\n", 1)[0].rstrip("\r")
-    delimiter = detect_delimiter(first_line, config.delimiters, aliases)
+    line = first_line(text)
+    delimiter = detect_delimiter(line, config.delimiters, aliases)
     if delimiter is None:
         raise IngestError(
             f"{path}: в первой строке не найдено ни одной известной колонки "
-            f"(первая строка: {first_line[:200]!r}); ожидается заголовок с разделителем "
+            f"(первая строка: {line[:200]!r}); ожидается заголовок с разделителем "
             f"{' или '.join(repr(d) for d in config.delimiters)}"
         )
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = next(reader)
-    mapping = column_map(header, aliases)
-    require_columns(mapping, header, kind, aliases, path)
-    width = len(header)
-    records, bad_rows = [], []
-    line_start = reader.line_num + 1
-    try:
-        for fields in reader:
-            row_number, line_start = line_start, reader.line_num + 1
-            if not fields or (len(fields) == 1 and not fields[0].strip()):
-                continue  # blank line: not a row
-            raw = delimiter.join(fields)
-            if len(fields) > width and not any(f.strip() for f in fields[width:]):
-                fields = fields[:width]  # trailing delimiters, common in exports
-            if len(fields) != width:
-                bad_rows.append(
-                    _bad_row(
-                        row_number,
-                        raw,
-                        "bad_field_count",
-                        f"строка повреждена: число полей {len(fields)} вместо {width} "
-                        f"(разделитель {delimiter!r})",
-                    )
-                )
-                continue
-            record = {name: fields[index] for name, index in mapping.items()}
-            record["source_row"] = row_number
-            record["raw"] = raw
-            records.append(record)
-    except csv.Error as exc:
-        raise IngestError(
-            f"{path}, строка {reader.line_num}: файл CSV не читается дальше ({exc}); "
-            "проверьте незакрытые кавычки"
-        ) from exc
+    table = split_delimited(text, path, delimiter)
+    mapping = column_map(table.header, aliases)
+    require_columns(mapping, table.header, kind, aliases, path)
+    width = len(table.header)
+    records = [
+        {
+            **{name: fields[index] for name, index in mapping.items()},
+            "source_row": place,
+            "raw": raw,
+        }
+        for fields, place, raw in zip(table.rows, table.places, table.raws, strict=True)
+    ]
+    bad_rows = [
+        _bad_row(
+            bad.place,
+            bad.raw,
+            "bad_field_count",
+            f"строка повреждена: число полей {bad.detail} вместо {width} "
+            f"(разделитель {delimiter!r})",
+        )
+        for bad in table.malformed
+    ]
     frame = pd.DataFrame.from_records(records, columns=[*aliases, "source_row", "raw"])
     return RawTable(frame, bad_rows, delimiter=delimiter, rows_read=len(records) + len(bad_rows))
 
 
 def read_json_lines(text: str, path: Path, kind: str, config: IngestConfig) -> RawTable:
+    """Each line's own keys are mapped (lines of one export may name a field differently)."""
     aliases = config.columns[kind]
-    records, bad_rows, keys_seen = [], [], set()
-    rows_read = 0
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        rows_read += 1
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            bad_rows.append(
-                _bad_row(number, line, "bad_json", f"строка не является JSON-объектом ({exc.msg})")
-            )
-            continue
-        if not isinstance(item, dict):
-            bad_rows.append(
-                _bad_row(number, line, "bad_json", "ожидается JSON-объект {...} в каждой строке")
-            )
-            continue
-        header = list(item)
+    parsed, malformed = json_line_records(text)
+    bad_rows = [
+        _bad_row(
+            bad.place,
+            bad.raw,
+            "bad_json",
+            JSON_LINE_PROBLEMS[bad.problem].format(detail=bad.detail),
+        )
+        for bad in malformed
+    ]
+    records, keys_seen = [], set()
+    for line in parsed:
+        header = list(line.item)
         keys_seen.update(header)
-        mapping = column_map(header, aliases)
-        values = list(item.values())
-        record = {name: _cell_text(values[index]) for name, index in mapping.items()}
-        record["source_row"] = number
-        record["raw"] = line
-        records.append(record)
+        values = list(line.item.values())
+        record = {
+            name: cell_text(values[index]) for name, index in column_map(header, aliases).items()
+        }
+        records.append({**record, "source_row": line.place, "raw": line.raw})
     if records:
         present = set().union(*(r.keys() for r in records))
         require_columns({name: 0 for name in present}, sorted(keys_seen), kind, aliases, path)
     frame = pd.DataFrame.from_records(records, columns=[*aliases, "source_row", "raw"])
-    return RawTable(frame, bad_rows, rows_read=rows_read)
+    return RawTable(frame, bad_rows, rows_read=len(parsed) + len(malformed))
 
 
 def read_excel(path: Path, kind: str, config: IngestConfig) -> RawTable:
     aliases = config.columns[kind]
-    try:
-        sheet = pd.read_excel(path, dtype=object, header=None, engine="openpyxl")
-    except Exception as exc:  # openpyxl raises many types for a broken workbook
-        raise IngestError(f"{path}: файл Excel не открывается ({exc})") from exc
-    sheet = sheet.dropna(how="all")
-    if sheet.empty:
+    table = read_sheet(path)
+    if not table.header:
         return RawTable(pd.DataFrame(columns=[*aliases, "source_row", "raw"]))
-    header = [_cell_text(v) for v in sheet.iloc[0].tolist()]
+    header = table.header
     mapping = column_map(header, aliases)
     require_columns(mapping, header, kind, aliases, path)
-    records = []
-    for excel_index, row in sheet.iloc[1:].iterrows():
-        values = [_cell_text(v) for v in row.tolist()]
-        record = {name: values[index] for name, index in mapping.items()}
-        record["source_row"] = int(excel_index) + 1  # Excel rows count from 1
-        record["raw"] = json.dumps(dict(zip(header, values, strict=False)), ensure_ascii=False)
-        records.append(record)
+    records = [
+        {
+            **{name: values[index] for name, index in mapping.items()},
+            "source_row": place,
+            "raw": json.dumps(dict(zip(header, values, strict=False)), ensure_ascii=False),
+        }
+        for values, place in zip(table.rows, table.places, strict=True)
+    ]
     frame = pd.DataFrame.from_records(records, columns=[*aliases, "source_row", "raw"])
     return RawTable(frame, rows_read=len(records))
 
 
 def read_source(path: Path, kind: str, config: IngestConfig) -> RawTable:
     """Read one raw file of the given kind into a RawTable (I/O shell)."""
-    suffix = path.suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        raise IngestError(
-            f"{path}: неподдерживаемый формат '{suffix}'; ожидается один из "
-            f"{', '.join(SUPPORTED_SUFFIXES)}"
-        )
+    try:
+        return _read_source(path, kind, config)
+    except TableError as exc:
+        raise IngestError(str(exc)) from exc
+
+
+def _read_source(path: Path, kind: str, config: IngestConfig) -> RawTable:
+    suffix = supported_suffix(path, SUPPORTED_SUFFIXES)
     if suffix in EXCEL_SUFFIXES:
         table = read_excel(path, kind, config)
         table.encoding = "xlsx"
         return table
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise IngestError(f"{path}: файл не читается ({exc.strerror})") from exc
-    text, encoding = decode_bytes(data, config.encodings, path)
+    text, encoding = decode_bytes(read_bytes(path), config.encodings, path)
     if not text.strip():
         table = RawTable(pd.DataFrame(columns=[*config.columns[kind], "source_row", "raw"]))
     elif suffix in JSONL_SUFFIXES:
@@ -290,16 +262,6 @@ def read_source(path: Path, kind: str, config: IngestConfig) -> RawTable:
         table = read_delimited(text, path, kind, config)
     table.encoding = encoding
     return table
-
-
-def _cell_text(value: object) -> str | None:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return None
-    if isinstance(value, pd.Timestamp | np.datetime64) or hasattr(value, "strftime"):
-        return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def _bad_row(row: int, raw: str, code: str, reason: str) -> dict:

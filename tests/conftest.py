@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.text import Lemmatizer
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 GENERATED = {".venv", ".git", "models", "build", ".pytest_cache", ".ruff_cache"}
@@ -58,7 +60,6 @@ def demo_workspace(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def lemmatizer():
     """One Lemmatizer for the session (its token cache only speeds up later calls)."""
-    from pipeline.text import Lemmatizer
 
     return Lemmatizer()
 
@@ -69,3 +70,10 @@ def ingest_config():
     from pipeline.config import load_params
 
     return load_params(ROOT / "params.yaml").ingest
+
+
+@pytest.fixture()
+def taxonomy_copy(tmp_path: Path) -> Path:
+    """A copy of taxonomy/ (reasons.yaml, labels/) that a test may change."""
+    shutil.copytree(ROOT / "taxonomy", tmp_path / "taxonomy")
+    return tmp_path / "taxonomy"

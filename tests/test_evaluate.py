@@ -17,7 +17,9 @@ import pytest
 
 from pipeline.cli import main as cli
 from pipeline.config import load_section
-from pipeline.taxonomy.labels import read_label_files
+from pipeline.io.tables import TableError
+from pipeline.taxonomy.labelfiles import read_labelled
+from pipeline.taxonomy.labels import LabelError, read_label_files
 from pipeline.text import Lemmatizer, normalize
 from pipeline.tools.evaluate import (
     OTHER_LABEL,
@@ -25,7 +27,6 @@ from pipeline.tools.evaluate import (
     EvaluateOptions,
     classifier_factory,
     prepare,
-    read_labelled,
 )
 from pipeline.train import TrainConfig, model_inputs
 
@@ -279,7 +280,7 @@ def test_no_usable_rows_is_refused() -> None:
 
 
 def read(path: Path, **options) -> pd.DataFrame:
-    frame, _ = read_labelled(path, EvaluateOptions(**options))
+    frame, _ = read_labelled(path, **options)
     return frame
 
 
@@ -313,9 +314,7 @@ def test_jsonl_input_with_a_broken_line_counted(tmp_path) -> None:
     lines.insert(3, "{not json")
     path = tmp_path / "labels.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    frame, read_info = read_labelled(
-        path, EvaluateOptions(text_column="body", label_column="reason")
-    )
+    frame, read_info = read_labelled(path, text_column="body", label_column="reason")
     assert len(frame) == len(rows)
     assert read_info["malformed_rows"] == [
         "labels.jsonl, строка 4: не JSON (Expecting property name enclosed in double quotes)"
@@ -339,7 +338,7 @@ def test_folder_of_json_arrays_deduplicated_by_key(tmp_path) -> None:
     options = EvaluateOptions(
         text_column="review_text", label_column="product_type", key_column="url", folds=2
     )
-    frame, read_info = read_labelled(tmp_path, options)
+    frame, read_info = read_labelled(tmp_path, "review_text", "product_type", "url")
     assert len(read_info["files"]) == 2 and len(frame) == 14
     prepared = prepare(frame, options)
     assert prepared.skipped["duplicate_key"] == 2
@@ -349,15 +348,15 @@ def test_folder_of_json_arrays_deduplicated_by_key(tmp_path) -> None:
 def test_json_that_is_not_an_array_is_refused(tmp_path) -> None:
     path = tmp_path / "labels.json"
     path.write_text('{"text": "карта", "reason_id": "a"}', encoding="utf-8")
-    with pytest.raises(EvaluateError, match="ожидается JSON-массив объектов"):
-        read_labelled(path, EvaluateOptions())
+    with pytest.raises(TableError, match="ожидается JSON-массив объектов"):
+        read_labelled(path)
 
 
 def test_unsupported_format_is_refused(tmp_path) -> None:
     path = tmp_path / "labels.docx"
     path.write_bytes(b"PK")
-    with pytest.raises(EvaluateError, match="неподдерживаемый формат '.docx'"):
-        read_labelled(path, EvaluateOptions())
+    with pytest.raises(TableError, match="неподдерживаемый формат '.docx'"):
+        read_labelled(path)
 
 
 # --- real-text robustness: golden tables -------------------------------------------------------
@@ -569,7 +568,7 @@ def test_obvious_column_names_are_recognised_without_flags(tmp_path) -> None:
 def test_unrecognised_columns_say_what_was_looked_for(tmp_path) -> None:
     path = tmp_path / "odd.csv"
     pd.DataFrame({"отзыв": ["не приходит смс"], "тип": ["sms"]}).to_csv(path, index=False)
-    with pytest.raises(EvaluateError, match=r"не найдена колонка с текстом \(искали: text, текст"):
+    with pytest.raises(LabelError, match=r"не найдена колонка с текстом \(искали: text, текст"):
         read(path)
-    with pytest.raises(EvaluateError, match="нет колонки 'тип2'.*--label-column"):
+    with pytest.raises(LabelError, match="нет колонки 'тип2'.*--label-column"):
         read(path, text_column="отзыв", label_column="тип2")

@@ -13,19 +13,22 @@ def add_parser(sub, help_text: str, command) -> None:
     check = action.add_parser("check", help="validate the reason list and print a summary")
     check.add_argument("--taxonomy", type=Path, default=Path("taxonomy/reasons.yaml"))
     check.set_defaults(func=command("pipeline.taxonomy.schema", "check_cli"))
-    _add_maintenance(action, command("pipeline.taxonomy.maintain", "run"))
-
-
-def _add_maintenance(action, handler) -> None:
-    """Actions of pipeline/taxonomy/maintain.py: labelling round trip, reason changes, health."""
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        """An action handled by ``pipeline.taxonomy.commands.<action>_cli``."""
         p = action.add_parser(name, help=help_text)
-        p.set_defaults(func=handler)
+        handler = name.replace("-", "_") + "_cli"
+        p.set_defaults(func=command("pipeline.taxonomy.commands", handler))
         p.add_argument("--taxonomy", type=Path, default=Path("taxonomy/reasons.yaml"))
         p.add_argument("--labels", type=Path, default=Path("taxonomy/labels"))
         return p
 
+    _add_labelling(add)
+    _add_health(add)
+    _add_edits(add)
+
+
+def _add_labelling(add) -> None:
     p = add("export-labeling", "contacts worth labelling: CSV + Label Studio tasks and config")
     p.add_argument("--warehouse", type=Path, default=Path("data/warehouse.duckdb"))
     p.add_argument(
@@ -61,6 +64,9 @@ def _add_maintenance(action, handler) -> None:
         action="store_true",
         help="write the other rows even if some conflict with existing labels",
     )
+
+
+def _add_health(add) -> None:
     p = add("health", "share of 'не определено', thin, similar, confused reasons, no target")
     p.add_argument("--metrics", type=Path, default=Path("reports/metrics/model.json"))
     p.add_argument("--confusion", type=Path, default=Path("reports/plots/confusion.csv"))
@@ -78,6 +84,9 @@ def _add_maintenance(action, handler) -> None:
         help="share of a pair's examples mixed up either way (0.05)",
     )
     p.add_argument("--out", type=Path, default=None, help="also write the summary as JSON")
+
+
+def _add_edits(add) -> None:
     edits = {
         "rename": "give a reason a new id (the old one stays in history)",
         "merge": "merge reasons into one of them or a new id",

@@ -3,24 +3,45 @@
 Unknown reason ids, empty texts and one text labelled with two reasons are errors naming the file
 and line. Ids of retired reasons are mapped to their successor, so old labels keep working after a
 merge or a retirement. Exact duplicates are dropped and counted.
+
+This module is the only code that reads and writes the label folder: ``train``, the reason
+edits, the labelling import, ``health`` and ``investigate`` all go through it.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from pipeline.config import ConfigError
+from pipeline.io.tables import split_delimited
 from pipeline.taxonomy.schema import Taxonomy
+from pipeline.taxonomy.yamlio import write_atomic
 
 logger = logging.getLogger(__name__)
 
 LABEL_COLUMNS = ("text", "reason_id", "source")
 SOURCES = ("client", "agent")
+# a file of contacts waiting for a reason (export-labeling, a split's unmatched labels): the
+# maintainer fills reason_id and imports it back
+TO_LABEL_COLUMNS = (
+    "contact_id",
+    "text",
+    "suggested_reason_id",
+    "suggested_title",
+    "confidence",
+    "runner_up_id",
+    "why",
+    "reason_id",
+    "source",
+)
 
 
 class LabelError(ConfigError):
@@ -34,30 +55,80 @@ class LabelSet:
     remapped: int
 
 
+def text_key(text: str) -> str:
+    """The key labels are compared by: case and spacing ignored."""
+    return " ".join(str(text).lower().split())
+
+
+# --- the label folder: read and written here only -----------------------------------------------
+
+
+def read_label_file(path: Path) -> pd.DataFrame:
+    """One label file as strings, columns as written; the index (``line``) is each row's line."""
+    path = Path(path)
+    table = split_delimited(path.read_text(encoding="utf-8-sig"), path, ",")
+    header = table.header or list(LABEL_COLUMNS)
+    missing = [c for c in LABEL_COLUMNS if c not in header]
+    if missing:
+        raise LabelError(
+            f"{path}: нет колонок {', '.join(missing)}; ожидается заголовок "
+            f"{','.join(LABEL_COLUMNS)} (найдено: {table.header})"
+        )
+    if table.malformed:
+        raise LabelError(
+            f"{path}: строки не читаются:\n  - " + "\n  - ".join(table.problems(path.name)[:20])
+        )
+    index = pd.Index(table.places, name="line", dtype="int64")
+    return pd.DataFrame(table.rows, columns=header, index=index, dtype=str)
+
+
+def read_label_folder(folder: Path) -> dict[str, pd.DataFrame]:
+    """Every ``*.csv`` of the labels folder as strings, exactly as written (file name -> rows)."""
+    return {path.name: read_label_file(path) for path in sorted(Path(folder).glob("*.csv"))}
+
+
+def labels_table(files: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """All label files as one table with file and line, the form ``validate_labels`` takes.
+
+    A frame read by ``read_label_file`` keeps its rows' lines; one built otherwise (an edit's
+    result) is numbered as if written out, from line 2.
+    """
+    parts = [
+        frame.loc[:, list(LABEL_COLUMNS)]
+        .apply(lambda s: s.fillna("").str.strip())
+        .assign(file=name, line=_lines(frame))
+        .reset_index(drop=True)
+        for name, frame in files.items()
+    ]
+    if not parts:
+        return pd.DataFrame(columns=[*LABEL_COLUMNS, "file", "line"])
+    return pd.concat(parts, ignore_index=True)
+
+
+def _lines(frame: pd.DataFrame) -> np.ndarray:
+    if frame.index.name == "line":
+        return frame.index.to_numpy()
+    return np.arange(2, len(frame) + 2)
+
+
 def read_label_files(folder: Path) -> pd.DataFrame:
-    files = sorted(p for p in Path(folder).glob("*.csv") if p.is_file())
+    """Every label file of the folder as one table (text, reason_id, source, file, line)."""
+    files = read_label_folder(folder)
     if not files:
         raise LabelError(f"{folder}: нет файлов *.csv с размеченными примерами")
-    parts = []
-    for path in files:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            reader = csv.DictReader(handle)
-            missing = [c for c in LABEL_COLUMNS if c not in (reader.fieldnames or [])]
-            if missing:
-                raise LabelError(
-                    f"{path}: нет колонок {', '.join(missing)}; ожидается заголовок "
-                    f"{','.join(LABEL_COLUMNS)} (найдено: {reader.fieldnames})"
-                )
-            rows = [
-                {
-                    **{c: (row.get(c) or "").strip() for c in LABEL_COLUMNS},
-                    "file": path.name,
-                    "line": reader.line_num,
-                }
-                for row in reader
-            ]
-        parts.append(pd.DataFrame(rows, columns=[*LABEL_COLUMNS, "file", "line"]))
-    return pd.concat(parts, ignore_index=True)
+    return labels_table(files)
+
+
+def label_file_text(frame: pd.DataFrame) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(list(frame.columns))
+    writer.writerows(frame.itertuples(index=False, name=None))
+    return out.getvalue()
+
+
+def write_label_file(path: Path, frame: pd.DataFrame) -> None:
+    write_atomic(Path(path), label_file_text(frame))
 
 
 def validate_labels(frame: pd.DataFrame, taxonomy: Taxonomy) -> LabelSet:

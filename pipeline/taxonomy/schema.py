@@ -31,6 +31,10 @@ class TaxonomyError(ConfigError):
     """``reasons.yaml`` breaks the schema; the message names reason ids and keys."""
 
 
+class MaintenanceError(ConfigError):
+    """A maintenance command cannot do what was asked; the message says why and what to do."""
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -112,6 +116,18 @@ class Taxonomy(_Strict):
 
 def _problems(data: Taxonomy) -> list[str]:
     """Cross-reference rules a field schema cannot express."""
+    return [
+        *_reason_problems(data),
+        *_owner_problems(data),
+        *_reserved_problems(data),
+        *_count_problems(data),
+        *_unique_problems(data, "order"),
+        *_unique_problems(data, "colour"),
+    ]
+
+
+def _reason_problems(data: Taxonomy) -> list[str]:
+    """Each reason: a unique id, a declared owner, a successor exactly when retired."""
     problems = []
     owners = {o.id for o in data.owners}
     seen: dict[str, int] = {}
@@ -128,58 +144,78 @@ def _problems(data: Taxonomy) -> list[str]:
         if reason.retired is not None and not reason.replaced_by:
             problems.append(f"{where}.replaced_by: у выведенной причины нужен преемник")
         if reason.replaced_by is not None:
-            target = next((r for r in data.reasons if r.id == reason.replaced_by), None)
-            if reason.retired is None:
-                problems.append(
-                    f"{where}.replaced_by: указан у действующей причины; "
-                    "добавьте retired: ГГГГ-ММ-ДД или уберите replaced_by"
-                )
-            if target is None:
-                problems.append(
-                    f"{where}.replaced_by: причины '{reason.replaced_by}' нет в reasons.yaml"
-                )
-            elif target.retired is not None:
-                problems.append(
-                    f"{where}.replaced_by: '{reason.replaced_by}' тоже выведена; "
-                    "укажите действующую причину"
-                )
-    owner_seen = set()
+            problems += _successor_problems(data, reason, where)
+    return problems
+
+
+def _successor_problems(data: Taxonomy, reason: Reason, where: str) -> list[str]:
+    problems = []
+    target = next((r for r in data.reasons if r.id == reason.replaced_by), None)
+    if reason.retired is None:
+        problems.append(
+            f"{where}.replaced_by: указан у действующей причины; "
+            "добавьте retired: ГГГГ-ММ-ДД или уберите replaced_by"
+        )
+    if target is None:
+        problems.append(f"{where}.replaced_by: причины '{reason.replaced_by}' нет в reasons.yaml")
+    elif target.retired is not None:
+        problems.append(
+            f"{where}.replaced_by: '{reason.replaced_by}' тоже выведена; "
+            "укажите действующую причину"
+        )
+    return problems
+
+
+def _owner_problems(data: Taxonomy) -> list[str]:
+    problems, owner_seen = [], set()
     for index, owner in enumerate(data.owners):
         if owner.id in owner_seen:
             problems.append(f"owners[{index}] (id={owner.id}): id владельца повторяется")
         owner_seen.add(owner.id)
+    return problems
+
+
+def _reserved_problems(data: Taxonomy) -> list[str]:
     reserved = [r.id for r in data.reasons if r.reserved]
-    if data.undefined_reason not in seen:
-        problems.append(
+    if data.undefined_reason not in {r.id for r in data.reasons}:
+        return [
             f"undefined_reason: причины '{data.undefined_reason}' нет в reasons (нужна "
             "зарезервированная причина «Не определено» с reserved: true)"
-        )
-    elif reserved != [data.undefined_reason]:
-        problems.append(
+        ]
+    if reserved != [data.undefined_reason]:
+        return [
             f"reserved: ровно одна причина должна быть зарезервирована — "
             f"'{data.undefined_reason}'; сейчас: {reserved or 'ни одной'}"
-        )
+        ]
+    return []
+
+
+def _count_problems(data: Taxonomy) -> list[str]:
     active = [r for r in data.reasons if r.active and not r.reserved]
-    if not MIN_ACTIVE_REASONS <= len(active) <= MAX_ACTIVE_REASONS:
-        problems.append(
-            f"reasons: действующих причин {len(active)}, ожидается от {MIN_ACTIVE_REASONS} до "
-            f"{MAX_ACTIVE_REASONS} (меньше — слишком общие, чтобы ими владеть; больше — "
-            "слишком дробные, чтобы действовать)"
-        )
-    for key in ("order", "colour"):
-        values: dict[object, str] = {}
-        for r in data.reasons:
-            if not r.active:
-                continue
-            value = getattr(r, key)
-            if key == "colour":
-                value = str(value).lower()
-            if value in values:
-                problems.append(
-                    f"reasons (id={r.id}).{key}: значение {value!r} уже у '{values[value]}'; "
-                    "ожидается уникальное"
-                )
-            values[value] = r.id
+    if MIN_ACTIVE_REASONS <= len(active) <= MAX_ACTIVE_REASONS:
+        return []
+    return [
+        f"reasons: действующих причин {len(active)}, ожидается от {MIN_ACTIVE_REASONS} до "
+        f"{MAX_ACTIVE_REASONS} (меньше — слишком общие, чтобы ими владеть; больше — "
+        "слишком дробные, чтобы действовать)"
+    ]
+
+
+def _unique_problems(data: Taxonomy, key: str) -> list[str]:
+    """Active reasons need their own ``order`` and ``colour`` (colours compare case-blind)."""
+    problems, values = [], {}
+    for r in data.reasons:
+        if not r.active:
+            continue
+        value = getattr(r, key)
+        if key == "colour":
+            value = str(value).lower()
+        if value in values:
+            problems.append(
+                f"reasons (id={r.id}).{key}: значение {value!r} уже у '{values[value]}'; "
+                "ожидается уникальное"
+            )
+        values[value] = r.id
     return problems
 
 

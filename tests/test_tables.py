@@ -1,0 +1,118 @@
+"""pipeline/io/tables.py: one reader of CSV/TSV, XLSX, JSON and JSON lines, one encoding rule
+and one delimiter rule, and each row's place in the file for messages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipeline.io.tables import TableError, decode, detect_delimiter, fold_name, read_table
+
+ROWS = [
+    ("Не приходит код из СМС, уже третий раз", "sms_code_missing"),
+    ("Карта заблокирована; банкомат «съел» её", "card_blocked"),
+    ("Ёлки, опять списали за обслуживание", "service_fee"),
+]
+
+
+def test_cp1251_with_semicolons_as_excel_saves_it(tmp_path: Path) -> None:
+    lines = ["Текст обращения;Причина"] + [f'"{text}";{label}' for text, label in ROWS]
+    path = tmp_path / "выгрузка.csv"
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1251"))
+    table = read_table(path)
+    assert (table.encoding, table.delimiter) == ("cp1251", ";")
+    assert table.header == ["Текст обращения", "Причина"]
+    assert [tuple(row) for row in table.rows] == ROWS  # the quoted ';' stays in the text
+    assert table.frame(path.name)["where"].tolist()[0] == "выгрузка.csv, строка 2"
+
+
+def test_utf8_with_bom_and_tabs_and_a_broken_row(tmp_path: Path) -> None:
+    lines = ["text\treason"] + [f"{text}\t{label}" for text, label in ROWS]
+    lines.insert(2, "только текст\tлишнее\tполе")
+    path = tmp_path / "labels.tsv"
+    path.write_bytes(b"\xef\xbb\xbf" + "\n".join(lines).encode("utf-8"))
+    table = read_table(path)
+    assert (table.encoding, table.delimiter) == ("utf-8-sig", "\t")
+    assert table.header == ["text", "reason"]  # no BOM in the first name
+    assert table.places == [2, 4, 5]
+    assert table.problems(path.name) == ["labels.tsv, строка 3: полей 3 вместо 2"]
+
+
+def test_trailing_delimiters_and_blank_lines_are_not_rows(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text("text,label\nкарта,card_blocked,,\n\nсмс,sms_code_missing\n", "utf-8")
+    table = read_table(path)
+    assert table.rows == [["карта", "card_blocked"], ["смс", "sms_code_missing"]]
+    assert table.places == [2, 4]
+
+
+def test_utf16_is_recognised_by_its_bom_and_unknown_bytes_are_named() -> None:
+    assert decode("текст".encode("utf-16"), Path("a.csv")) == ("текст", "utf-16")
+    with pytest.raises(TableError, match=r"a\.csv: не удалось определить кодировку"):
+        decode("текст".encode("cp1251"), Path("a.csv"), ("utf-8",))
+
+
+def test_delimiter_by_known_names_or_else_by_width() -> None:
+    header = "id;text,with comma;label"
+    assert detect_delimiter(header) == ";"  # three columns beat two
+    known = {"id", "label"}
+    assert detect_delimiter("id,label;x", known=lambda h: len(known & set(h))) == ","
+    assert detect_delimiter("nothing known", known=lambda h: len(known & set(h))) is None
+
+
+def test_json_lines_keep_line_numbers_and_set_bad_lines_aside(tmp_path: Path) -> None:
+    path = tmp_path / "labels.jsonl"
+    lines = [json.dumps({"text": t, "label": r}, ensure_ascii=False) for t, r in ROWS]
+    lines[1:1] = ["[1, 2]", "", "{broken"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    table = read_table(path)
+    assert table.header == ["text", "label"]
+    assert table.places == [1, 5, 6]
+    assert table.problems(path.name) == [
+        "labels.jsonl, строка 2: ожидается объект {...}",
+        "labels.jsonl, строка 4: не JSON (Expecting property name enclosed in double quotes)",
+    ]
+
+
+def test_json_array_records_are_numbered(tmp_path: Path) -> None:
+    path = tmp_path / "labels.json"
+    path.write_text(
+        json.dumps([{"text": "карта", "n": 3.0}, "строка", {"text": "смс", "extra": None}]),
+        encoding="utf-8",
+    )
+    table = read_table(path)
+    assert table.header == ["text", "n", "extra"]
+    assert table.rows == [["карта", "3", None], ["смс", None, None]]
+    frame = table.frame(path.name)
+    assert frame["where"].tolist() == ["labels.json, запись 1", "labels.json, запись 3"]
+    assert frame["n"].tolist() == ["3", ""]
+
+
+def test_xlsx_rows_are_sheet_rows(tmp_path: Path) -> None:
+    path = tmp_path / "разметка.xlsx"
+    frame = pd.DataFrame({"Текст": [t for t, _ in ROWS], "Код": [1, 2, 3]})
+    frame.to_excel(path, index=False)
+    table = read_table(path)
+    assert table.header == ["Текст", "Код"]
+    assert [row[1] for row in table.rows] == ["1", "2", "3"]
+    assert table.places == [2, 3, 4]
+    empty = tmp_path / "пусто.xlsx"
+    pd.DataFrame().to_excel(empty, index=False)
+    with pytest.raises(TableError, match="лист пуст"):
+        read_table(empty)
+
+
+def test_empty_and_unsupported_files_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "empty.csv").write_text("  \n", encoding="utf-8")
+    with pytest.raises(TableError, match="empty.csv: файл пуст"):
+        read_table(tmp_path / "empty.csv")
+    with pytest.raises(TableError, match="неподдерживаемый формат '.pdf'"):
+        read_table(tmp_path / "report.pdf")
+
+
+def test_names_fold_case_spaces_and_yo() -> None:
+    assert fold_name("  Текст   Обращения ") == "текст обращения"
+    assert fold_name("Ёмкость") == "емкость"
