@@ -87,11 +87,10 @@ sys.path.insert(0, str(ROOT))
 
 from realsets import SETS, SHARED_DATA, Loaded, available, embed_cached, load_set  # noqa: E402
 
-from pipeline import train as pipeline_train  # noqa: E402
 from pipeline.config import load_section  # noqa: E402
+from pipeline.model.training import TrainConfig, model_inputs  # noqa: E402
 from pipeline.text import Lemmatizer  # noqa: E402
 from pipeline.tools import evaluate as pipeline_evaluate  # noqa: E402
-from pipeline.train import TrainConfig  # noqa: E402
 
 logger = logging.getLogger("accuracy")
 
@@ -579,31 +578,16 @@ def demo_contacts(n: int, seed: int = 20261123) -> tuple[list[str], np.ndarray]:
 
 
 def time_final_fit(texts: list[str], y: np.ndarray, config: TrainConfig) -> dict:
-    """Wall time of what ``train`` does last: fit the final model on every labelled text.
-
-    Uses the pipeline's own ``fit_final(texts, labels, config)`` where ``train`` or ``evaluate``
-    has one; else what ``train`` does today: the classifier's input for the raw texts
-    (``train.model_inputs``, lemma strings before it existed), then
-    ``config.build_pipeline().fit``.
-    """
+    """Wall time of what ``train`` does last: fit the final model on every labelled text
+    (the classifier's input for the raw texts, ``model_inputs``, then
+    ``config.build_pipeline().fit``)."""
     described = {
         "texts": len(texts),
         "labels": len(set(y)),
         "median_words": float(np.median([len(t.split()) for t in texts])),
     }
-    fit_final = getattr(pipeline_train, "fit_final", None) or getattr(
-        pipeline_evaluate, "fit_final", None
-    )
     started = time.perf_counter()
-    if fit_final is not None:
-        fit_final(texts, y, config)
-        return {**described, "total_s": round(time.perf_counter() - started, 1)}
-    lemmatizer = Lemmatizer()
-    model_inputs = getattr(pipeline_train, "model_inputs", None)
-    if model_inputs is not None:
-        inputs = model_inputs(texts, lemmatizer)
-    else:
-        inputs = [lemmatizer.lemmatize(t) for t in texts]
+    inputs = model_inputs(texts, Lemmatizer())
     lemmatized = time.perf_counter()
     config.build_pipeline().fit(inputs, y)
     done = time.perf_counter()

@@ -50,9 +50,9 @@ from realsets import load_set  # noqa: E402
 
 from pipeline.config import load_section  # noqa: E402
 from pipeline.model import quantify  # noqa: E402
+from pipeline.model.training import TrainConfig  # noqa: E402
 from pipeline.text import Lemmatizer  # noqa: E402
 from pipeline.tools.evaluate import cross_validate, stratified_folds  # noqa: E402
-from pipeline.train import TrainConfig  # noqa: E402
 
 DEFAULT_SETS = ("spb-appeals", "ryazan-appeals")
 WEEK_SIZE = (300, 1000)

@@ -20,8 +20,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from pipeline.model.reason_model import decide
+from pipeline.model.training import TrainConfig, model_inputs
 from pipeline.text import Lemmatizer
-from pipeline.train import TrainConfig, model_inputs
 
 HELD_OUT_GROUPS = 5
 

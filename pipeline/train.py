@@ -14,15 +14,7 @@ from pathlib import Path
 import joblib
 
 from pipeline.config import load_section
-from pipeline.model.training import (  # noqa: F401  (names other modules import from here)
-    TrainConfig,
-    TrainingSet,
-    model_inputs,
-    out_of_fold,
-    per_reason,
-    score,
-    train,
-)
+from pipeline.model.training import TrainConfig, TrainingSet, train
 from pipeline.taxonomy.labels import load_labels
 from pipeline.taxonomy.schema import load_taxonomy, taxonomy_version
 

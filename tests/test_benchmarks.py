@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 from pipeline.config import load_section
+from pipeline.model.training import TrainConfig
 from pipeline.text import Lemmatizer
 from pipeline.tools.evaluate import stratified_folds
-from pipeline.train import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -11,9 +11,9 @@ from scipy.special import softmax
 from sklearn.model_selection import StratifiedKFold
 
 from pipeline.model import build, reason_model
+from pipeline.model.training import model_inputs, out_of_fold, score
 from pipeline.taxonomy.labels import read_label_files
 from pipeline.text import Lemmatizer
-from pipeline.train import model_inputs, out_of_fold, score
 
 LABELS = Path(__file__).resolve().parents[1] / "taxonomy" / "labels"
 

@@ -18,9 +18,10 @@ import pytest
 from pipeline.cli import main as cli
 from pipeline.config import load_section
 from pipeline.io.tables import TableError
+from pipeline.model.training import TrainConfig, model_inputs
 from pipeline.taxonomy.labelfiles import read_labelled
 from pipeline.taxonomy.labels import LabelError, read_label_files
-from pipeline.text import Lemmatizer, normalize
+from pipeline.text import normalize
 from pipeline.tools.evaluate import (
     OTHER_LABEL,
     EvaluateError,
@@ -28,7 +29,6 @@ from pipeline.tools.evaluate import (
     classifier_factory,
     prepare,
 )
-from pipeline.train import TrainConfig, model_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
 PARAMS = ROOT / "params.yaml"
@@ -440,11 +440,6 @@ ROBUSTNESS_CASES = [
         "обращение 2611 кредит не_закрытый",
     ),
 ]
-
-
-@pytest.fixture(scope="module")
-def lemmatizer() -> Lemmatizer:
-    return Lemmatizer()
 
 
 @pytest.mark.parametrize(("raw", "expected"), ROBUSTNESS_CASES)

@@ -39,8 +39,8 @@ from pipeline.investigate.warehouse import (
     resolve_week,
     weeks_before,
 )
+from pipeline.model.training import TrainConfig
 from pipeline.taxonomy.schema import load_taxonomy
-from pipeline.train import TrainConfig
 
 WEEK_STARTS = {
     "2026-W43": date(2026, 10, 19),

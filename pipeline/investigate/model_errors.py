@@ -16,10 +16,10 @@ from threadpoolctl import threadpool_limits
 
 from pipeline.investigate.warehouse import InvestigationError, last_weeks, read_query
 from pipeline.model import build, explain
+from pipeline.model.training import TrainConfig
 from pipeline.taxonomy.labels import load_labels
 from pipeline.taxonomy.schema import Taxonomy
 from pipeline.text import Lemmatizer, mask_personal_data
-from pipeline.train import TrainConfig
 
 
 @dataclass(frozen=True)

@@ -220,7 +220,7 @@ def _contacts(report: Health, taxonomy: Taxonomy, warehouse: Path | None, weeks:
 def _min_examples(params: Path | None, skipped: list[str]) -> int:
     """train.min_examples_per_reason of params.yaml, or the train stage's default."""
     from pipeline.config import load_section
-    from pipeline.train import TrainConfig
+    from pipeline.model.training import TrainConfig
 
     if params is None or not Path(params).exists():
         default = TrainConfig.model_fields["min_examples_per_reason"].default

@@ -124,7 +124,7 @@ def main(
     frame = _generate(contacts, taxonomy, seed)
     frame.to_parquet(texts_path, index=False)
     if model_path is None or not model_path.exists():
-        from pipeline import train
+        from pipeline import train  # the stage: bench times it end to end
 
         model_path = workdir / "model.joblib"
         train.main(

@@ -35,11 +35,11 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 
 from pipeline.config import ConfigError, load_section
+from pipeline.model.training import TrainConfig, model_inputs, out_of_fold, per_reason, score
 from pipeline.taxonomy.labelfiles import read_labelled
 from pipeline.taxonomy.schema import load_taxonomy
 from pipeline.text import Lemmatizer
 from pipeline.tools.evaluate_summary import render_summary
-from pipeline.train import TrainConfig, model_inputs, out_of_fold, per_reason, score
 
 logger = logging.getLogger(__name__)
 
