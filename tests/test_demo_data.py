@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 
 from pipeline import ingest
-from pipeline.config import load_params
 from pipeline.tools import synth
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,13 +17,8 @@ DEMO = ROOT / "data" / "demo"
 
 
 @pytest.fixture(scope="module")
-def config():
-    return load_params(ROOT / "params.yaml").ingest
-
-
-@pytest.fixture(scope="module")
-def demo(config):
-    return ingest.ingest(RAW, config, drivers_path=RAW / "drivers.csv")
+def demo(ingest_config):
+    return ingest.ingest(RAW, ingest_config, drivers_path=RAW / "drivers.csv")
 
 
 @pytest.mark.slow
@@ -78,7 +72,7 @@ def test_answers_cover_every_accepted_contact(demo):
     assert len(answers) - demo.metrics["contacts"] <= len(planted) + 10
 
 
-def test_corrupting_rows_moves_exactly_those_rows_to_quarantine(tmp_path, config, demo):
+def test_corrupting_rows_moves_exactly_those_rows_to_quarantine(tmp_path, ingest_config, demo):
     raw = tmp_path / "raw"
     shutil.copytree(RAW, raw)
     target = raw / "complaints" / "crm_2026-W46.csv"
@@ -91,7 +85,7 @@ def test_corrupting_rows_moves_exactly_those_rows_to_quarantine(tmp_path, config
     for line_number, text in broken.items():
         lines[line_number - 1] = text
     target.write_text("".join(lines), encoding="utf-8-sig")
-    result = ingest.ingest(raw, config, drivers_path=raw / "drivers.csv")
+    result = ingest.ingest(raw, ingest_config, drivers_path=raw / "drivers.csv")
     new = result.quarantine.merge(demo.quarantine, how="left", indicator=True)
     new = new[new["_merge"] == "left_only"]
     assert set(zip(new["source_file"], new["source_row"], strict=True)) == {

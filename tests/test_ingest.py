@@ -11,8 +11,7 @@ import pandas as pd
 import pytest
 
 from pipeline import ingest
-from pipeline.config import load_params
-from pipeline.ingest import IngestError
+from pipeline.io.sources import IngestError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,11 +22,6 @@ CALL_HEADER = (
 CRM_HEADER = (
     "request_id,received_at,channel,customer_id,text,department,resolved_at,status,status_updates"
 )
-
-
-@pytest.fixture(scope="module")
-def config():
-    return load_params(ROOT / "params.yaml").ingest
 
 
 def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
@@ -60,14 +54,14 @@ GOOD_CRM = [
 ]
 
 
-def run(raw: Path, config):
-    return ingest.ingest(raw, config, drivers_path=raw / "drivers.csv")
+def run(raw: Path, ingest_config):
+    return ingest.ingest(raw, ingest_config, drivers_path=raw / "drivers.csv")
 
 
-def test_reads_cp1251_semicolon_calls_and_utf8_bom_complaints(tmp_path, config):
+def test_reads_cp1251_semicolon_calls_and_utf8_bom_complaints(tmp_path, ingest_config):
     calls_file(tmp_path, GOOD_CALLS)
     crm_file(tmp_path, GOOD_CRM)
-    result = run(tmp_path, config)
+    result = run(tmp_path, ingest_config)
     contacts = result.contacts.set_index("contact_id")
     assert len(contacts) == 5
     assert result.quarantine.empty
@@ -92,18 +86,18 @@ def test_reads_cp1251_semicolon_calls_and_utf8_bom_complaints(tmp_path, config):
 
 
 @pytest.mark.parametrize("delimiter", ["\t", ",", "|"])
-def test_detects_other_delimiters(tmp_path, config, delimiter):
+def test_detects_other_delimiters(tmp_path, ingest_config, delimiter):
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter)
     for row in csv.reader([CRM_HEADER, *GOOD_CRM]):
         writer.writerow(row)
     write(tmp_path / "complaints" / "crm.tsv", buffer.getvalue())
-    result = run(tmp_path, config)
+    result = run(tmp_path, ingest_config)
     assert result.metrics["files"]["complaints/crm.tsv"]["delimiter"] == delimiter
     assert len(result.contacts) == 2
 
 
-def test_json_lines_with_offsets_and_bad_json(tmp_path, config):
+def test_json_lines_with_offsets_and_bad_json(tmp_path, ingest_config):
     lines = [
         json.dumps(
             {
@@ -132,7 +126,7 @@ def test_json_lines_with_offsets_and_bad_json(tmp_path, config):
         ),
     ]
     write(tmp_path / "complaints" / "desk.jsonl", "\n".join(lines) + "\n")
-    result = run(tmp_path, config)
+    result = run(tmp_path, ingest_config)
     contacts = result.contacts.set_index("contact_id")
     assert contacts.loc["complaint:SD-1", "created_at"] == pd.Timestamp(
         "2026-11-05 15:40", tz="UTC"
@@ -143,7 +137,7 @@ def test_json_lines_with_offsets_and_bad_json(tmp_path, config):
     assert "JSON" in bad["reason"]
 
 
-def test_excel_export(tmp_path, config):
+def test_excel_export(tmp_path, ingest_config):
     frame = pd.DataFrame(
         {
             "Номер обращения": ["X-1", "X-2"],
@@ -155,7 +149,7 @@ def test_excel_export(tmp_path, config):
     path = tmp_path / "complaints" / "branch.xlsx"
     path.parent.mkdir(parents=True)
     frame.to_excel(path, index=False)
-    result = run(tmp_path, config)
+    result = run(tmp_path, ingest_config)
     contacts = result.contacts.set_index("source_id")
     assert contacts.loc["X-1", "created_local"] == pd.Timestamp("2026-11-02 09:00")
     assert contacts.loc["X-2", "created_local"] == pd.Timestamp("2026-11-02 16:45")
@@ -194,9 +188,9 @@ def test_excel_export(tmp_path, config):
         ),
     ],
 )
-def test_bad_call_row_goes_to_quarantine(tmp_path, config, row, code, fragment):
+def test_bad_call_row_goes_to_quarantine(tmp_path, ingest_config, row, code, fragment):
     calls_file(tmp_path, [*GOOD_CALLS, row])
-    result = run(tmp_path, config)
+    result = run(tmp_path, ingest_config)
     assert len(result.contacts) == 3
     assert len(result.quarantine) == 1
     bad = result.quarantine.iloc[0]
@@ -228,44 +222,44 @@ def test_bad_call_row_goes_to_quarantine(tmp_path, config, row, code, fragment):
         ),
     ],
 )
-def test_bad_complaint_row_goes_to_quarantine(tmp_path, config, row, code, fragment):
+def test_bad_complaint_row_goes_to_quarantine(tmp_path, ingest_config, row, code, fragment):
     crm_file(tmp_path, [*GOOD_CRM, row])
-    result = run(tmp_path, config)
+    result = run(tmp_path, ingest_config)
     assert len(result.contacts) == 2
     assert result.quarantine["reason_code"].tolist() == [code]
     assert fragment in result.quarantine["reason"].iloc[0]
 
 
-def test_missing_required_column_names_file_and_column(tmp_path, config):
+def test_missing_required_column_names_file_and_column(tmp_path, ingest_config):
     write(tmp_path / "complaints" / "crm.csv", "request_id,channel,text\nR1,E-mail,текст\n")
     with pytest.raises(IngestError, match=r"crm\.csv: нет обязательных колонок \(received_at\)"):
-        run(tmp_path, config)
+        run(tmp_path, ingest_config)
 
 
-def test_wrong_encoding_is_a_clear_error(tmp_path, config):
-    strict = config.model_copy(update={"encodings": ("utf-8",)})
+def test_wrong_encoding_is_a_clear_error(tmp_path, ingest_config):
+    strict = ingest_config.model_copy(update={"encodings": ("utf-8",)})
     calls_file(tmp_path, GOOD_CALLS)  # written in cp1251
     with pytest.raises(IngestError, match=r"telephony\.csv: не удалось определить кодировку"):
         run(tmp_path, strict)
 
 
-def test_cp1251_and_utf8_without_bom_read_the_same(tmp_path, config):
+def test_cp1251_and_utf8_without_bom_read_the_same(tmp_path, ingest_config):
     calls_file(tmp_path / "a", GOOD_CALLS, encoding="cp1251")
     calls_file(tmp_path / "b", GOOD_CALLS, encoding="utf-8")
-    a, b = run(tmp_path / "a", config).contacts, run(tmp_path / "b", config).contacts
+    a, b = run(tmp_path / "a", ingest_config).contacts, run(tmp_path / "b", ingest_config).contacts
     pd.testing.assert_frame_equal(a.drop(columns="source_file"), b.drop(columns="source_file"))
 
 
-def test_unsupported_file_is_an_error(tmp_path, config):
+def test_unsupported_file_is_an_error(tmp_path, ingest_config):
     write(tmp_path / "calls" / "report.pdf", "%PDF-1.4")
     with pytest.raises(IngestError, match=r"report\.pdf: неподдерживаемый формат '\.pdf'"):
-        run(tmp_path, config)
+        run(tmp_path, ingest_config)
 
 
-def test_same_export_dropped_twice_counts_once(tmp_path, config):
+def test_same_export_dropped_twice_counts_once(tmp_path, ingest_config):
     calls_file(tmp_path, GOOD_CALLS, name="week45.csv")
     calls_file(tmp_path, GOOD_CALLS, name="week45_copy.csv")
-    result = run(tmp_path, config)
+    result = run(tmp_path, ingest_config)
     assert len(result.contacts) == 3
     files = result.metrics["files"]
     assert files["calls/week45_copy.csv"]["duplicates"] == 3
@@ -273,23 +267,23 @@ def test_same_export_dropped_twice_counts_once(tmp_path, config):
     assert result.metrics["reconciles"]
 
 
-def test_resolved_copy_of_a_request_wins_over_the_open_one(tmp_path, config):
+def test_resolved_copy_of_a_request_wins_over_the_open_one(tmp_path, ingest_config):
     open_row = "RQ-7,2026-11-01 22:00,Чат в приложении,C7,перевод не дошел,,,В работе,0"
     closed_row = (
         "RQ-7,2026-11-01 22:00,Чат в приложении,C7,перевод не дошел,,2026-11-02 10:30,Закрыто,1"
     )
     crm_file(tmp_path, [open_row], name="crm_w44.csv")
     crm_file(tmp_path, [closed_row], name="crm_w45.csv")
-    result = run(tmp_path, config)
+    result = run(tmp_path, ingest_config)
     (row,) = result.contacts.itertuples()
     assert row.status == "resolved" and row.source_file == "complaints/crm_w45.csv"
     assert result.metrics["files"]["complaints/crm_w44.csv"]["duplicates"] == 1
 
 
-def test_counts_reconcile_per_file(tmp_path, config):
+def test_counts_reconcile_per_file(tmp_path, ingest_config):
     calls_file(tmp_path, [*GOOD_CALLS, "мусор", GOOD_CALLS[0]])
     crm_file(tmp_path, [*GOOD_CRM, "RQ-9,2026-11-03 10:00,E-mail,C9,,,,,"])
-    result = run(tmp_path, config)
+    result = run(tmp_path, ingest_config)
     for info in result.metrics["files"].values():
         assert info["rows_read"] == info["accepted"] + info["quarantined"] + info["duplicates"]
     assert result.metrics["rows_read"] == 8
@@ -300,8 +294,8 @@ def test_counts_reconcile_per_file(tmp_path, config):
     ) == (5, 2, 1)
 
 
-def test_bad_row_share_above_limit_stops_with_counts(tmp_path, config):
-    strict = config.model_copy(update={"max_bad_row_share": 0.2})
+def test_bad_row_share_above_limit_stops_with_counts(tmp_path, ingest_config):
+    strict = ingest_config.model_copy(update={"max_bad_row_share": 0.2})
     calls_file(tmp_path, [*GOOD_CALLS, "мусор", "ещё мусор"])
     out = tmp_path / "out"
     with pytest.raises(IngestError, match=r"calls/telephony\.csv: в карантине 2 из 5 строк"):
@@ -317,13 +311,13 @@ def test_bad_row_share_above_limit_stops_with_counts(tmp_path, config):
     assert len(pd.read_parquet(out / "q.parquet")) == 2
 
 
-def test_drivers_file(tmp_path, config):
+def test_drivers_file(tmp_path, ingest_config):
     calls_file(tmp_path, GOOD_CALLS)
     write(
         tmp_path / "drivers.csv",
         "неделя;клиентов\n2026-W45;1200000\n02.11.2026;1200500\n2026-W46;много\n",
     )
-    result = run(tmp_path, config)
+    result = run(tmp_path, ingest_config)
     assert result.drivers.to_dict("records") == [
         {
             "iso_week": "2026-W45",
@@ -334,14 +328,16 @@ def test_drivers_file(tmp_path, config):
     assert result.quarantine["reason_code"].tolist() == ["bad_number"]
 
 
-def test_rerun_writes_identical_outputs(tmp_path, config):
+def test_rerun_writes_identical_outputs(tmp_path, ingest_config):
     calls_file(tmp_path / "raw", [*GOOD_CALLS, "мусор"])
     crm_file(tmp_path / "raw", GOOD_CRM)
     outputs = []
     for attempt in ("one", "two"):
         out = tmp_path / attempt
         paths = [out / "c.parquet", out / "q.parquet", out / "d.parquet", out / "m.json"]
-        ingest.main(tmp_path / "raw", *paths, config.model_copy(update={"max_bad_row_share": 1}))
+        ingest.main(
+            tmp_path / "raw", *paths, ingest_config.model_copy(update={"max_bad_row_share": 1})
+        )
         outputs.append([p.read_bytes() for p in paths])
     assert outputs[0] == outputs[1]
 

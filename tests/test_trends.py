@@ -353,7 +353,7 @@ def test_every_module_reads_weeks_by_the_same_rule():
 
     from pipeline.closedloop.config import AggregateConfig
     from pipeline.closedloop.owner_notes import Note
-    from pipeline.ingest import week_start_of
+    from pipeline.io.drivers import week_start_of
 
     assert AggregateConfig(report_week="2026w5").report_week == "2026-W05"
     with pytest.raises(ValidationError, match="W01 по W52"):

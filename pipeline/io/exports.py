@@ -1,0 +1,180 @@
+"""Every raw export of a run: read, convert, de-duplicate, and reconcile per file
+(``rows_read == accepted + quarantined + duplicates``), with the ingest metrics.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.config import IngestConfig
+from pipeline.io.convert import (
+    CONTACT_COLUMNS,
+    QUARANTINE_COLUMNS,
+    add_calendar,
+    convert,
+    deduplicate,
+)
+from pipeline.io.drivers import empty_drivers, read_drivers
+from pipeline.io.sources import (
+    IngestError,
+    _file_label,
+    list_sources,
+    read_source,
+)
+
+logger = logging.getLogger(__name__)
+
+
+# --- the stage ---------------------------------------------------------------------------------
+
+
+@dataclass
+class IngestResult:
+    contacts: pd.DataFrame
+    quarantine: pd.DataFrame
+    drivers: pd.DataFrame
+    metrics: dict
+
+
+def read_exports(
+    sources: list[tuple[Path, str]], raw_dir: Path, config: IngestConfig
+) -> tuple[list[pd.DataFrame], list[pd.DataFrame], dict]:
+    """Each export's accepted rows, its rejected rows (quarantine), and what was read."""
+    accepted_parts, rejected_parts, files = [], [], {}
+    for path, kind in sources:
+        label = _file_label(path, raw_dir)
+        table = read_source(path, kind, config)
+        good, bad = convert(table.frame, kind, config)
+        structural = pd.DataFrame(
+            table.bad_rows, columns=["source_row", "raw", "reason_code", "reason"]
+        ).assign(kind=kind)
+        rejected = pd.concat([bad, structural], ignore_index=True).sort_values("source_row")
+        rejected.insert(0, "source_file", label)
+        accepted_parts.append(good.assign(source_file=label))
+        rejected_parts.append(rejected)
+        files[label] = {
+            "kind": kind,
+            "encoding": table.encoding,
+            "delimiter": table.delimiter,
+            "rows_read": table.rows_read,
+            "quarantined": len(rejected),
+        }
+        logger.info("%s: %d rows, %d rejected", label, table.rows_read, len(rejected))
+    return accepted_parts, rejected_parts, files
+
+
+def contacts_table(parts: list[pd.DataFrame], timezone: str) -> tuple[pd.DataFrame, pd.Series]:
+    """All accepted rows as contacts (ids prefixed by kind), de-duplicated, with the local
+    calendar, in time order; and the duplicates dropped per file."""
+    contacts = pd.concat(parts, ignore_index=True)
+    contacts["contact_id"] = (contacts["kind"] + ":" + contacts["source_id"]).astype("string")
+    contacts, duplicates = deduplicate(contacts)
+    contacts = add_calendar(contacts, timezone)
+    contacts = (
+        contacts.loc[:, list(CONTACT_COLUMNS)]
+        .sort_values(["created_at", "contact_id"], kind="stable")
+        .reset_index(drop=True)
+    )
+    return contacts, duplicates
+
+
+def quarantine_table(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    quarantine = pd.concat(parts, ignore_index=True)
+    return (
+        quarantine.loc[:, list(QUARANTINE_COLUMNS)]
+        .astype(
+            {
+                "source_file": "string",
+                "kind": "string",
+                "raw": "string",
+                "reason_code": "string",
+                "reason": "string",
+                "source_row": "int64",
+            }
+        )
+        .reset_index(drop=True)
+    )
+
+
+def reconcile(files: dict, contacts: pd.DataFrame, duplicates: pd.Series) -> None:
+    """Per file: accepted and duplicate counts, and whether every row read is accounted for."""
+    accepted_per_file = contacts["source_file"].value_counts()
+    for label, info in files.items():
+        if info["kind"] == "drivers":
+            info["accepted"] = info["rows_read"] - info["quarantined"]
+            info["duplicates"] = 0
+        else:
+            info["accepted"] = int(accepted_per_file.get(label, 0))
+            info["duplicates"] = int(duplicates.get(label, 0))
+        info["reconciles"] = (
+            info["rows_read"] == info["accepted"] + info["quarantined"] + info["duplicates"]
+        )
+
+
+def ingest(raw_dir: Path, config: IngestConfig, drivers_path: Path | None = None) -> IngestResult:
+    """Read, validate, type and de-duplicate every raw export under ``raw_dir``."""
+    sources = list_sources(raw_dir)
+    if not sources:
+        raise IngestError(
+            f"{raw_dir}: нет файлов выгрузок; положите звонки в {raw_dir / 'calls'} и обращения "
+            f"в {raw_dir / 'complaints'}"
+        )
+    accepted_parts, rejected_parts, files = read_exports(sources, raw_dir, config)
+    drivers = empty_drivers()
+    if drivers_path is not None and drivers_path.exists():
+        label = _file_label(drivers_path, raw_dir)
+        drivers, bad, files[label] = read_drivers(drivers_path, config)
+        bad.insert(0, "source_file", label)
+        rejected_parts.append(bad)
+    contacts, duplicates = contacts_table(accepted_parts, config.timezone)
+    quarantine = quarantine_table(rejected_parts)
+    reconcile(files, contacts, duplicates)
+    metrics = build_metrics(files, contacts, quarantine, drivers)
+    return IngestResult(contacts, quarantine, drivers.reset_index(drop=True), metrics)
+
+
+def build_metrics(files: dict, contacts, quarantine, drivers) -> dict:
+    totals = {
+        key: int(sum(info[key] for info in files.values() if info["kind"] != "drivers"))
+        for key in ("rows_read", "accepted", "quarantined", "duplicates")
+    }
+    return {
+        **totals,
+        "reconciles": all(info["reconciles"] for info in files.values()),
+        "contacts": int(len(contacts)),
+        "calls": int((contacts["kind"] == "call").sum()),
+        "complaints": int((contacts["kind"] == "complaint").sum()),
+        "customers": int(contacts["customer_id"].nunique()),
+        "weeks": int(contacts["iso_week"].nunique()),
+        "first_week": str(contacts["iso_week"].min()) if len(contacts) else None,
+        "last_week": str(contacts["iso_week"].max()) if len(contacts) else None,
+        "drivers_weeks": int(len(drivers)),
+        "quarantine_reasons": {
+            str(k): int(v)
+            for k, v in quarantine["reason_code"].value_counts().sort_index().items()
+        },
+        "files": files,
+    }
+
+
+def check_bad_share(metrics: dict, limit: float) -> None:
+    """Stop when a file has more rejected rows than the configured share."""
+    over = []
+    for label, info in metrics["files"].items():
+        if info["rows_read"] and info["quarantined"] / info["rows_read"] > limit:
+            over.append(
+                f"{label}: в карантине {info['quarantined']} из {info['rows_read']} строк "
+                f"({info['quarantined'] / info['rows_read']:.1%})"
+            )
+    if over:
+        raise IngestError(
+            "доля плохих строк выше допустимой "
+            f"(ingest.max_bad_row_share = {limit:.0%}):\n  "
+            + "\n  ".join(over)
+            + "\nПричины — в data/interim/quarantine.parquet (колонка reason); исправьте "
+            "выгрузку или поднимите порог в params.yaml."
+        )
