@@ -131,3 +131,14 @@ def long_functions(path: Path) -> list[str]:
 @pytest.mark.parametrize("path", python_files(), ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_functions_are_at_most_60_lines(path):
     assert not long_functions(path)
+
+
+STAGE_MODULES = ("ingest", "lemmatize", "train", "classify", "aggregate", "report")
+
+
+@pytest.mark.parametrize("stage", STAGE_MODULES)
+def test_a_stage_module_only_reads_calls_the_core_and_writes(stage):
+    """The core of a stage lives in a subpackage: the stage module stays short."""
+    lines = len((PACKAGE / f"{stage}.py").read_text(encoding="utf-8").splitlines())
+    assert lines <= 150, f"{stage}.py: {lines} lines"
+    assert set(STAGE_MODULES) == STAGES

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline.lemmatize import (
+from pipeline.text import Lemmatizer
+from pipeline.text.batch import (
     lemmatize_frame,
     lemmatizer_fingerprint,
     load_cache,
     save_cache,
 )
-from pipeline.text import Lemmatizer
 
 
 def _contacts(texts: list[str | None]) -> pd.DataFrame:

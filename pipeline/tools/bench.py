@@ -50,8 +50,8 @@ def _generate(n: int, taxonomy: Path, seed: int) -> pd.DataFrame:
 
 def _step_lemmatize(args):
     texts_path, cache_path, out_path = args
-    from pipeline.lemmatize import lemmatize_frame, load_cache, save_cache
     from pipeline.text import Lemmatizer
+    from pipeline.text.batch import lemmatize_frame, load_cache, save_cache
 
     contacts = pd.read_parquet(texts_path)
     lemmatizer = Lemmatizer()
