@@ -8,6 +8,7 @@ import pandas as pd
 
 from pipeline import sql
 from pipeline.closedloop.tables import store_frame
+from pipeline.text import mask_personal_data
 
 TABLE_DOCS = {
     "contacts": "Каждый принятый контакт с причиной, уверенностью, владельцем, стоимостью и "
@@ -81,7 +82,7 @@ def _literal(text: str) -> str:
 
 def write_warehouse(
     con: duckdb.DuckDBPyConnection,
-    masked_text: pd.DataFrame,
+    texts: pd.DataFrame,
     loop: pd.DataFrame,
     sla: pd.DataFrame,
     notes: pd.DataFrame,
@@ -89,7 +90,10 @@ def write_warehouse(
     history: pd.DataFrame,
     estimated: pd.DataFrame,
 ) -> None:
-    con.register("masked_df", masked_text)
+    # the one place client text is masked: every reader of the warehouse (report, notebooks,
+    # analysts' SQL) sees it masked
+    masked = texts.assign(text=texts["text"].map(mask_personal_data, na_action="ignore"))
+    con.register("masked_df", masked)
     con.execute(sql.load("masked_contacts"))
     for name, frame in (
         ("closed_loop", loop),
