@@ -182,6 +182,30 @@ def convert(
     return _split_rejected(out, raw, problems, kind)
 
 
+def _known_label(
+    problems: Problems,
+    raw: pd.Series,
+    vocabulary: Mapping[str, Iterable[str]],
+    code: str,
+    what: str,
+    synonyms_key: str | None = None,
+) -> pd.Series:
+    """The canonical label of each value (through its synonyms); a value that is none of them
+    is a problem naming what was found and what is expected."""
+    parsed = normalise_labels(raw, vocabulary)
+    hint = f" (список синонимов — ingest.{synonyms_key} в params.yaml)" if synonyms_key else ""
+    problems.add(
+        raw.notna() & parsed.isna(),
+        code,
+        f"неизвестный {what} "
+        + quoted(raw)
+        + ": ожидается один из "
+        + ", ".join(vocabulary)
+        + hint,
+    )
+    return parsed
+
+
 def _call_columns(out, text_of, created, text, problems: Problems, config: IngestConfig) -> None:
     """A call's columns (the queue, customer and creation time are set already)."""
     index = out.index
@@ -197,15 +221,13 @@ def _call_columns(out, text_of, created, text, problems: Problems, config: Inges
     wait = parse_seconds(text_of["wait_time_s"])
     _number_problem(problems, text_of["wait_time_s"], wait, "wait_time_s")
     out["wait_time_s"] = wait
-    outcome = normalise_labels(text_of["outcome"], config.outcomes)
-    problems.add(
-        text_of["outcome"].notna() & outcome.isna(),
+    outcome = _known_label(
+        problems,
+        text_of["outcome"],
+        config.outcomes,
         "unknown_outcome",
-        "неизвестный результат звонка "
-        + quoted(text_of["outcome"])
-        + ": ожидается один из "
-        + ", ".join(config.outcomes)
-        + " (список синонимов — ingest.outcomes в params.yaml)",
+        "результат звонка",
+        "outcomes",
     )
     problems.add(text_of["outcome"].isna(), "missing_outcome", "нет результата звонка")
     out["outcome"] = outcome
@@ -224,15 +246,8 @@ def _complaint_columns(
 ) -> None:
     """A written request's columns (the queue, customer and creation time are set already)."""
     index = out.index
-    channel = normalise_labels(text_of["channel"], config.channels)
-    problems.add(
-        text_of["channel"].notna() & channel.isna(),
-        "unknown_channel",
-        "неизвестный канал "
-        + quoted(text_of["channel"])
-        + ": ожидается один из "
-        + ", ".join(config.channels)
-        + " (список синонимов — ingest.channels в params.yaml)",
+    channel = _known_label(
+        problems, text_of["channel"], config.channels, "unknown_channel", "канал", "channels"
     )
     problems.add(text_of["channel"].isna(), "missing_channel", "не указан канал обращения")
     out["channel"] = channel
@@ -244,15 +259,7 @@ def _complaint_columns(
         resolved < created, "resolved_before_received", "дата решения раньше даты получения"
     )
     out["resolved_at"] = resolved
-    status = normalise_labels(text_of["status"], config.statuses)
-    problems.add(
-        text_of["status"].notna() & status.isna(),
-        "unknown_status",
-        "неизвестный статус "
-        + quoted(text_of["status"])
-        + ": ожидается один из "
-        + ", ".join(config.statuses),
-    )
+    status = _known_label(problems, text_of["status"], config.statuses, "unknown_status", "статус")
     derived = pd.Series(np.where(resolved.notna(), "resolved", "open"), index=index)
     out["status"] = status.fillna(derived.astype("string"))
     updates = pd.to_numeric(text_of["status_updates"], errors="coerce")
