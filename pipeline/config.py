@@ -75,19 +75,19 @@ class IngestConfig(_Frozen):
         allowed = {"call": set(CALL_FIELDS), "complaint": set(COMPLAINT_FIELDS)}
         for kind, mapping in value.items():
             if kind not in allowed:
-                raise ValueError(f"columns.{kind}: expected one of {sorted(allowed)}")
+                raise ValueError(f"columns.{kind}: ожидается одно из {sorted(allowed)}")
             unknown = set(mapping) - allowed[kind]
             if unknown:
                 raise ValueError(
-                    f"columns.{kind}: unknown field(s) {sorted(unknown)}; "
-                    f"expected some of {sorted(allowed[kind])}"
+                    f"columns.{kind}: неизвестные поля {sorted(unknown)}; "
+                    f"ожидаются некоторые из {sorted(allowed[kind])}"
                 )
             missing = set(REQUIRED_FIELDS[kind]) - set(mapping)
             if missing:
-                raise ValueError(f"columns.{kind}: required field(s) {sorted(missing)} missing")
+                raise ValueError(f"columns.{kind}: нет обязательных полей {sorted(missing)}")
         for kind in allowed:
             if kind not in value:
-                raise ValueError(f"columns.{kind}: missing section")
+                raise ValueError(f"columns.{kind}: нет раздела")
         return value
 
 

@@ -118,7 +118,7 @@ def test_nan_weeks_are_ignored_but_keep_their_place_in_time():
 
 
 def test_infinite_value_is_an_error():
-    with pytest.raises(TrendInputError, match="infinite value at week position 2"):
+    with pytest.raises(TrendInputError, match="бесконечное значение в позиции недели 2"):
         trend([1, 2, np.inf, 4, 5, 6])
 
 
@@ -272,11 +272,11 @@ def test_weekly_indicators_flags_a_spike():
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda c, w: (c, w[:3] + w[4:]), "'2025-W49' is followed by '2025-W51' at position 3"),
-        (lambda c, w: (c, w[1:]), r"week\(s\) \['2025-W47'\] are not in weeks"),
-        (lambda c, w: (pd.concat([c, c.tail(1)]), w), "2 rows share a reason_id and week"),
-        (lambda c, w: (c.assign(contacts=c["contacts"] - 20), w), "contacts must be a count"),
-        (lambda c, w: (c.drop(columns="week"), w), r"missing column\(s\) \['week'\]"),
+        (lambda c, w: (c, w[:3] + w[4:]), "за '2025-W49' идёт '2025-W51' \\(позиция 3\\)"),
+        (lambda c, w: (c, w[1:]), r"недель \['2025-W47'\] нет в weeks"),
+        (lambda c, w: (pd.concat([c, c.tail(1)]), w), "у 2 строк совпадают reason_id и week"),
+        (lambda c, w: (c.assign(contacts=c["contacts"] - 20), w), "contacts — число контактов"),
+        (lambda c, w: (c.drop(columns="week"), w), r"нет столбцов \['week'\]"),
     ],
     ids=["gap", "unknown week", "duplicate", "negative", "column"],
 )
@@ -287,7 +287,7 @@ def test_weekly_indicators_rejects_bad_input(change, message):
 
 
 def test_weekly_indicators_rejects_report_week_outside_weeks():
-    with pytest.raises(TrendInputError, match="report_week '2026-W10' is not in weeks"):
+    with pytest.raises(TrendInputError, match="report_week '2026-W10': такой недели нет в weeks"):
         weekly_indicators(_counts(), "2026-W10", DATA_WEEKS)
 
 

@@ -119,9 +119,13 @@ def _finite_or_nan(values: Sequence[float], what: str) -> tuple[np.ndarray, np.n
     """The non-NaN values of a 1-d series and their week positions (0 = first element)."""
     y = np.asarray(values, dtype=float)
     if y.ndim != 1:
-        raise TrendInputError(f"{what}: expected a 1-d sequence of weekly counts, got {y.shape}")
+        raise TrendInputError(
+            f"{what}: ожидается одномерный ряд недельных чисел, получена форма {y.shape}"
+        )
     if np.isinf(y).any():
-        raise TrendInputError(f"{what}: infinite value at week position {np.isinf(y).argmax()}")
+        raise TrendInputError(
+            f"{what}: бесконечное значение в позиции недели {np.isinf(y).argmax()}"
+        )
     keep = ~np.isnan(y)
     return np.flatnonzero(keep).astype(float), y[keep]
 
@@ -202,7 +206,9 @@ def spike(
     make the test overconfident.
     """
     if min_history < 2:
-        raise TrendInputError(f"spike: min_history must be at least 2, got {min_history}")
+        raise TrendInputError(
+            f"spike: min_history должно быть не меньше 2, получено {min_history}"
+        )
     weeks, y = _finite_or_nan(history, "spike history")
     observed = float(observed)
     if y.size < min_history or math.isnan(observed):
@@ -244,19 +250,19 @@ def week_range(last_week: str, n: int) -> list[str]:
 
 def _check_weeks(weeks: list[str], report_week: str) -> None:
     if not weeks:
-        raise TrendInputError("weeks: the list of weeks is empty")
+        raise TrendInputError("weeks: список недель пуст")
     starts = [_week_start(week) for week in weeks]
     for position in range(1, len(weeks)):
         if starts[position] - starts[position - 1] != timedelta(weeks=1):
             span = (starts[-1] - starts[0]).days // 7 + 1
             raise TrendInputError(
-                f"weeks: expected consecutive ISO weeks, oldest first; {weeks[position - 1]!r} "
-                f"is followed by {weeks[position]!r} at position {position}. "
-                f"Pass week_range({weeks[-1]!r}, {span})."
+                f"weeks: ожидаются идущие подряд ISO-недели от старой к новой; за "
+                f"{weeks[position - 1]!r} идёт {weeks[position]!r} (позиция {position}). "
+                f"Передайте week_range({weeks[-1]!r}, {span})."
             )
     if report_week not in weeks:
         raise TrendInputError(
-            f"report_week {report_week!r} is not in weeks ({weeks[0]}..{weeks[-1]})"
+            f"report_week {report_week!r}: такой недели нет в weeks ({weeks[0]}..{weeks[-1]})"
         )
 
 
@@ -265,27 +271,28 @@ def _count_matrix(counts: pd.DataFrame, weeks: list[str]) -> pd.DataFrame:
     missing = [c for c in ("reason_id", "week", "contacts") if c not in counts.columns]
     if missing:
         raise TrendInputError(
-            f"counts: missing column(s) {missing}; expected reason_id, week, contacts"
+            f"counts: нет столбцов {missing}; ожидаются reason_id, week, contacts"
         )
     unknown = sorted(set(counts["week"]) - set(weeks))
     if unknown:
         raise TrendInputError(
-            f"counts: week(s) {unknown[:5]} are not in weeks ({weeks[0]}..{weeks[-1]})"
+            f"counts: недель {unknown[:5]} нет в weeks ({weeks[0]}..{weeks[-1]})"
         )
     duplicated = counts.duplicated(["reason_id", "week"], keep=False)
     if duplicated.any():
         first = counts.loc[duplicated, ["reason_id", "week"]].iloc[0]
         raise TrendInputError(
-            f"counts: {int(duplicated.sum())} rows share a reason_id and week, e.g. "
-            f"{first['reason_id']!r} {first['week']!r}; aggregate to one row per reason and week"
+            f"counts: у {int(duplicated.sum())} строк совпадают reason_id и week, например "
+            f"{first['reason_id']!r} {first['week']!r}; сложите их в одну строку на причину и "
+            "неделю"
         )
     contacts = pd.to_numeric(counts["contacts"], errors="coerce")
     bad = contacts.isna() | (contacts < 0)
     if bad.any():
         row = counts.loc[bad].iloc[0]
         raise TrendInputError(
-            f"counts: contacts must be a count >= 0; {row['reason_id']!r} {row['week']!r} "
-            f"has {row['contacts']!r}"
+            f"counts: contacts — число контактов ≥ 0; у {row['reason_id']!r} {row['week']!r} "
+            f"найдено {row['contacts']!r}"
         )
     table = counts.assign(contacts=contacts).pivot(
         index="reason_id", columns="week", values="contacts"
