@@ -95,7 +95,7 @@ def main(
         loop, history, sla, as_of = loop_history(
             con, taxonomy, notes, estimated, report_week, config
         )
-        weekly = con.execute("SELECT * FROM weekly").df()
+        weekly = con.execute(sql.load("weekly_facts")).df()
         text = pd.read_parquet(paths["contacts"], columns=["contact_id", "text"])
         info = run_info(con, report_week, as_of, config)
         write_warehouse(con, text, loop, sla, notes, info, history, estimated)

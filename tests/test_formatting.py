@@ -100,3 +100,17 @@ def test_month_names_across_the_year_and_a_year_boundary():
 )
 def test_week_counts_are_written_with_russian_plurals(count, text):
     assert formatting.weeks_ru(count) == text
+
+
+@pytest.mark.parametrize(
+    ("count", "text"),
+    [
+        (1, "в течение 1 дня"),
+        (7, "в течение 7 дней"),
+        (11, "в течение 11 дней"),
+        (21, "в течение 21 дня"),
+        (2, "в течение 2 дней"),
+    ],
+)
+def test_day_windows_are_written_in_the_genitive(count, text):
+    assert formatting.within_days_ru(count) == text

@@ -415,13 +415,14 @@ def test_overview_lists_the_emerging_topic_outside_the_taxonomy(site):
 
 def test_printed_windows_targets_and_limits_come_from_the_runs_params():
     """The pages never state a window, target or limit params.yaml does not hold: a run with a
-    26-week trend, 2 recent weeks, a 90 % SLA target and a 5-day limit prints those, not
-    13 / 4 / 95 % / 3."""
+    26-week trend, 2 recent weeks, a 90 % SLA target, a 5-day limit and a 14-day repeat window
+    prints those, not 13 / 4 / 95 % / 3 / 7."""
     con = duckdb.connect()
     params = {
         "trend_weeks": 26,
         "recent_weeks": 2,
         "sla": {"target": 0.9, "limit_business_days": 5},
+        "repeat_window_days": 14,
     }
     con.execute("CREATE TABLE run_info AS SELECT ? AS params", [json.dumps(params)])
     windows = run_windows(con)
@@ -430,6 +431,7 @@ def test_printed_windows_targets_and_limits_come_from_the_runs_params():
         "sla_target": 0.9,
         "sla_limit_days": 5,
         "recent_weeks": 2,
+        "repeat_window_days": 14,
     }
     env = environment()
     header = env.from_string(
@@ -439,5 +441,5 @@ def test_printed_windows_targets_and_limits_come_from_the_runs_params():
     templates = sorted((ROOT / "pipeline" / "reporting" / "templates").glob("*.j2"))
     assert len(templates) >= 5  # the folder moved once and this check silently read nothing
     source = "\n".join(path.read_text("utf-8") for path in templates)
-    for literal in ("13 недель", "95 %", "3 рабочих", "4 недели"):
+    for literal in ("13 недель", "95 %", "3 рабочих", "4 недели", "7 дней"):
         assert literal not in source

@@ -114,13 +114,15 @@ def records(frame: pd.DataFrame) -> list[dict]:
 
 
 def run_windows(con: duckdb.DuckDBPyConnection) -> dict:
-    """trend_weeks, sla_target and sla_limit_days of the run that built the warehouse."""
+    """trend_weeks, sla_target, sla_limit_days, recent_weeks and repeat_window_days of the run
+    that built the warehouse: every window the report prints."""
     params = json.loads(sql.frame(con, "run_params")["params"].iloc[0])
     return {
         "trend_weeks": int(params["trend_weeks"]),
         "sla_target": float(params["sla"]["target"]),
         "sla_limit_days": int(params["sla"]["limit_business_days"]),
         "recent_weeks": int(params["recent_weeks"]),
+        "repeat_window_days": int(params["repeat_window_days"]),
     }
 
 

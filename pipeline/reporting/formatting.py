@@ -132,6 +132,14 @@ def weeks_ru(count: int) -> str:
     return format_unit(int(count), "duration-week", locale=LOCALE, length="long")
 
 
+def within_days_ru(count: int) -> str:
+    """``7`` -> ``в течение 7 дней``, ``1`` -> ``в течение 1 дня``, ``21`` -> ``в течение 21 дня``
+    (after «в течение» the noun is genitive: singular after 1, 21, 31 …, plural otherwise)."""
+    count = int(count)
+    noun = "дня" if count % 10 == 1 and count % 100 != 11 else "дней"
+    return f"в течение {count} {noun}"
+
+
 FILTERS = {
     "number": number,
     "percent": percent,
@@ -140,4 +148,5 @@ FILTERS = {
     "day": day,
     "week_label": week_label,
     "weeks_ru": weeks_ru,
+    "within_days_ru": within_days_ru,
 }

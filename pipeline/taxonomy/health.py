@@ -208,9 +208,7 @@ def _contacts(report: Health, taxonomy: Taxonomy, warehouse: Path | None, weeks:
         per_week = con.execute(sql.load("health_weeks")).df()
         tables = {t for (t,) in con.execute("SHOW TABLES").fetchall()}
         report_week = (
-            con.execute("SELECT any_value(report_week) FROM run_info").fetchall()[0][0]
-            if "run_info" in tables
-            else None
+            con.execute(sql.load("run_info")).fetchall()[0][0] if "run_info" in tables else None
         )
     report.undefined_share = undefined_share(per_week, report_week)
     report.quiet_reasons = quiet_reasons(per_week, taxonomy, weeks)

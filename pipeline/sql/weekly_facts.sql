@@ -1,0 +1,3 @@
+-- The weekly facts as aggregate writes them to weekly.parquet. Tables read: weekly.
+SELECT *
+FROM weekly;
