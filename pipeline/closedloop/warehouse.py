@@ -56,7 +56,7 @@ COLUMN_DOCS = {
         for column, doc in {
             "volume_estimated": "контактов недели, на самом деле относящихся к причине: "
             "скорректированный «классифицируй и считай» по out-of-fold матрице ошибок модели "
-            "(pipeline/quantify.py); по неделе сумма равна сумме сырых счётов",
+            "(pipeline/model/quantify.py); по неделе сумма равна сумме сырых счётов",
             "volume_estimated_low": "нижняя граница интервала оценки (уровень — "
             "run_info.volume_interval; перцентильный бутстреп)",
             "volume_estimated_high": "верхняя граница интервала оценки",

@@ -179,7 +179,7 @@ def fingerprint(*parts: object) -> str:
 def oof_confusion(confusion: pd.DataFrame, classes: list[str]) -> dict:
     """Out-of-fold confusion counts (rows: actual, columns: predicted, in ``classes`` order) of
     every example and of those above the fold model's threshold: aggregate corrects the weekly
-    volumes of the contacts classify assigns for the latter's errors (pipeline/quantify.py)."""
+    volumes of the contacts classify assigns for the latter's errors (model/quantify.py)."""
     above = confusion[confusion["above_threshold"]]
     return {
         "classes": classes,

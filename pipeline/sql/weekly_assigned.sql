@@ -1,6 +1,6 @@
 -- Contacts the classifier assigned to a reason of the taxonomy, per ISO week x reason: the
 -- observed counts that the estimated volumes correct for the classifier's errors
--- (pipeline/quantify.py). «Не определено» (the reserved reason: below the confidence threshold
+-- (pipeline/model/quantify.py). «Не определено» (the reserved reason: below the confidence threshold
 -- or outside the taxonomy) and contacts without text are not attributed to any reason.
 -- Tables read: contacts, reasons.
 WITH assigned AS (
