@@ -1,6 +1,6 @@
 """The real labelled Russian sets of ``../shared/data``, read as ``pipeline evaluate`` reads them.
 
-Each set is read with ``pipeline.evaluate.read_labelled`` + ``prepare`` (the same validation,
+Each set is read with ``taxonomy.labelfiles.read_labelled`` + ``prepare`` (the same validation,
 duplicate and rare-label handling a user gets from ``python -m pipeline evaluate``), with the
 per-set choices its README asks for:
 
@@ -31,7 +31,8 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
-from pipeline.tools.evaluate import EvaluateOptions, prepare, read_labelled
+from pipeline.taxonomy.labelfiles import read_labelled
+from pipeline.tools.evaluate import EvaluateOptions, prepare
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -100,7 +101,9 @@ def load_set(
     """One set as ``pipeline evaluate`` prepares it; ``limit``: a stratified subsample."""
     spec = SETS[name]
     options = EvaluateOptions(**{**spec.options.__dict__, "folds": folds, "seed": seed})
-    rows, read = read_labelled(Path(data_root) / spec.path, options)
+    rows, read = read_labelled(
+        Path(data_root) / spec.path, options.text_column, options.label_column, options.key_column
+    )
     dropped = rows["label"].str.strip().isin(spec.drop_labels)
     prepared = prepare(rows[~dropped], options)
     texts, labels = prepared.texts, prepared.labels
