@@ -36,6 +36,7 @@ from pipeline.closedloop.warehouse import write_warehouse
 from pipeline.config import load_section
 from pipeline.io.weeks import week_range
 from pipeline.taxonomy.schema import Taxonomy, load_taxonomy
+from pipeline.text import mask_personal_data
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +98,7 @@ def main(
         )
         weekly = con.execute(sql.load("weekly_facts")).df()
         text = pd.read_parquet(paths["contacts"], columns=["contact_id", "text"])
+        text["text"] = text["text"].map(mask_personal_data, na_action="ignore")
         info = run_info(con, report_week, as_of, config)
         write_warehouse(con, text, loop, sla, notes, info, history, estimated)
     finally:

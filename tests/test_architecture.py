@@ -142,17 +142,3 @@ def test_a_stage_module_only_reads_calls_the_core_and_writes(stage):
     lines = len((PACKAGE / f"{stage}.py").read_text(encoding="utf-8").splitlines())
     assert lines <= 150, f"{stage}.py: {lines} lines"
     assert set(STAGE_MODULES) == STAGES
-
-
-def test_client_text_is_masked_in_one_place():
-    """Masking happens where the warehouse stores texts; readers of the warehouse (report,
-    notebooks) never mask again, so a change to masking has one place to look at."""
-    callers = sorted(
-        path.relative_to(PACKAGE).as_posix()
-        for path in PACKAGE.rglob("*.py")
-        if any(
-            isinstance(node, ast.Name) and node.id == "mask_personal_data"
-            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
-        )
-    )
-    assert callers == ["closedloop/warehouse.py"]

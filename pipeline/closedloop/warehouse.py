@@ -8,7 +8,6 @@ import pandas as pd
 
 from pipeline import sql
 from pipeline.closedloop.tables import store_frame
-from pipeline.text import mask_personal_data
 
 TABLE_DOCS = {
     "contacts": "Каждый принятый контакт с причиной, уверенностью, владельцем, стоимостью и "
@@ -82,7 +81,7 @@ def _literal(text: str) -> str:
 
 def write_warehouse(
     con: duckdb.DuckDBPyConnection,
-    texts: pd.DataFrame,
+    masked_text: pd.DataFrame,
     loop: pd.DataFrame,
     sla: pd.DataFrame,
     notes: pd.DataFrame,
@@ -90,10 +89,7 @@ def write_warehouse(
     history: pd.DataFrame,
     estimated: pd.DataFrame,
 ) -> None:
-    # the one place client text is masked: every reader of the warehouse (report, notebooks,
-    # analysts' SQL) sees it masked
-    masked = texts.assign(text=texts["text"].map(mask_personal_data, na_action="ignore"))
-    con.register("masked_df", masked)
+    con.register("masked_df", masked_text)
     con.execute(sql.load("masked_contacts"))
     for name, frame in (
         ("closed_loop", loop),

@@ -19,7 +19,7 @@ from pipeline.model import build, explain
 from pipeline.model.training import TrainConfig
 from pipeline.taxonomy.labels import load_labels
 from pipeline.taxonomy.schema import Taxonomy
-from pipeline.text import Lemmatizer
+from pipeline.text import Lemmatizer, mask_personal_data
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,7 @@ def lowest_confidence(
     ending at ``week`` (report week by default), with the reason it chose and the runner-up."""
     span = last_weeks(con, week, weeks)
     frame = read_query(con, "lowest_confidence", weeks=span, n=n)
+    frame["text"] = frame["text"].map(mask_personal_data)
     return frame
 
 

@@ -16,7 +16,7 @@ from pipeline.investigate.warehouse import (
     resolve_week,
     weeks_before,
 )
-from pipeline.text import Lemmatizer
+from pipeline.text import Lemmatizer, mask_personal_data
 
 
 def ngrams(lemmas: str, ngram: tuple[int, int] = (1, 2)) -> set[str]:
@@ -101,6 +101,7 @@ def reason_texts(
 ) -> pd.DataFrame:
     """Masked texts of a reason's contacts in ``weeks`` with their lemma strings."""
     frame = read_query(con, "reason_texts", reason_id=reason_id, weeks=list(weeks))
+    frame["text"] = frame["text"].map(mask_personal_data)
     frame["lemmas"] = [lemmatizer.lemmatize(text) for text in frame["text"]]
     return frame
 

@@ -22,7 +22,7 @@ from threadpoolctl import threadpool_limits
 from pipeline.investigate.terms import distinctive_terms
 from pipeline.investigate.warehouse import InvestigationError, last_weeks, read_query
 from pipeline.model import reason_model
-from pipeline.text import AGENT_SHORTHAND, Lemmatizer, normalize, tokenize
+from pipeline.text import AGENT_SHORTHAND, Lemmatizer, mask_personal_data, normalize, tokenize
 
 LOW_CONFIDENCE_QUANTILE = 0.1
 CLUSTER_K_RANGE = (8, 12, 16, 20, 25, 30)
@@ -254,6 +254,7 @@ def uncertain_clusters(
     frame = read_query(con, "low_confidence", weeks=span, quantile=quantile)
     if frame.empty:
         raise InvestigationError(f"за недели {span[0]} … {span[-1]} нет контактов с текстом")
+    frame["text"] = frame["text"].map(mask_personal_data)
     frame["lemmas"] = [lemmatizer.lemmatize(text) for text in frame["text"]]
     # small matrices: starting BLAS/OpenMP threads costs more than it saves (9x on 2 cores)
     with threadpool_limits(1):

@@ -18,6 +18,7 @@ import pandas as pd
 from pipeline import sql
 from pipeline.reporting.emerging import Topic, emerging_topics
 from pipeline.taxonomy.schema import Taxonomy
+from pipeline.text import mask_personal_data
 
 
 class Settings(Protocol):
@@ -158,6 +159,7 @@ def reason_details(
     examples = sql.frame(
         con, "reason_examples", reason_id=reason_id, week=week, n=settings.examples_per_reason
     )
+    examples["text"] = examples["text"].map(mask_personal_data)
     back = sql.frame(con, "reason_repeats", reason_id=reason_id, weeks=recent)
     back["title"] = [
         taxonomy.title(b) if b in taxonomy.by_id else b for b in back["repeat_reason_id"]

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from pipeline.text import mask_personal_data
+
 MIN_RATIO = 3
 EXAMPLES_PER_TERM = 2
 
@@ -51,7 +53,7 @@ def count_terms(low: pd.DataFrame, recent_weeks: list[str]) -> TermCounts:
             for term in terms:
                 bucket = counts.examples.setdefault(term, [])
                 if len(bucket) < EXAMPLES_PER_TERM:
-                    bucket.append(row.text)
+                    bucket.append(mask_personal_data(row.text))
     return counts
 
 

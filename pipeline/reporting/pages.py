@@ -20,6 +20,7 @@ import pandas as pd
 from pipeline.reporting import charts, formatting
 from pipeline.reporting.data import ReportData, headline, records
 from pipeline.reporting.formatting import CHANNEL_RU, METRIC_RU, QUADRANTS
+from pipeline.text import mask_personal_data
 
 PAGES = ("index.html", "reasons", "owners", "archive", "assets")
 
@@ -34,6 +35,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters.update(formatting.FILTERS)
     env.filters["chart"] = charts.chart_json
+    env.filters["mask"] = mask_personal_data
     env.globals.update(
         QUADRANTS=QUADRANTS, METRIC_RU=METRIC_RU, CHANNEL_RU=CHANNEL_RU, sparkline=charts.sparkline
     )

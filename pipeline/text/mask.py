@@ -1,8 +1,4 @@
-"""Masking of personal data in text shown to people.
-
-Applied once, where the warehouse stores contact texts (``closedloop/warehouse.py``): the report,
-the notebooks and analysts' SQL all read masked text from there.
-"""
+"""Masking of personal data in text shown to people (reports, notebooks, the warehouse)."""
 
 from __future__ import annotations
 
