@@ -142,3 +142,20 @@ def test_a_stage_module_only_reads_calls_the_core_and_writes(stage):
     lines = len((PACKAGE / f"{stage}.py").read_text(encoding="utf-8").splitlines())
     assert lines <= 150, f"{stage}.py: {lines} lines"
     assert set(STAGE_MODULES) == STAGES
+
+
+def test_masking_has_one_implementation_used_where_text_is_stored_or_shown():
+    """One masking function (``text/mask.py``, its patterns in ``text/patterns.py``); it is
+    applied where client text is stored downstream of ingest (the warehouse, by aggregate) and
+    again where it is shown (report, notebooks), so a warehouse written by an older run or
+    edited by hand still shows no personal data."""
+    defined, users = [], set()
+    for path in PACKAGE.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("mask"):
+                defined.append(path.relative_to(PACKAGE).as_posix())
+            if isinstance(node, ast.Name) and node.id == "mask_personal_data":
+                users.add(unit_of(path))
+    assert defined == ["text/mask.py"]
+    assert users == {"aggregate", "reporting", "investigate"}

@@ -157,7 +157,7 @@ def _label_candidates(
         raise MaintenanceError(f"{warehouse}: нет хранилища; сначала dvc repro (стадия aggregate)")
     with duckdb.connect(str(warehouse), read_only=True) as con:
         candidates = con.execute(sql.load("label_candidates"), {"weeks": weeks}).df()
-        model_version = con.execute(sql.load("run_versions")).fetchall()
+        model_version = con.execute(sql.load("model_version")).fetchall()
     if classified is not None and Path(classified).exists():
         extra = pd.read_parquet(
             classified, columns=["contact_id", "top_reason_id", "runner_up_confidence"]
