@@ -37,10 +37,13 @@ SELECT
     r.owner_id,
     r.owner AS owner_title,
     s.handle_minutes * $cost_per_minute AS cost,
-    -- a repeat: the same customer comes back within the window (a customer id is needed)
-    s.customer_id IS NOT NULL
-        AND s.next_at <= s.created_at + to_days(CAST($repeat_window_days AS INTEGER))
-        AS repeated,
+    -- a repeat: the same customer comes back within the window (a customer id is needed);
+    -- false, not NULL, on a customer's last contact
+    coalesce(
+        s.customer_id IS NOT NULL
+            AND s.next_at <= s.created_at + to_days(CAST($repeat_window_days AS INTEGER)),
+        false
+    ) AS repeated,
     -- the window is fully inside the data, so "no repeat" is known, not just not yet seen
     s.created_at + to_days(CAST($repeat_window_days AS INTEGER))
         <= (SELECT max(created_at) FROM joined) AS repeat_observed,
