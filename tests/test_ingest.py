@@ -186,6 +186,29 @@ def test_excel_export(tmp_path, ingest_config):
             "end_before_start",
             "окончание звонка раньше начала",
         ),
+        # a wait of 10^9 seconds
+        (
+            "CL-9;02.11.2026 14:05;;1000000000;Карты;Отвечен;0;;C1;КК заблок.",
+            "implausible_wait",
+            "wait_time_s = '1000000000' с: больше 14400 с (ingest.max_wait_seconds)",
+        ),
+        # no duration column: the clock gives 13 h, which would cost a reason 13 h of work
+        (
+            "CL-9;02.11.2026 01:00;02.11.2026 14:00;;Карты;Отвечен;0;;C1;КК заблок.",
+            "implausible_duration",
+            "duration_s = '46800' с: больше 43200 с (ingest.max_call_seconds)",
+        ),
+        # a date years ahead would become the report week
+        (
+            "CL-9;02.11.2099 14:05;;10;Карты;Отвечен;0;;C1;КК заблок.",
+            "future_date",
+            "дата '02.11.2099 14:05' в колонке started_at в будущем",
+        ),
+        (
+            "CL-9;02.11.1999 14:05;;10;Карты;Отвечен;0;;C1;КК заблок.",
+            "date_too_old",
+            "раньше 01.01.2000 (ingest.earliest_date)",
+        ),
     ],
 )
 def test_bad_call_row_goes_to_quarantine(tmp_path, ingest_config, row, code, fragment):
