@@ -391,3 +391,37 @@ def test_cli_prints_a_readable_error_without_traceback(tmp_path, capsys):
     assert code == 2
     assert "ОШИБКА (ingest)" in err and "нет обязательных колонок" in err
     assert "Traceback" not in err
+
+
+def test_date_only_resolution_is_the_end_of_that_day_and_conflicts_are_flagged(
+    tmp_path, ingest_config
+):
+    """RQ-1 received 17 Nov 15:00, resolved «2026-11-17» (no time): read as 17 Nov 23:59:59
+    local — not "before receipt" (midnight would be), and flagged date-only. RQ-2 «Закрыто»
+    without a resolution time and RQ-3 «В работе» with one are kept and flagged; the SLA
+    decides what each means."""
+    crm_file(
+        tmp_path,
+        [
+            "RQ-1,2026-11-17 15:00,E-mail,C1,Карта не пришла,Карточный бизнес,2026-11-17,,1",
+            "RQ-2,2026-11-17 15:00,E-mail,C2,Карта не пришла,Карточный бизнес,,Закрыто,1",
+            "RQ-3,2026-11-17 15:00,E-mail,C3,Карта не пришла,Карточный бизнес,"
+            "2026-11-18 10:00,В работе,1",
+        ],
+    )
+    calls_file(tmp_path, GOOD_CALLS[:1])
+    result = run(tmp_path, ingest_config)
+    assert result.quarantine.empty, result.quarantine["reason"].tolist()
+    rows = result.contacts.set_index("source_id")
+    assert rows.loc["RQ-1", "resolved_at"] == pd.Timestamp(
+        "2026-11-17 23:59:59", tz="Europe/Moscow"
+    )
+    assert rows["resolved_date_only"].to_dict() == {
+        "CL-1": False,
+        "RQ-1": True,
+        "RQ-2": False,
+        "RQ-3": False,
+    }
+    assert rows.loc["RQ-2", "status_conflict"] == "closed_without_time"
+    assert rows.loc["RQ-3", "status_conflict"] == "open_with_time"
+    assert pd.isna(rows.loc["RQ-1", "status_conflict"])

@@ -516,6 +516,8 @@ def _warehouse_with_requests(received: list[str], resolved: list[str | None]):
             "created_at": at,
             "resolved_at": utc_series(resolved),
             "status_updates": 1,
+            "status_conflict": pd.Series([pd.NA] * len(received), dtype="string"),
+            "resolved_date_only": False,
             "reason_id": "card_blocked",
             "owner_id": "cards",
             "channel": "email",
@@ -571,3 +573,26 @@ def test_a_week_counts_the_requests_due_in_it_and_cohorts_add_up_to_all_requests
         "c3": "2026-W17",
         "c4": "2026-W17",
     }
+
+
+def test_status_that_contradicts_the_resolution_time_follows_the_documented_convention() -> None:
+    """Three requests received Thursday 16 April 10:00 (due 18:00 that day), status taken at
+    the end of W16 (Sunday 19 April):
+    c0 «закрыто» without a resolution time -> resolved, not provably in time: missed, not open;
+    c1 «в работе» with a resolution time 12:00 -> the status wins: open, missed, past deadline;
+    c2 resolved at 12:00 with no conflict -> met.
+    W16: 3 due, 1 met; backlog: 1 open past its deadline."""
+    requests = make_requests(
+        ["2026-04-16 10:00"] * 3, [None, "2026-04-16 12:00", "2026-04-16 12:00"], [1, 1, 1]
+    ).assign(
+        status_conflict=pd.Series(["closed_without_time", "open_with_time", pd.NA], dtype="string")
+    )
+    status = sla_status(requests, RULE, msk("2026-04-19 23:59:59"))
+    assert status["met_deadline"].tolist() == [False, False, True]
+    assert status["open"].tolist() == [False, True, False]
+    assert status["open_past_deadline"].tolist() == [False, True, False]
+    table = compliance(status)
+    assert (int(table["n_due"][0]), int(table["n_met"][0])) == (3, 1)
+    # before its deadline a closed-without-time request is not yet a miss
+    early = sla_status(requests, RULE, msk("2026-04-16 11:00"))
+    assert pd.isna(early["met_deadline"].iloc[0]) and not early["breached_limit"].iloc[0]

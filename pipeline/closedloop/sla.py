@@ -247,9 +247,15 @@ def sla_status(
 
     due_at = deadlines(received, rule, calendar)
     deadline, limit = due_at["deadline"], due_at["limit"]
-    is_open = (resolved.isna() | (resolved > as_of)).to_numpy()
-    met_deadline = _outcome(resolved, is_open, deadline, as_of)
-    within_limit = _outcome(resolved, is_open, limit, as_of)
+    resolved, closed_no_time = _apply_status_conflicts(requests, resolved)
+    is_open = (resolved.isna() | (resolved > as_of)).to_numpy() & ~closed_no_time
+    # closed without a time: a miss, but only once the deadline (or limit) has passed
+    met_deadline = _outcome(resolved, is_open, deadline, as_of).mask(
+        closed_no_time & (deadline > as_of).to_numpy()
+    )
+    within_limit = _outcome(resolved, is_open, limit, as_of).mask(
+        closed_no_time & (limit > as_of).to_numpy()
+    )
     no_updates = requests["status_updates"].fillna(0).eq(0).to_numpy()
     age = _age_business_days(received, as_of, rule.timezone, calendar)
     deadline_local = deadline.dt.tz_convert(rule.timezone).dt.tz_localize(None)
@@ -271,6 +277,21 @@ def sla_status(
         no_status_update=_is_false(met_deadline) & no_updates,
         open=is_open,
     )
+
+
+def _apply_status_conflicts(
+    requests: pd.DataFrame, resolved: pd.Series
+) -> tuple[pd.Series, np.ndarray]:
+    """The conventions for a status that contradicts the resolution time (ingest flags them in
+    ``status_conflict``): «open» with a time — the status is the system's current state, so the
+    request is open and the time ignored; «closed» without a time — resolved, but not provably
+    in time: it leaves the backlog and counts as a missed deadline and limit once due."""
+    if "status_conflict" not in requests.columns:
+        return resolved, np.zeros(len(requests), dtype=bool)
+    conflict = requests["status_conflict"]
+    open_with_time = conflict.eq("open_with_time").fillna(False).to_numpy(dtype=bool)
+    closed_no_time = conflict.eq("closed_without_time").fillna(False).to_numpy(dtype=bool)
+    return resolved.mask(open_with_time), closed_no_time
 
 
 def _as_date(day: dt.date) -> dt.date:

@@ -40,6 +40,8 @@ CONTACT_COLUMNS = (
     "resolved_local",
     "status",
     "status_updates",
+    "resolved_date_only",
+    "status_conflict",
     "source_file",
     "source_row",
 )
@@ -47,6 +49,8 @@ QUARANTINE_COLUMNS = ("source_file", "source_row", "kind", "raw", "reason_code",
 
 _OFFSET_RE = r"(?:[+-]\d\d:?\d\d|Z)$"
 _HMS_RE = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{2})$")
+# a resolution date without a time: "2026-11-17", "17.11.2026"
+_DATE_ONLY_RE = r"\s*(?:\d{4}-\d{2}-\d{2}|\d{2}\.\d{2}\.\d{4})\s*"
 
 
 # --- converting (pure) -------------------------------------------------------------------------
@@ -291,6 +295,18 @@ def _call_columns(out, text_of, created, text, problems: Problems, config: Inges
     out["resolved_at"] = pd.Series(pd.NaT, index=index, dtype="datetime64[us, UTC]")
     out["status"] = pd.Series(pd.NA, index=index, dtype="string")
     out["status_updates"] = pd.Series(pd.NA, index=index, dtype="Int64")
+    out["resolved_date_only"] = False
+    out["status_conflict"] = pd.Series(pd.NA, index=index, dtype="string")
+
+
+def status_conflicts(status: pd.Series, resolved: pd.Series) -> pd.Series:
+    """Where the request's status and its resolution time disagree: ``closed_without_time``
+    (status resolved, no resolution time) or ``open_with_time`` (status open, a resolution
+    time); NA where they agree or the export has no status. The SLA decides what each means."""
+    conflict = pd.Series(pd.NA, index=status.index, dtype="string")
+    conflict[(status == "resolved").fillna(False) & resolved.isna()] = "closed_without_time"
+    conflict[(status == "open").fillna(False) & resolved.notna()] = "open_with_time"
+    return conflict
 
 
 def _complaint_columns(
@@ -306,6 +322,14 @@ def _complaint_columns(
     problems.add(text.str.strip() == "", "empty_text", "пустой текст обращения")
     out["text"] = text
     resolved = parse_datetimes(text_of["resolved_at"], config.date_formats, config.timezone)
+    # a date without a time means "some time that day": its end, the latest it can have been
+    # (a same-day resolution is then not "before receipt", a late one is not "in time")
+    date_only = text_of["resolved_at"].str.fullmatch(_DATE_ONLY_RE, na=False) & resolved.notna()
+    end_of_day = resolved.dt.tz_convert(config.timezone) + pd.Timedelta(
+        hours=23, minutes=59, seconds=59
+    )
+    resolved = resolved.where(~date_only, end_of_day.dt.tz_convert("UTC"))
+    out["resolved_date_only"] = date_only.astype(bool)
     _date_problem(problems, text_of["resolved_at"], resolved, "resolved_at", required=False)
     _date_bounds_problem(problems, text_of["resolved_at"], resolved, "resolved_at", config, today)
     problems.add(
@@ -315,6 +339,7 @@ def _complaint_columns(
     status = _known_label(problems, text_of["status"], config.statuses, "unknown_status", "статус")
     derived = pd.Series(np.where(resolved.notna(), "resolved", "open"), index=index)
     out["status"] = status.fillna(derived.astype("string"))
+    out["status_conflict"] = status_conflicts(status, resolved)
     updates = pd.to_numeric(text_of["status_updates"], errors="coerce")
     _number_problem(problems, text_of["status_updates"], updates, "status_updates")
     out["status_updates"] = updates.fillna(0).round().astype("Int64")

@@ -8,6 +8,7 @@ WITH joined AS (
         c.contact_id, c.source_id, c.kind, c.channel, c.created_at, c.created_local, c.iso_week,
         c.week_start, c.local_hour, c.queue, c.outcome, c.transfers, c.route, c.customer_id,
         c.resolved_at, c.resolved_local, c.status AS request_status, c.status_updates,
+        c.resolved_date_only, c.status_conflict,
         c.handle_time_s, c.wait_time_s,
         -- a retired reason's contacts count under its successor, so history stays continuous
         coalesce(succ.successor, k.reason_id) AS reason_id, k.status AS class_status,
