@@ -6,6 +6,7 @@ not a silently ignored setting.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,13 @@ class IngestConfig(_Frozen):
     outcomes: dict[str, tuple[str, ...]]
     statuses: dict[str, tuple[str, ...]]
     drivers_columns: dict[str, tuple[str, ...]]
+    # implausible values are quarantined, not counted: a 10^9-second call would make one
+    # reason cost hundreds of millions, a complaint dated 2030 would become the report week
+    max_call_seconds: float = Field(12 * 3600, gt=0)
+    max_wait_seconds: float = Field(4 * 3600, gt=0)
+    earliest_date: dt.date = dt.date(2000, 1, 1)
+    # a contact dated more than this many days after the day ingest runs is in the future
+    future_days: int = Field(1, ge=0)
 
     @field_validator("columns")
     @classmethod

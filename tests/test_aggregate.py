@@ -203,6 +203,7 @@ def test_repeat_is_the_same_customer_within_the_window(small_run):
     assert rows["1"] is True  # C1 back after 4 days
     assert rows["3"] is False  # C2 back after 8 days
     assert rows["5"] is False and rows["6"] is False  # no customer id
+    assert rows["12"] is False  # C8's last contact: no repeat (false, not NULL)
     back = con.execute("SELECT repeat_reason_id FROM contacts WHERE source_id = '1'").fetchall()
     assert back == [("callback_missed",)]
     # contacts from the last 7 days of data cannot know yet whether the customer comes back
@@ -222,6 +223,37 @@ def test_transfer_pairs_and_ping_pong(small_run):
     assert bounced["Кредиты"] == 1.0 and bounced["Карты"] == 0.0
     row = loop.set_index("reason_id").loc["loan_payment"]
     assert row["mean_transfers"] == 3.0 and row["share_2plus_transfers"] == 1.0
+
+
+def test_queue_transfer_shares_count_every_answered_call_of_the_queue():
+    """Worked by hand: «Карты» answers 5 calls; one is sent to «Кредиты» and back (route
+    «Карты > Кредиты > Карты», 2 transfers), four are never transferred (no route). Per queue,
+    the denominator is every answered call that visited it: «Карты» 5 calls, 1 with ≥ 2
+    transfers (20 %), 2 transfers in all (0.4 per call), 1 came back (20 %); «Кредиты» 1 call
+    (100 %). Counting only calls with a route gave «Карты» 100 %. A dropped call is no answered
+    call and counts nowhere."""
+    con = duckdb.connect()
+    con.execute("""
+        CREATE TABLE contacts AS SELECT * FROM (VALUES
+            ('c1', '2026-W47', 'call', 'answered', 'Карты', 'Карты > Кредиты > Карты', 2, NULL),
+            ('c2', '2026-W47', 'call', 'answered', 'Карты', NULL, 0, NULL),
+            ('c3', '2026-W47', 'call', 'answered', 'Карты', NULL, 0, NULL),
+            ('c4', '2026-W47', 'call', 'answered', 'Карты', NULL, NULL, NULL),
+            ('c5', '2026-W47', 'call', 'answered', 'Карты', NULL, 0, NULL),
+            ('c6', '2026-W47', 'call', 'dropped', 'Карты', NULL, 0, NULL)
+        ) AS t(contact_id, iso_week, kind, outcome, queue, route, transfers, reason_id)
+    """)
+    from pipeline import sql
+
+    con.execute(sql.load("transfers"))
+    rows = {
+        queue: (calls, round(mean, 3), round(two_plus, 3), round(back, 3))
+        for queue, calls, mean, two_plus, back in con.execute(
+            "SELECT queue, calls, mean_transfers, share_2plus_transfers, share_bounced_back "
+            "FROM queue_transfers"
+        ).fetchall()
+    }
+    assert rows == {"Карты": (5, 0.4, 0.2, 0.2), "Кредиты": (1, 2.0, 1.0, 0.0)}
 
 
 def test_dropped_call_is_counted_by_queue_and_hour_without_a_reason(small_run):
@@ -305,6 +337,27 @@ def test_report_week_must_exist(tmp_path):
             ROOT / "taxonomy/owner_notes.yaml",
             AggregateConfig(report_week="2026-W30"),
         )
+
+
+def test_a_desk_closed_on_sundays_still_reports_its_last_week(tmp_path):
+    """No contact ever falls on a Sunday: a week whose Saturday has contacts is complete (the
+    data ends Saturday 21 November, so the report week is 2026-W47, not the week before)."""
+    rows = [
+        contact("1", "2026-11-09 10:00"),  # Monday, W46
+        contact("2", "2026-11-14 12:00"),  # Saturday, W46
+        contact("3", "2026-11-16 10:00"),  # Monday, W47
+        contact("4", "2026-11-21 12:00"),  # Saturday, W47
+    ]
+    paths = write_inputs(tmp_path, rows)
+    aggregate.main(
+        paths,
+        ROOT / "taxonomy/reasons.yaml",
+        ROOT / "taxonomy/owner_notes.yaml",
+        AggregateConfig(),
+    )
+    con = duckdb.connect(str(paths["warehouse"]), read_only=True)
+    assert con.execute("SELECT report_week FROM run_info").fetchall() == [("2026-W47",)]
+    con.close()
 
 
 def test_incomplete_last_week_is_not_the_report_week(tmp_path):

@@ -186,6 +186,29 @@ def test_excel_export(tmp_path, ingest_config):
             "end_before_start",
             "окончание звонка раньше начала",
         ),
+        # a wait of 10^9 seconds
+        (
+            "CL-9;02.11.2026 14:05;;1000000000;Карты;Отвечен;0;;C1;КК заблок.",
+            "implausible_wait",
+            "wait_time_s = '1000000000' с: больше 14400 с (ingest.max_wait_seconds)",
+        ),
+        # no duration column: the clock gives 13 h, which would cost a reason 13 h of work
+        (
+            "CL-9;02.11.2026 01:00;02.11.2026 14:00;;Карты;Отвечен;0;;C1;КК заблок.",
+            "implausible_duration",
+            "duration_s = '46800' с: больше 43200 с (ingest.max_call_seconds)",
+        ),
+        # a date years ahead would become the report week
+        (
+            "CL-9;02.11.2099 14:05;;10;Карты;Отвечен;0;;C1;КК заблок.",
+            "future_date",
+            "дата '02.11.2099 14:05' в колонке started_at в будущем",
+        ),
+        (
+            "CL-9;02.11.1999 14:05;;10;Карты;Отвечен;0;;C1;КК заблок.",
+            "date_too_old",
+            "раньше 01.01.2000 (ingest.earliest_date)",
+        ),
     ],
 )
 def test_bad_call_row_goes_to_quarantine(tmp_path, ingest_config, row, code, fragment):
@@ -368,3 +391,37 @@ def test_cli_prints_a_readable_error_without_traceback(tmp_path, capsys):
     assert code == 2
     assert "ОШИБКА (ingest)" in err and "нет обязательных колонок" in err
     assert "Traceback" not in err
+
+
+def test_date_only_resolution_is_the_end_of_that_day_and_conflicts_are_flagged(
+    tmp_path, ingest_config
+):
+    """RQ-1 received 17 Nov 15:00, resolved «2026-11-17» (no time): read as 17 Nov 23:59:59
+    local — not "before receipt" (midnight would be), and flagged date-only. RQ-2 «Закрыто»
+    without a resolution time and RQ-3 «В работе» with one are kept and flagged; the SLA
+    decides what each means."""
+    crm_file(
+        tmp_path,
+        [
+            "RQ-1,2026-11-17 15:00,E-mail,C1,Карта не пришла,Карточный бизнес,2026-11-17,,1",
+            "RQ-2,2026-11-17 15:00,E-mail,C2,Карта не пришла,Карточный бизнес,,Закрыто,1",
+            "RQ-3,2026-11-17 15:00,E-mail,C3,Карта не пришла,Карточный бизнес,"
+            "2026-11-18 10:00,В работе,1",
+        ],
+    )
+    calls_file(tmp_path, GOOD_CALLS[:1])
+    result = run(tmp_path, ingest_config)
+    assert result.quarantine.empty, result.quarantine["reason"].tolist()
+    rows = result.contacts.set_index("source_id")
+    assert rows.loc["RQ-1", "resolved_at"] == pd.Timestamp(
+        "2026-11-17 23:59:59", tz="Europe/Moscow"
+    )
+    assert rows["resolved_date_only"].to_dict() == {
+        "CL-1": False,
+        "RQ-1": True,
+        "RQ-2": False,
+        "RQ-3": False,
+    }
+    assert rows.loc["RQ-2", "status_conflict"] == "closed_without_time"
+    assert rows.loc["RQ-3", "status_conflict"] == "open_with_time"
+    assert pd.isna(rows.loc["RQ-1", "status_conflict"])

@@ -175,7 +175,8 @@ LIMITS = [
     # received (MSK), limit (MSK), why
     ("2026-04-16 10:00", "2026-04-21 18:00", "Thursday: Friday, Monday, Tuesday"),
     ("2026-04-17 15:00", "2026-04-22 18:00", "after cut-off still counts from the same day"),
-    ("2026-04-18 10:00", "2026-04-23 18:00", "Saturday: day 0 is Monday"),
+    ("2026-04-18 10:00", "2026-04-22 18:00", "Saturday: counted from Sunday, as Friday's"),
+    ("2026-04-19 23:00", "2026-04-22 18:00", "Sunday: the same three days"),
     ("2026-11-03 15:00", "2026-11-09 18:00", "skips Unity Day and the weekend"),
     ("2026-12-30 15:00", "2027-01-13 18:00", "across the New Year holidays"),
 ]
@@ -185,6 +186,15 @@ LIMITS = [
 def test_limit(calendar: BusinessCalendar, received: str, expected: str, why: str) -> None:
     result = deadlines(utc_series([received]), RULE, calendar)
     assert result["limit"].iloc[0] == msk(expected), why
+
+
+def test_limit_can_count_from_the_first_business_day(calendar: BusinessCalendar) -> None:
+    """The other convention: a weekend request's day 0 is Monday, so it gets one day more than
+    a Friday-evening one (Thursday 18:00 instead of Wednesday)."""
+    rule = SlaRule(limit_from="first_business_day")
+    received = utc_series(["2026-04-17 15:00", "2026-04-18 10:00", "2026-04-16 10:00"])
+    limits = deadlines(received, rule, calendar)["limit"].tolist()
+    assert limits == [msk("2026-04-22 18:00"), msk("2026-04-23 18:00"), msk("2026-04-21 18:00")]
 
 
 @pytest.mark.parametrize(
@@ -486,3 +496,103 @@ def test_year_of_requests_is_computed_per_day_and_matches_row_by_row() -> None:
             due_day, due_time = calendar.next_business_day(day), RULE.next_day_deadline
         expected = pd.Timestamp(dt.datetime.combine(due_day, due_time), tz=MSK)
         assert row["deadline"] == expected
+
+
+# --- the weekly cohort: every request is due in exactly one week ----------------------------
+
+
+def _warehouse_with_requests(received: list[str], resolved: list[str | None]):
+    """A DuckDB ``contacts`` table of written requests as aggregate builds it."""
+    import duckdb
+
+    from pipeline.io.weeks import weeks_of
+
+    at = utc_series(received)
+    frame = pd.DataFrame(
+        {
+            "contact_id": [f"c{i}" for i in range(len(received))],
+            "kind": "complaint",
+            "iso_week": weeks_of(at.dt.tz_convert(MSK).dt.tz_localize(None)),
+            "created_at": at,
+            "resolved_at": utc_series(resolved),
+            "status_updates": 1,
+            "status_conflict": pd.Series([pd.NA] * len(received), dtype="string"),
+            "resolved_date_only": False,
+            "reason_id": "card_blocked",
+            "owner_id": "cards",
+            "channel": "email",
+            "local_hour": at.dt.tz_convert(MSK).dt.hour,
+        }
+    )
+    con = duckdb.connect()
+    con.register("frame", frame)
+    con.execute("CREATE TABLE contacts AS SELECT * FROM frame")
+    return con
+
+
+def test_a_week_counts_the_requests_due_in_it_and_cohorts_add_up_to_all_requests() -> None:
+    """Worked by hand (2026-W16 is 13–19 April, W17 is 20–26 April):
+    Thu 16 Apr 10:00 -> due Thu 18:00 (W16, met at 17:00);
+    Fri 17 Apr 13:00 -> due Fri 18:00 (W16, missed: resolved Mon);
+    Fri 17 Apr 15:00 -> due Mon 20 Apr 11:00 (W17, met at 10:00);
+    Sat 18 Apr 12:00 -> due Mon 20 Apr 11:00 (W17, missed: resolved Mon 12:00);
+    Tue 21 Apr 09:00 -> due Tue 18:00 (W17, still open: missed).
+    W16: 2 due, 1 met (50 %); W17: 3 due, 1 met (33 %). Before the fix the Friday-evening and
+    Saturday requests were in no week's figure (W16 had them "not yet due", W17 filtered them
+    out by receipt week)."""
+    from pipeline.closedloop.compliance import sla_tables
+
+    con = _warehouse_with_requests(
+        [
+            "2026-04-16 10:00",
+            "2026-04-17 13:00",
+            "2026-04-17 15:00",
+            "2026-04-18 12:00",
+            "2026-04-21 09:00",
+        ],
+        ["2026-04-16 17:00", "2026-04-20 09:00", "2026-04-20 10:00", "2026-04-20 12:00", None],
+    )
+    by_week = {}
+    for week in ("2026-W15", "2026-W16", "2026-W17", "2026-W18"):
+        _, by_reason, _ = sla_tables(con, week, RULE)
+        row = by_reason.set_index("reason_id").fillna({"sla_due": 0, "sla_met": 0})
+        by_week[week] = (
+            (int(row.loc["card_blocked", "sla_due"]), int(row.loc["card_blocked", "sla_met"]))
+            if "card_blocked" in row.index
+            else (0, 0)
+        )
+    assert by_week["2026-W16"] == (2, 1)
+    assert by_week["2026-W17"] == (3, 1)
+    assert by_week["2026-W15"] == (0, 0) and by_week["2026-W18"] == (0, 0)
+    assert sum(due for due, _ in by_week.values()) == 5  # every request, once
+    status, _, _ = sla_tables(con, "2026-W17", RULE)
+    assert status.set_index("contact_id")["deadline_week"].to_dict() == {
+        "c0": "2026-W16",
+        "c1": "2026-W16",
+        "c2": "2026-W17",
+        "c3": "2026-W17",
+        "c4": "2026-W17",
+    }
+
+
+def test_status_that_contradicts_the_resolution_time_follows_the_documented_convention() -> None:
+    """Three requests received Thursday 16 April 10:00 (due 18:00 that day), status taken at
+    the end of W16 (Sunday 19 April):
+    c0 «закрыто» without a resolution time -> resolved, not provably in time: missed, not open;
+    c1 «в работе» with a resolution time 12:00 -> the status wins: open, missed, past deadline;
+    c2 resolved at 12:00 with no conflict -> met.
+    W16: 3 due, 1 met; backlog: 1 open past its deadline."""
+    requests = make_requests(
+        ["2026-04-16 10:00"] * 3, [None, "2026-04-16 12:00", "2026-04-16 12:00"], [1, 1, 1]
+    ).assign(
+        status_conflict=pd.Series(["closed_without_time", "open_with_time", pd.NA], dtype="string")
+    )
+    status = sla_status(requests, RULE, msk("2026-04-19 23:59:59"))
+    assert status["met_deadline"].tolist() == [False, False, True]
+    assert status["open"].tolist() == [False, True, False]
+    assert status["open_past_deadline"].tolist() == [False, True, False]
+    table = compliance(status)
+    assert (int(table["n_due"][0]), int(table["n_met"][0])) == (3, 1)
+    # before its deadline a closed-without-time request is not yet a miss
+    early = sla_status(requests, RULE, msk("2026-04-16 11:00"))
+    assert pd.isna(early["met_deadline"].iloc[0]) and not early["breached_limit"].iloc[0]

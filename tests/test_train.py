@@ -91,6 +91,9 @@ def test_model_version_follows_the_labels(trained, tmp_path):
     shutil.copytree(source / "labels", tmp_path / "same")
     again = run_train(tmp_path / "a", tmp_path / "same")
     assert json.loads(again["metrics"].read_text(encoding="utf-8"))["model_version"] == version
+    # the same labels give the same model, byte for byte (no memory addresses, no hash-ordered
+    # sets, no thread-shared random state in the pickle)
+    assert again["model"].read_bytes() == paths["model"].read_bytes()
     changed = labels.copy()
     changed.iloc[0, 0] = changed.iloc[0, 0] + " очень срочно"
     (tmp_path / "changed").mkdir()

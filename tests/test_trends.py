@@ -387,3 +387,19 @@ def test_recent_window_follows_recent_weeks():
     assert two.loc["billing", "change_4w"] == pytest.approx(1079 / 130 - 1)
     four = weekly_indicators(_counts(), "2026-W03", DATA_WEEKS).set_index("reason_id")
     assert (four.loc["billing", "last4"], four.loc["billing", "prev4"]) == (1209, 140)
+
+
+def test_pooled_dispersion_recovers_the_weeks_overdispersion():
+    """28 reasons x 8 weeks of gamma-Poisson counts with a = 0.05: the pooled estimate is near
+    0.05, where one reason's 8 weeks are often near 0 (which made ordinary noise a «всплеск»)."""
+    from pipeline.closedloop.trends import pooled_dispersion
+
+    rng = np.random.default_rng(7)
+    estimates = []
+    for _ in range(40):
+        means = np.exp(rng.uniform(np.log(5), np.log(2000), size=28))
+        counts = rng.poisson(rng.gamma(20.0, np.repeat(means[:, None], 8, axis=1) * 0.05))
+        estimates.append(pooled_dispersion(counts))
+    assert 0.035 < float(np.median(estimates)) < 0.065
+    poisson = rng.poisson(np.full((28, 8), 300.0))
+    assert pooled_dispersion(poisson) < 0.005

@@ -71,7 +71,9 @@ def compliance(
 def sla_tables(
     con: duckdb.DuckDBPyConnection, report_week: str, rule: SlaRule
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Timestamp]:
-    """Per complaint SLA status as of the end of the report week, and per reason compliance."""
+    """Per complaint SLA status as of the end of the report week, and per reason compliance of
+    the requests due in the report week (deadline in it); the backlog columns cover every
+    request received up to the week's end."""
     requests = con.execute(sql.load("sla_requests"), {"w": report_week}).df()
     end = week_bounds(report_week)[1]
     as_of = pd.Timestamp(datetime.combine(end, time(23, 59, 59)), tz=rule.timezone).tz_convert(
@@ -85,7 +87,8 @@ def sla_tables(
         requests[column] = pd.to_datetime(requests[column], utc=True)
     status = sla_status(requests, rule, as_of, calendar)
     status["after_cutoff"] = ~status["before_cutoff"] | ~status["received_business_day"]
-    week = status[status["iso_week"] == report_week]
+    # the week's cohort: requests whose deadline fell in it (each request is due in one week)
+    week = status[status["deadline_week"] == report_week]
     by_reason = compliance(week, by=["reason_id"], rule=rule)
     backlog = compliance(status, by=["reason_id"], rule=rule)[
         [

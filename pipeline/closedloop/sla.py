@@ -4,7 +4,14 @@ A request received on a business day before ``cutoff`` (14:00 local) must be res
 ``end_of_day`` (18:00) the same day; one received later, or on a weekend or public holiday, by
 ``next_day_deadline`` (11:00) of the next business day. ``target`` (95 %) of requests must meet
 that deadline and every request must be resolved within ``limit_business_days`` (3) business days,
-with status updates to the client meanwhile.
+with status updates to the client meanwhile. The limit is counted from the day after receipt
+(Civil Code art. 191: a period starts the day after the event), so a Friday-evening and a
+Saturday request share their limit; ``limit_from: first_business_day`` counts from the first
+business day on or after receipt instead (a Saturday request then gets one day more).
+
+A request is due in the ISO week its deadline falls in (local time): a week's compliance counts
+the requests whose deadline fell in that week, so every request is counted exactly once, also
+one received on Friday after the cut-off or at the weekend.
 
 Deadlines depend only on the local received date and whether the request came before the cut-off,
 so they are computed once per distinct local date and mapped onto the requests.
@@ -15,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
@@ -24,6 +31,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pipeline.errors import PipelineError
+from pipeline.io.weeks import weeks_of
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +55,9 @@ class SlaRule(BaseModel):
     next_day_deadline: dt.time = dt.time(11, 0)
     target: float = Field(0.95, gt=0, le=1)
     limit_business_days: int = Field(3, ge=1)
+    # the limit's business days are counted from the day after receipt (Civil Code art. 191),
+    # or from the first business day on or after it
+    limit_from: Literal["next_day", "first_business_day"] = "next_day"
     extra_holidays: tuple[dt.date, ...] = ()
     extra_workdays: tuple[dt.date, ...] = ()
 
@@ -189,12 +200,10 @@ def deadlines(received_at: pd.Series, rule: SlaRule, calendar: BusinessCalendar)
 
     business = np.array([calendar.is_business_day(d) for d in dates], dtype=bool)
     next_days = [calendar.next_business_day(d) for d in dates]
-    limit_days = [
-        calendar.add_business_days(
-            calendar.first_business_day_on_or_after(d), rule.limit_business_days
-        )
-        for d in dates
-    ]
+    start = (
+        (lambda d: d) if rule.limit_from == "next_day" else calendar.first_business_day_on_or_after
+    )
+    limit_days = [calendar.add_business_days(start(d), rule.limit_business_days) for d in dates]
     same_day_deadline = _local_to_utc(days, rule.end_of_day, rule.timezone).take(codes)
     next_day_deadline = _local_to_utc(next_days, rule.next_day_deadline, rule.timezone)
     limit = _local_to_utc(limit_days, rule.end_of_day, rule.timezone).take(codes)
@@ -238,17 +247,25 @@ def sla_status(
 
     due_at = deadlines(received, rule, calendar)
     deadline, limit = due_at["deadline"], due_at["limit"]
-    is_open = (resolved.isna() | (resolved > as_of)).to_numpy()
-    met_deadline = _outcome(resolved, is_open, deadline, as_of)
-    within_limit = _outcome(resolved, is_open, limit, as_of)
+    resolved, closed_no_time = _apply_status_conflicts(requests, resolved)
+    is_open = (resolved.isna() | (resolved > as_of)).to_numpy() & ~closed_no_time
+    # closed without a time: a miss, but only once the deadline (or limit) has passed
+    met_deadline = _outcome(resolved, is_open, deadline, as_of).mask(
+        closed_no_time & (deadline > as_of).to_numpy()
+    )
+    within_limit = _outcome(resolved, is_open, limit, as_of).mask(
+        closed_no_time & (limit > as_of).to_numpy()
+    )
     no_updates = requests["status_updates"].fillna(0).eq(0).to_numpy()
     age = _age_business_days(received, as_of, rule.timezone, calendar)
+    deadline_local = deadline.dt.tz_convert(rule.timezone).dt.tz_localize(None)
     logger.debug("SLA status of %d requests as of %s", len(requests), as_of)
 
     return requests.assign(
         deadline=deadline,
         limit=limit,
-        deadline_local=deadline.dt.tz_convert(rule.timezone).dt.tz_localize(None),
+        deadline_local=deadline_local,
+        deadline_week=weeks_of(deadline_local),
         received_business_day=due_at["received_business_day"],
         before_cutoff=due_at["before_cutoff"],
         due=(deadline <= as_of).to_numpy(),
@@ -260,6 +277,21 @@ def sla_status(
         no_status_update=_is_false(met_deadline) & no_updates,
         open=is_open,
     )
+
+
+def _apply_status_conflicts(
+    requests: pd.DataFrame, resolved: pd.Series
+) -> tuple[pd.Series, np.ndarray]:
+    """The conventions for a status that contradicts the resolution time (ingest flags them in
+    ``status_conflict``): «open» with a time — the status is the system's current state, so the
+    request is open and the time ignored; «closed» without a time — resolved, but not provably
+    in time: it leaves the backlog and counts as a missed deadline and limit once due."""
+    if "status_conflict" not in requests.columns:
+        return resolved, np.zeros(len(requests), dtype=bool)
+    conflict = requests["status_conflict"]
+    open_with_time = conflict.eq("open_with_time").fillna(False).to_numpy(dtype=bool)
+    closed_no_time = conflict.eq("closed_without_time").fillna(False).to_numpy(dtype=bool)
+    return resolved.mask(open_with_time), closed_no_time
 
 
 def _as_date(day: dt.date) -> dt.date:

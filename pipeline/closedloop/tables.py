@@ -125,8 +125,11 @@ def choose_report_week(con: duckdb.DuckDBPyConnection, config: AggregateConfig) 
         return config.report_week
     last_local = con.execute(sql.load("last_contact_time")).fetchall()[0][0]
     last_day = pd.Timestamp(last_local).date()
-    # the last complete week: its Sunday has contacts; otherwise the week before
+    # the last complete week: the data reaches the last weekday it ever has contacts on
+    # (Sunday for a contact centre open every day, Saturday or Friday for a desk that is not);
+    # otherwise the week before
+    open_days = [d for (d,) in con.execute(sql.load("contact_weekdays")).fetchall()]
     week = week_of(last_day)
-    if last_day.weekday() != 6:
+    if last_day.isoweekday() < max(open_days):
         week = week_of(last_day - timedelta(days=last_day.weekday() + 1))
     return week if week in weeks else weeks[-1]

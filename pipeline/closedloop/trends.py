@@ -196,6 +196,7 @@ def spike(
     min_excess: float = 10,
     min_history: int = 4,
     trend_aware: bool = True,
+    dispersion_floor: float = 0.0,
 ) -> Spike:
     """Is ``observed`` (the report week) an upward spike over the weeks before it?
 
@@ -203,7 +204,9 @@ def spike(
     distribution is NB(mean=expected, var = mu + a' mu²) with a' = a (1 + c) + c / mu, where
     ``a`` is the history's dispersion and ``c`` the variance of the baseline estimate relative
     to one week's variance (pi / 2m for a median of m weeks), so that a short history does not
-    make the test overconfident.
+    make the test overconfident. ``dispersion_floor``: the dispersion pooled over every reason
+    of the week (``pooled_dispersion``); eight weeks estimate one reason's ``a`` badly, and an
+    underestimate turns ordinary overdispersed noise into «всплеск».
     """
     if min_history < 2:
         raise TrendInputError(
@@ -215,10 +218,38 @@ def spike(
         return Spike(False, math.nan, observed, math.nan, math.nan)
     expected, values, fitted, parameters, factor = _baseline(weeks, y, len(history), trend_aware)
     excess = observed - expected
-    p_value = _upper_tail(observed, expected, _nb_dispersion(values, fitted, parameters), factor)
+    dispersion = max(_nb_dispersion(values, fitted, parameters), dispersion_floor)
+    p_value = _upper_tail(observed, expected, dispersion, factor)
     return Spike(
         bool(p_value < alpha and excess >= min_excess), expected, observed, p_value, excess
     )
+
+
+# series whose weekly mean is at least this many contacts inform the pooled dispersion (below
+# it, Poisson noise swamps the extra variance)
+POOL_MIN_MEAN = 30.0
+
+
+def pooled_dispersion(
+    histories: np.ndarray, min_history: int = 4, trend_aware: bool = True
+) -> float:
+    """One NB dispersion ``a`` (var = mu + a mu²) for all series: the mean of the series'
+    method-of-moments estimates, over series averaging at least ``POOL_MIN_MEAN`` a week (each
+    such series weighs the same; weighting by mu² would let the largest reason decide). 28
+    reasons of 8 weeks estimate it far better than one reason's 8 weeks do."""
+    estimates = []
+    for row in np.atleast_2d(histories):
+        weeks, y = _finite_or_nan(row, "spike history")
+        if y.size < min_history:
+            continue
+        _, values, fitted, parameters, _ = _baseline(weeks, y, len(row), trend_aware)
+        dof = values.size - parameters
+        level = float(np.mean(fitted))
+        if dof <= 0 or level < POOL_MIN_MEAN:
+            continue
+        variance = float(np.sum((values - fitted) ** 2)) / dof
+        estimates.append((variance - level) / level**2)
+    return max(float(np.mean(estimates)), 0.0) if estimates else 0.0
 
 
 def _upper_tail(observed: float, expected: float, dispersion: float, factor: float) -> float:
@@ -313,10 +344,11 @@ def _trend_and_spike(
     spike_options: dict,
 ) -> pd.DataFrame:
     """Per row (reason): the trend over its window and the spike test of its last week."""
+    floor = pooled_dispersion(histories)
     rows = []
     for window, history, value in zip(windows, histories, observed, strict=True):
         found = trend(window, **trend_options)
-        jump = spike(history, value, **spike_options)
+        jump = spike(history, value, dispersion_floor=floor, **spike_options)
         rows.append(
             {
                 "trend_verdict": found.verdict,

@@ -42,7 +42,14 @@ TABLE_DOCS = {
 COLUMN_DOCS = {
     ("contacts", "reason_id"): "причина; 'unknown' — не определено, NULL — контакт без текста",
     ("contacts", "class_status"): "classified | below_threshold (не определено) | no_text",
-    ("contacts", "repeated"): "тот же клиент обратился снова в окне повтора (дней)",
+    ("contacts", "repeated"): "тот же клиент обратился снова в окне повтора (дней); false у "
+    "последнего контакта клиента",
+    ("contacts", "resolved_date_only"): "дата решения пришла без времени: resolved_at — конец "
+    "этого дня (по местному времени)",
+    ("contacts", "status_conflict"): "closed_without_time — «закрыто» без времени решения "
+    "(просрочка, когда срок прошёл); open_with_time — «в работе» со временем решения (открыто)",
+    ("sla", "deadline_week"): "ISO-неделя, на которую приходится срок: в ней обращение "
+    "учитывается в соблюдении SLA",
     ("contacts", "repeat_observed"): "окно повтора целиком внутри данных",
     ("contacts", "text"): "текст обращения с замаскированными телефонами, e-mail, картами",
     ("weekly", "cpx"): "контактов на 1 000 клиентов за неделю",

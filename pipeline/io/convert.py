@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -39,6 +40,8 @@ CONTACT_COLUMNS = (
     "resolved_local",
     "status",
     "status_updates",
+    "resolved_date_only",
+    "status_conflict",
     "source_file",
     "source_row",
 )
@@ -46,6 +49,8 @@ QUARANTINE_COLUMNS = ("source_file", "source_row", "kind", "raw", "reason_code",
 
 _OFFSET_RE = r"(?:[+-]\d\d:?\d\d|Z)$"
 _HMS_RE = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{2})$")
+# a resolution date without a time: "2026-11-17", "17.11.2026"
+_DATE_ONLY_RE = r"\s*(?:\d{4}-\d{2}-\d{2}|\d{2}\.\d{2}\.\d{4})\s*"
 
 
 # --- converting (pure) -------------------------------------------------------------------------
@@ -143,6 +148,35 @@ def _date_problem(problems, raw, parsed, column, required) -> None:
     )
 
 
+def _date_bounds_problem(problems, raw, parsed, column, config: IngestConfig, today) -> None:
+    """Dates before ``earliest_date`` or more than ``future_days`` after ``today``."""
+    latest = today + timedelta(days=config.future_days)
+    # local midnights as instants: NaT compares as False
+    after_latest = pd.Timestamp(latest + timedelta(days=1), tz=config.timezone)
+    before_earliest = pd.Timestamp(config.earliest_date, tz=config.timezone)
+    problems.add(
+        parsed.notna() & (parsed >= after_latest),
+        "future_date",
+        "дата " + quoted(raw) + f" в колонке {column} в будущем: позже {latest:%d.%m.%Y} "
+        f"(допуск ingest.future_days = {config.future_days} дн. после запуска)",
+    )
+    problems.add(
+        parsed.notna() & (parsed < before_earliest),
+        "date_too_old",
+        "дата " + quoted(raw) + f" в колонке {column} раньше {config.earliest_date:%d.%m.%Y} "
+        "(ingest.earliest_date)",
+    )
+
+
+def _upper_bound_problem(problems, raw, value, column, limit: float, code: str, key: str):
+    problems.add(
+        value > limit,
+        code,
+        f"неправдоподобное значение {column} = " + quoted(raw) + f" с: больше {limit:g} с "
+        f"(ingest.{key}); строка в карантине, чтобы не исказить стоимость и время",
+    )
+
+
 def _number_problem(problems, raw, parsed, column) -> None:
     problems.add(
         raw.notna() & (parsed.isna() | (parsed < 0)),
@@ -152,9 +186,11 @@ def _number_problem(problems, raw, parsed, column) -> None:
 
 
 def convert(
-    raw: pd.DataFrame, kind: str, config: IngestConfig
+    raw: pd.DataFrame, kind: str, config: IngestConfig, today: date | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Validate and type one file's rows: (contacts, rejected rows with reason)."""
+    """Validate and type one file's rows: (contacts, rejected rows with reason). ``today``
+    (default: the day ingest runs) bounds how far in the future a date may be."""
+    today = today or date.today()
     text_of = {
         name: blank_to_na(raw[name])
         if name in raw
@@ -170,6 +206,7 @@ def convert(
     created_field = "started_at" if kind == "call" else "received_at"
     created = parse_datetimes(text_of[created_field], config.date_formats, config.timezone)
     _date_problem(problems, text_of[created_field], created, created_field, required=True)
+    _date_bounds_problem(problems, text_of[created_field], created, created_field, config, today)
     out["created_at"] = created
 
     text = text_of["text"].fillna("")
@@ -178,7 +215,7 @@ def convert(
     if kind == "call":
         _call_columns(out, text_of, created, text, problems, config)
     else:
-        _complaint_columns(out, text_of, created, text, problems, config)
+        _complaint_columns(out, text_of, created, text, problems, config, today)
     return _split_rejected(out, raw, problems, kind)
 
 
@@ -218,8 +255,27 @@ def _call_columns(out, text_of, created, text, problems: Problems, config: Inges
     problems.add(from_clock < 0, "end_before_start", "окончание звонка раньше начала")
     out["ended_at"] = ended
     out["handle_time_s"] = duration.fillna(from_clock)
+    shown = text_of["duration_s"].fillna(from_clock.round().astype("Int64").astype("string"))
+    _upper_bound_problem(
+        problems,
+        shown,
+        out["handle_time_s"],
+        "duration_s",
+        config.max_call_seconds,
+        "implausible_duration",
+        "max_call_seconds",
+    )
     wait = parse_seconds(text_of["wait_time_s"])
     _number_problem(problems, text_of["wait_time_s"], wait, "wait_time_s")
+    _upper_bound_problem(
+        problems,
+        text_of["wait_time_s"],
+        wait,
+        "wait_time_s",
+        config.max_wait_seconds,
+        "implausible_wait",
+        "max_wait_seconds",
+    )
     out["wait_time_s"] = wait
     outcome = _known_label(
         problems,
@@ -239,10 +295,22 @@ def _call_columns(out, text_of, created, text, problems: Problems, config: Inges
     out["resolved_at"] = pd.Series(pd.NaT, index=index, dtype="datetime64[us, UTC]")
     out["status"] = pd.Series(pd.NA, index=index, dtype="string")
     out["status_updates"] = pd.Series(pd.NA, index=index, dtype="Int64")
+    out["resolved_date_only"] = False
+    out["status_conflict"] = pd.Series(pd.NA, index=index, dtype="string")
+
+
+def status_conflicts(status: pd.Series, resolved: pd.Series) -> pd.Series:
+    """Where the request's status and its resolution time disagree: ``closed_without_time``
+    (status resolved, no resolution time) or ``open_with_time`` (status open, a resolution
+    time); NA where they agree or the export has no status. The SLA decides what each means."""
+    conflict = pd.Series(pd.NA, index=status.index, dtype="string")
+    conflict[(status == "resolved").fillna(False) & resolved.isna()] = "closed_without_time"
+    conflict[(status == "open").fillna(False) & resolved.notna()] = "open_with_time"
+    return conflict
 
 
 def _complaint_columns(
-    out, text_of, created, text, problems: Problems, config: IngestConfig
+    out, text_of, created, text, problems: Problems, config: IngestConfig, today: date
 ) -> None:
     """A written request's columns (the queue, customer and creation time are set already)."""
     index = out.index
@@ -254,7 +322,16 @@ def _complaint_columns(
     problems.add(text.str.strip() == "", "empty_text", "пустой текст обращения")
     out["text"] = text
     resolved = parse_datetimes(text_of["resolved_at"], config.date_formats, config.timezone)
+    # a date without a time means "some time that day": its end, the latest it can have been
+    # (a same-day resolution is then not "before receipt", a late one is not "in time")
+    date_only = text_of["resolved_at"].str.fullmatch(_DATE_ONLY_RE, na=False) & resolved.notna()
+    end_of_day = resolved.dt.tz_convert(config.timezone) + pd.Timedelta(
+        hours=23, minutes=59, seconds=59
+    )
+    resolved = resolved.where(~date_only, end_of_day.dt.tz_convert("UTC"))
+    out["resolved_date_only"] = date_only.astype(bool)
     _date_problem(problems, text_of["resolved_at"], resolved, "resolved_at", required=False)
+    _date_bounds_problem(problems, text_of["resolved_at"], resolved, "resolved_at", config, today)
     problems.add(
         resolved < created, "resolved_before_received", "дата решения раньше даты получения"
     )
@@ -262,6 +339,7 @@ def _complaint_columns(
     status = _known_label(problems, text_of["status"], config.statuses, "unknown_status", "статус")
     derived = pd.Series(np.where(resolved.notna(), "resolved", "open"), index=index)
     out["status"] = status.fillna(derived.astype("string"))
+    out["status_conflict"] = status_conflicts(status, resolved)
     updates = pd.to_numeric(text_of["status_updates"], errors="coerce")
     _number_problem(problems, text_of["status_updates"], updates, "status_updates")
     out["status_updates"] = updates.fillna(0).round().astype("Int64")

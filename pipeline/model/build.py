@@ -94,3 +94,16 @@ def analyse_texts(texts: Sequence[str], lemmatizer) -> pd.DataFrame:
     """Raw texts -> the Pipeline's input (what the lemmatize stage stores for each contact)."""
     analysed = [lemmatizer.analyse(text) for text in texts]
     return model_input([a[0] for a in analysed], [a[1] for a in analysed])
+
+
+def drop_run_specific_state(pipeline: Pipeline) -> Pipeline:
+    """Remove what differs between two fits on the same data, so the saved model is the same
+    bytes: ``TfidfVectorizer`` keeps the memory address of its stop-word list
+    (``_stop_words_id``) and a set of dropped terms (``stop_words_``, introspection only,
+    ordered by string hash)."""
+    for _, transformer, _ in pipeline.named_steps["features"].transformers_:
+        if hasattr(transformer, "_stop_words_id"):
+            del transformer._stop_words_id
+        if hasattr(transformer, "stop_words_"):
+            transformer.stop_words_ = None
+    return pipeline

@@ -90,7 +90,8 @@ class WordCharTfidf(TransformerMixin, BaseEstimator):
         keep = np.flatnonzero(document_frequency >= self.min_df)
         # columns in sorted n-gram order, as TfidfVectorizer orders its vocabulary
         order = keep[np.argsort(grams[keep].astype(str), kind="stable")]
-        self.feature_names_ = grams[order]
+        # fixed-width strings, not Python objects: the pickle is the same bytes on every run
+        self.feature_names_ = grams[order].astype(str)
         self.tfidf_ = TfidfTransformer(sublinear_tf=self.sublinear_tf)
         return self.tfidf_.fit_transform(counts[:, order])
 

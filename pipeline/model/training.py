@@ -254,8 +254,7 @@ def fit_final(
     data: TrainingSet, X: pd.DataFrame, confusion: pd.DataFrame, config: TrainConfig
 ) -> Pipeline:
     """The model refitted on every label, with the metadata classify and aggregate read."""
-    final = config.build_pipeline()
-    final.fit(X, data.reasons)
+    final = build.drop_run_specific_state(config.build_pipeline().fit(X, data.reasons))
     pairs = [[t, r] for t, r in zip(data.texts, data.reasons, strict=True)]
     final.metadata_ = {
         "model_version": fingerprint(pairs, config.model_dump(), data.taxonomy_version),

@@ -71,6 +71,8 @@ class ReportData:
     drops: dict[str, pd.DataFrame]
     """Per overview week: unanswered calls by queue and hour over the recent weeks up to it."""
     quarantine: list[dict]
+    conventions: dict
+    """How many requests each documented convention touched (data_conventions.sql)."""
     details: dict[str, ReasonDetails]
     emerging: list[Topic] | None
     """Emerging topics of the report week; None without the lemmas."""
@@ -228,6 +230,7 @@ def load(
         weeks=weeks,
         drops=drops,
         quarantine=records(sql.frame(con, "quarantine_reasons")),
+        conventions=records(sql.frame(con, "data_conventions"))[0],
         details=details,
         emerging=(
             low_confidence_topics(con, lemmas, weeks, settings) if lemmas is not None else None

@@ -103,6 +103,7 @@ def overview_context(data: ReportData, week: str, emerging: list | None = None) 
         "drops_worst": records(worst.sort_values("share", ascending=False).head(5).reset_index()),
         "emerging": emerging,
         "quarantine": data.quarantine,
+        "conventions": data.conventions,
     }
 
 

@@ -8,6 +8,7 @@ WITH joined AS (
         c.contact_id, c.source_id, c.kind, c.channel, c.created_at, c.created_local, c.iso_week,
         c.week_start, c.local_hour, c.queue, c.outcome, c.transfers, c.route, c.customer_id,
         c.resolved_at, c.resolved_local, c.status AS request_status, c.status_updates,
+        c.resolved_date_only, c.status_conflict,
         c.handle_time_s, c.wait_time_s,
         -- a retired reason's contacts count under its successor, so history stays continuous
         coalesce(succ.successor, k.reason_id) AS reason_id, k.status AS class_status,
@@ -37,10 +38,13 @@ SELECT
     r.owner_id,
     r.owner AS owner_title,
     s.handle_minutes * $cost_per_minute AS cost,
-    -- a repeat: the same customer comes back within the window (a customer id is needed)
-    s.customer_id IS NOT NULL
-        AND s.next_at <= s.created_at + to_days(CAST($repeat_window_days AS INTEGER))
-        AS repeated,
+    -- a repeat: the same customer comes back within the window (a customer id is needed);
+    -- false, not NULL, on a customer's last contact
+    coalesce(
+        s.customer_id IS NOT NULL
+            AND s.next_at <= s.created_at + to_days(CAST($repeat_window_days AS INTEGER)),
+        false
+    ) AS repeated,
     -- the window is fully inside the data, so "no repeat" is known, not just not yet seen
     s.created_at + to_days(CAST($repeat_window_days AS INTEGER))
         <= (SELECT max(created_at) FROM joined) AS repeat_observed,

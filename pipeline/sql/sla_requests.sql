@@ -2,6 +2,6 @@
 -- needs (receipt and resolution times, status updates, local hour) and who owns them.
 -- Parameters: $w (the report week). Tables read: contacts.
 SELECT contact_id, iso_week, created_at AS received_at, resolved_at, status_updates,
-       reason_id, owner_id, channel, local_hour
+       status_conflict, resolved_date_only, reason_id, owner_id, channel, local_hour
 FROM contacts
 WHERE kind = 'complaint' AND iso_week <= $w;

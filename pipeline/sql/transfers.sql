@@ -19,13 +19,17 @@ FROM pairs
 GROUP BY ALL
 ORDER BY iso_week, reason_id NULLS LAST, transfers DESC, from_queue, to_queue;
 
--- Per department (every queue a call passed through, once per call): how often its calls are
--- passed around, and how often a call comes back to it after being sent away (ping-pong).
+-- Per department (every queue an answered call passed through, once per call): how often its
+-- calls are passed around, and how often a call comes back to it after being sent away
+-- (ping-pong). A call without a route was answered where it arrived and never transferred: it
+-- visited its queue only, and counts in that queue's denominator.
 CREATE OR REPLACE TABLE queue_transfers AS
 WITH routes AS (
-    SELECT contact_id, iso_week, transfers, string_split(route, ' > ') AS h
+    SELECT
+        contact_id, iso_week, coalesce(transfers, 0) AS transfers,
+        string_split(coalesce(route, queue), ' > ') AS h
     FROM contacts
-    WHERE kind = 'call' AND outcome = 'answered' AND route IS NOT NULL
+    WHERE kind = 'call' AND outcome = 'answered' AND coalesce(route, queue) IS NOT NULL
 ),
 visits AS (
     SELECT DISTINCT contact_id, iso_week, transfers, h, unnest(h) AS queue FROM routes

@@ -1,0 +1,10 @@
+-- Conventions applied to the written requests (report, data-quality section): resolution
+-- dates without a time (read as the end of that day), «closed» without a resolution time
+-- (a missed deadline once due), «open» with a resolution time (open: the status wins).
+-- Tables read: contacts.
+SELECT
+    count_if(kind = 'complaint') AS requests,
+    count_if(resolved_date_only) AS date_only_resolutions,
+    count_if(status_conflict = 'closed_without_time') AS closed_without_time,
+    count_if(status_conflict = 'open_with_time') AS open_with_time
+FROM contacts;
