@@ -596,3 +596,12 @@ def test_status_that_contradicts_the_resolution_time_follows_the_documented_conv
     # before its deadline a closed-without-time request is not yet a miss
     early = sla_status(requests, RULE, msk("2026-04-16 11:00"))
     assert pd.isna(early["met_deadline"].iloc[0]) and not early["breached_limit"].iloc[0]
+
+
+def test_the_holidays_package_knows_the_2026_and_2027_transfer_decrees() -> None:
+    """pyproject's floor (holidays >= 0.109) must carry the government's transfers: 9 January
+    and 31 December 2026, 22 February, 5 November and 31 December 2027 are days off; an older
+    package would count them as business days and move every deadline around them."""
+    public = holidays.country_holidays("RU", years=[2026, 2027])
+    for day in ("2026-01-09", "2026-12-31", "2027-02-22", "2027-11-05", "2027-12-31"):
+        assert dt.date.fromisoformat(day) in public, day
