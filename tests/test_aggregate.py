@@ -63,6 +63,8 @@ def contact(
         "resolved_local": pd.Timestamp(resolved) if resolved else pd.NaT,
         "status": ("resolved" if resolved else "open") if kind == "complaint" else None,
         "status_updates": updates if kind == "complaint" else None,
+        "resolved_date_only": False,
+        "status_conflict": None,
         "source_file": "test.csv",
         "source_row": 1,
         "_reason": reason,
@@ -100,6 +102,7 @@ def write_inputs(folder, rows: list[dict], confusion: pd.DataFrame = PERFECT_CON
         }
     )
     contacts = frame.drop(columns="_reason")
+    contacts["status_conflict"] = contacts["status_conflict"].astype("string")
     for column in ("transfers", "status_updates"):
         contacts[column] = contacts[column].astype("Int64")
     weeks = sorted(contacts["iso_week"].unique())
