@@ -443,3 +443,45 @@ def test_printed_windows_targets_and_limits_come_from_the_runs_params():
     source = "\n".join(path.read_text("utf-8") for path in templates)
     for literal in ("13 недель", "95 %", "3 рабочих", "4 недели", "7 дней"):
         assert literal not in source
+
+
+@pytest.mark.slow
+def test_data_quality_section_counts_each_convention_applied(demo_workspace, tmp_path):
+    """Three requests flagged «закрыто» without a time, two «в работе» with a time and one
+    date-only resolution: the overview's data-quality section says so."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(demo_workspace / "data/warehouse.duckdb", warehouse)
+    con = duckdb.connect(str(warehouse))
+    ids = [
+        c
+        for (c,) in con.execute(
+            "SELECT contact_id FROM contacts WHERE kind = 'complaint' ORDER BY contact_id LIMIT 6"
+        ).fetchall()
+    ]
+    flags = ["closed_without_time"] * 3 + ["open_with_time"] * 2
+    for contact_id, flag in zip(ids[:5], flags, strict=True):
+        con.execute(
+            "UPDATE contacts SET status_conflict = $f WHERE contact_id = $c",
+            {"f": flag, "c": contact_id},
+        )
+    con.execute(
+        "UPDATE contacts SET resolved_date_only = true WHERE contact_id = $c", {"c": ids[5]}
+    )
+    con.close()
+    ws = demo_workspace
+    report.main(
+        warehouse,
+        ws / "data/processed/closed_loop_history.parquet",
+        ws / "data/processed/weekly.parquet",
+        ws / "data/interim/lemmas.parquet",
+        ws / "reports/metrics/ingest.json",
+        ws / "reports/metrics/model.json",
+        ws / "taxonomy/reasons.yaml",
+        tmp_path / "site",
+        tmp_path / "closed_loop.xlsx",
+        load_section(ws / "params.yaml", "report", report.ReportConfig),
+    )
+    html = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    section = html[html.index("Принятые соглашения") :]
+    cells = re.findall(r'<td>([^<]*)</td><td class="num">([^<]*)</td>', section)[:3]
+    assert [value for _, value in cells] == ["1", "3", "2"], cells

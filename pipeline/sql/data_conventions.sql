@@ -3,8 +3,8 @@
 -- (a missed deadline once due), «open» with a resolution time (open: the status wins).
 -- Tables read: contacts.
 SELECT
-    count_if(kind = 'complaint') AS requests,
-    count_if(resolved_date_only) AS date_only_resolutions,
-    count_if(status_conflict = 'closed_without_time') AS closed_without_time,
-    count_if(status_conflict = 'open_with_time') AS open_with_time
+    count(*) FILTER (WHERE kind = 'complaint') AS requests,
+    count(*) FILTER (WHERE resolved_date_only) AS date_only_resolutions,
+    count(*) FILTER (WHERE status_conflict = 'closed_without_time') AS closed_without_time,
+    count(*) FILTER (WHERE status_conflict = 'open_with_time') AS open_with_time
 FROM contacts;
