@@ -605,3 +605,17 @@ def test_the_holidays_package_knows_the_2026_and_2027_transfer_decrees() -> None
     public = holidays.country_holidays("RU", years=[2026, 2027])
     for day in ("2026-01-09", "2026-12-31", "2027-02-22", "2027-11-05", "2027-12-31"):
         assert dt.date.fromisoformat(day) in public, day
+
+
+def test_a_pre_holiday_day_can_end_an_hour_early(calendar: BusinessCalendar) -> None:
+    """Tuesday 3 November 2026 precedes Unity Day: with ``shortened_pre_holiday`` (Labour Code
+    art. 95) a request received at 10:00 is due at 17:00, not 18:00; a limit ending on that day
+    ends at 17:00 too. Monday 2 November is an ordinary day. By default nothing changes."""
+    received = utc_series(["2026-11-03 10:00", "2026-11-02 10:00", "2026-10-29 10:00"])
+    short = deadlines(received, SlaRule(shortened_pre_holiday=True), calendar)
+    assert short["deadline"].tolist()[:2] == [msk("2026-11-03 17:00"), msk("2026-11-02 18:00")]
+    # Thursday 29 October + 3 business days (30 Oct, 2 Nov, 3 Nov) ends on the short day
+    assert short["limit"].iloc[2] == msk("2026-11-03 17:00")
+    default = deadlines(received, RULE, calendar)
+    assert default["deadline"].iloc[0] == msk("2026-11-03 18:00")
+    assert not calendar.is_pre_holiday(dt.date(2026, 12, 30))  # 31 Dec is a moved day off

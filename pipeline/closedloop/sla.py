@@ -58,6 +58,9 @@ class SlaRule(BaseModel):
     # the limit's business days are counted from the day after receipt (Civil Code art. 191),
     # or from the first business day on or after it
     limit_from: Literal["next_day", "first_business_day"] = "next_day"
+    # Labour Code art. 95: the working day right before a public holiday is one hour shorter;
+    # when true, a deadline or limit at end_of_day on such a day is an hour earlier
+    shortened_pre_holiday: bool = False
     extra_holidays: tuple[dt.date, ...] = ()
     extra_workdays: tuple[dt.date, ...] = ()
 
@@ -157,6 +160,18 @@ class BusinessCalendar:
             return day in getattr(self._public, "weekend_workdays", ())
         return not public_holiday
 
+    def is_pre_holiday(self, day: dt.date) -> bool:
+        """A business day followed by a public holiday of Labour Code art. 112 (not a day off
+        moved by a transfer decree): art. 95 shortens it by one hour."""
+        day = _as_date(day)
+        following = day + dt.timedelta(days=1)
+        name = self._public.get(following, "")
+        return (
+            self.is_business_day(day)
+            and bool(name)
+            and not any(word in name for word in ("observed", "substituted", "Day off"))
+        )
+
     def next_business_day(self, day: dt.date) -> dt.date:
         """The first business day strictly after ``day``."""
         day = _as_date(day) + dt.timedelta(days=1)
@@ -204,9 +219,9 @@ def deadlines(received_at: pd.Series, rule: SlaRule, calendar: BusinessCalendar)
         (lambda d: d) if rule.limit_from == "next_day" else calendar.first_business_day_on_or_after
     )
     limit_days = [calendar.add_business_days(start(d), rule.limit_business_days) for d in dates]
-    same_day_deadline = _local_to_utc(days, rule.end_of_day, rule.timezone).take(codes)
+    same_day_deadline = _end_of_day(dates, rule, calendar).take(codes)
     next_day_deadline = _local_to_utc(next_days, rule.next_day_deadline, rule.timezone)
-    limit = _local_to_utc(limit_days, rule.end_of_day, rule.timezone).take(codes)
+    limit = _end_of_day(limit_days, rule, calendar).take(codes)
 
     received_business_day = business[codes]
     same_day = received_business_day & before_cutoff
@@ -277,6 +292,18 @@ def sla_status(
         no_status_update=_is_false(met_deadline) & no_updates,
         open=is_open,
     )
+
+
+def _end_of_day(
+    days: list[dt.date], rule: SlaRule, calendar: BusinessCalendar
+) -> pd.DatetimeIndex:
+    """``end_of_day`` of each day in UTC; an hour earlier on a shortened pre-holiday day when
+    the rule says so (Labour Code art. 95)."""
+    end = _local_to_utc(days, rule.end_of_day, rule.timezone)
+    if not rule.shortened_pre_holiday:
+        return end
+    shorter = np.array([calendar.is_pre_holiday(d) for d in days], dtype=bool)
+    return end - pd.to_timedelta(np.where(shorter, 1, 0), unit="h")
 
 
 def _apply_status_conflicts(
