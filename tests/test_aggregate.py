@@ -342,6 +342,33 @@ def test_report_week_must_exist(tmp_path):
         )
 
 
+def test_recent_share_and_cpx_divide_by_every_recent_week_not_only_the_reasons_own(tmp_path):
+    """Worked by hand: 4 recent weeks (W44–W47), 100,000 customers each; «card_blocked» has 3
+    contacts a week (12), «callback_missed» 1 contact in W47 only. Over the recent weeks there
+    were 13 contacts and 400,000 customer-weeks, so callback_missed's share4 = 1/13 and cpx4 =
+    1000 × 1 / 400,000 = 0.0025; dividing only by the weeks it had contacts gave 1/4 and 0.01."""
+    mondays = ("2026-10-26", "2026-11-02", "2026-11-09", "2026-11-16")  # W44 … W47
+    rows = [
+        contact(f"{day}-{i}", f"{day} 1{i}:00", customer=f"C{day}{i}")
+        for day in mondays
+        for i in range(3)
+    ]
+    rows += [contact("cb", "2026-11-22 12:00", customer="E1", reason="callback_missed")]
+    paths = write_inputs(tmp_path, rows)
+    loop = aggregate.main(
+        paths,
+        ROOT / "taxonomy/reasons.yaml",
+        ROOT / "taxonomy/owner_notes.yaml",
+        AggregateConfig(report_week="2026-W47"),
+    ).set_index("reason_id")
+    cb = loop.loc["callback_missed"]
+    assert cb["share4"] == pytest.approx(1 / 13)
+    assert cb["cpx4"] == pytest.approx(1000 * 1 / 400_000)
+    assert loop.loc["card_blocked", "share4"] == pytest.approx(12 / 13)
+    # a reason without a contact in the report week: CPX 0, not unknown
+    assert loop.loc["fee_dispute", "cpx"] == 0.0
+
+
 def test_a_desk_closed_on_sundays_still_reports_its_last_week(tmp_path):
     """No contact ever falls on a Sunday: a week whose Saturday has contacts is complete (the
     data ends Saturday 21 November, so the report week is 2026-W47, not the week before)."""

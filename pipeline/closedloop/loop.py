@@ -36,6 +36,9 @@ class WeekSums:
     repeat_weeks: list[str]  # the latest recent weeks whose repeat windows are fully observed
     back: pd.DataFrame  # reason -> the reason customers came back with, and how often
     week_total: float  # every contact of the report week, with or without text
+    week_customers: float  # customers of the report week (drivers.csv; NaN without)
+    recent_total: float  # every contact of the recent weeks
+    recent_customers: float  # customers summed over the recent weeks (NaN if one lacks them)
 
 
 def target_status(row: pd.Series, report_end: date) -> dict:
@@ -150,6 +153,7 @@ def week_sums(
     last4 = weeks[-config.recent_weeks :]
     per_week = con.execute(sql.load("loop_week_sums")).df()
     totals = con.execute(sql.load("loop_week_totals")).df()
+    recent_weeks = totals[totals["iso_week"].isin(last4)]
     per_week = per_week.merge(totals, on="iso_week")
     recent = per_week[per_week["iso_week"].isin(last4)].groupby("reason_id").sum(numeric_only=True)
     # repeats: the latest recent_weeks weeks whose repeat windows are fully observed
@@ -166,6 +170,16 @@ def week_sums(
         repeat_weeks=repeat_weeks,
         back=con.execute(sql.load("loop_repeat_back"), {"weeks": repeat_weeks}).df(),
         week_total=float(totals.loc[totals["iso_week"] == report_week, "total"].sum()),
+        # denominators over the weeks, not over the weeks a reason happened to have contacts
+        week_customers=float(
+            totals.loc[totals["iso_week"] == report_week, "week_customers"].sum(min_count=1)
+        ),
+        recent_total=float(recent_weeks["total"].sum()),
+        recent_customers=float(
+            recent_weeks["week_customers"].sum(min_count=len(last4))
+            if len(recent_weeks) == len(last4)
+            else np.nan
+        ),
     )
 
 
@@ -176,9 +190,9 @@ def _ratio(numerator, denominator, row, empty=np.nan) -> float:
     return float(row[numerator]) / float(row[denominator])
 
 
-def _volume_columns(ind, n, r4, sums: WeekSums) -> dict:
+def _volume_columns(ind, r4, sums: WeekSums) -> dict:
     contacts = int(ind.contacts)
-    customers = float(n["customers"]) if n is not None and pd.notna(n["customers"]) else np.nan
+    customers = sums.week_customers
     return {
         "contacts": contacts,
         "share": contacts / sums.week_total if sums.week_total else np.nan,
@@ -190,11 +204,15 @@ def _volume_columns(ind, n, r4, sums: WeekSums) -> dict:
         "change_4w": ind.change_4w,
         "mean4": float(r4["contacts"]) / len(sums.last4) if r4 is not None else 0.0,
         "cpx4": (
-            1000.0 * float(r4["contacts"]) / float(r4["customers"])
-            if r4 is not None and r4["customers"]
+            1000.0 * (float(r4["contacts"]) if r4 is not None else 0.0) / sums.recent_customers
+            if sums.recent_customers
             else np.nan
         ),
-        "share4": float(r4["contacts"]) / float(r4["total"]) if r4 is not None else 0.0,
+        "share4": (
+            (float(r4["contacts"]) if r4 is not None else 0.0) / sums.recent_total
+            if sums.recent_total
+            else 0.0
+        ),
         "trend_verdict": ind.trend_verdict,
         "trend_slope": ind.trend_slope,
         "trend_slope_pct": ind.trend_slope_pct,
@@ -249,7 +267,7 @@ def reason_row(ind, meta: pd.Series, sums: WeekSums, taxonomy: Taxonomy, report_
         "order": int(meta["order"]),
         "colour": meta["colour"],
         "reserved": bool(meta["reserved"]),
-        **_volume_columns(ind, n, r4, sums),
+        **_volume_columns(ind, r4, sums),
         **_cost_repeat_transfer_columns(n, rp, sums),
         "target_metric": meta["target_metric"],
         "target_value": meta["target_value"],
