@@ -485,3 +485,22 @@ def test_data_quality_section_counts_each_convention_applied(demo_workspace, tmp
     section = html[html.index("Принятые соглашения") :]
     cells = re.findall(r'<td>([^<]*)</td><td class="num">([^<]*)</td>', section)[:3]
     assert [value for _, value in cells] == ["1", "3", "2"], cells
+
+
+@pytest.mark.slow
+def test_the_workbook_is_the_same_bytes_on_every_run(demo_workspace, tmp_path):
+    """Written twice, seconds apart, from the same closed loop: identical files (fixed zip entry
+    times, document dates = the report week's end), still a workbook Excel opens."""
+    import time
+
+    from pipeline.reporting.excel import write_xlsx
+
+    loop = pd.read_parquet(demo_workspace / "data/processed/closed_loop.parquet")
+    windows = {"trend_weeks": 13, "recent_weeks": 4, "sla_limit_days": 3, "sla_target": 0.95}
+    write_xlsx(loop, tmp_path / "a.xlsx", "2026-W47", 0.9, windows)
+    time.sleep(2.1)  # zip times have a 2-second resolution
+    write_xlsx(loop, tmp_path / "b.xlsx", "2026-W47", 0.9, windows)
+    assert (tmp_path / "a.xlsx").read_bytes() == (tmp_path / "b.xlsx").read_bytes()
+    book = openpyxl.load_workbook(tmp_path / "a.xlsx")
+    assert book.active.title == "Замкнутый цикл 2026-W47"
+    assert book.properties.modified.date().isoformat() == "2026-11-22"

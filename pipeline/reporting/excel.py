@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+import zipfile
+from datetime import datetime, time
 from pathlib import Path
 
 import pandas as pd
 
+from pipeline.io.weeks import week_bounds
 from pipeline.reporting import formatting
 from pipeline.reporting.formatting import METRIC_RU, QUADRANTS
 
@@ -91,3 +95,25 @@ def write_xlsx(
                 for cell in sheet[letter][1:]:
                     cell.number_format = number_format
         sheet.auto_filter.ref = sheet.dimensions
+    # the file's own dates: the report week's end, not the moment it was written
+    _fix_times(path, datetime.combine(week_bounds(week)[1], time(23, 59, 59)))
+
+
+def _fix_times(path: Path, stamp: datetime) -> None:
+    """Rewrite the workbook's zip with one entry time and ``stamp`` as its created / modified
+    dates, so the same closed loop gives the same bytes on every run (openpyxl writes the
+    current time into both)."""
+    when = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+    with zipfile.ZipFile(path) as source:
+        entries = [(info, source.read(info)) for info in source.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for info, data in entries:
+            if info.filename == "docProps/core.xml":
+                text = data.decode("utf-8")
+                for tag in ("dcterms:created", "dcterms:modified"):
+                    text = re.sub(rf"(<{tag}[^>]*>)[^<]*(</{tag}>)", rf"\g<1>{when}\g<2>", text)
+                data = text.encode("utf-8")
+            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = info.external_attr
+            target.writestr(fixed, data)
