@@ -58,13 +58,18 @@ REASONS = {
 
 @pytest.fixture(scope="module")
 def audited(tmp_path_factory, ingest_config):
-    root = tmp_path_factory.mktemp("audit")
+    return run_week(tmp_path_factory.mktemp("audit"), ingest_config, DRIVERS)
+
+
+def run_week(root, ingest_config, drivers: str | None):
+    """ingest -> (reasons by hand) -> aggregate on the raw exports above, in ``root``."""
     raw = root / "raw"
     (raw / "calls").mkdir(parents=True)
     (raw / "complaints").mkdir()
     (raw / "calls" / "telephony.csv").write_text(CALLS, encoding="cp1251")
     (raw / "complaints" / "crm.csv").write_text(REQUESTS, encoding="utf-8")
-    (raw / "drivers.csv").write_text(DRIVERS, encoding="utf-8")
+    if drivers is not None:
+        (raw / "drivers.csv").write_text(drivers, encoding="utf-8")
     paths = {
         name: root / f"{name}.parquet"
         for name in (
@@ -111,18 +116,18 @@ def audited(tmp_path_factory, ingest_config):
     loop = aggregate.main(
         paths, ROOT / "taxonomy/reasons.yaml", ROOT / "taxonomy/owner_notes.yaml", config
     )
-    return result, loop.set_index("reason_id")
+    return result, loop.set_index("reason_id"), paths
 
 
 def test_rows_reconcile(audited):
-    result, _ = audited
+    result, _, _ = audited
     # 10 calls + 5 requests read, all accepted (K6 has no text: kept, no reason)
     assert result.metrics["rows_read"] == 15 and result.metrics["accepted"] == 15
     assert result.metrics["reconciles"]
 
 
 def test_volume_share_and_cpx(audited):
-    _, loop = audited
+    _, loop, _ = audited
     # W47 (16–22 Nov): calls K1–K6 and requests R1–R4 = 10 contacts; card_blocked K1–K4 = 4
     card = loop.loc["card_blocked"]
     assert card["contacts"] == 4
@@ -136,7 +141,7 @@ def test_volume_share_and_cpx(audited):
 
 
 def test_cost_repeats_and_transfers(audited):
-    _, loop = audited
+    _, loop, _ = audited
     card = loop.loc["card_blocked"]
     # handle minutes of W47's card calls: 6 + 10 + 3 + 2 = 21 min × 10 ₽
     assert card["cost"] == pytest.approx(210.0)
@@ -157,7 +162,7 @@ def test_cost_repeats_and_transfers(audited):
 
 
 def test_sla_of_the_week(audited):
-    _, loop = audited
+    _, loop, _ = audited
     fees = loop.loc["fee_dispute"]
     # due in W47 (deadline week): R5 (Fri 13 Nov 15:00 -> Mon 16 Nov 11:00, resolved 10:00:
     # met), R1 (Mon 10:00 -> Mon 18:00, resolved 17:00: met), R2 (Tue 15:00 -> Wed 11:00,
@@ -165,3 +170,40 @@ def test_sla_of_the_week(audited):
     # R3 (Fri 16:00 -> Mon 23 Nov 11:00) is due in W48: not in this week's figure.
     assert (fees["sla_due"], fees["sla_met"]) == (4, 3)
     assert fees["sla_compliance"] == pytest.approx(3 / 4)
+
+
+@pytest.mark.parametrize(
+    "drivers",
+    [None, "week,customers\n2026-W46,200000\n"],
+    ids=["no drivers.csv", "drivers.csv without the report week"],
+)
+def test_report_without_customers_for_the_week_shows_no_cpx_instead_of_crashing(
+    tmp_path, ingest_config, drivers
+):
+    """drivers.csv is optional: without it, or without a row for the report week, the report
+    is written and CPX is empty (it used to stop with «boolean value of NA is ambiguous»)."""
+    from pipeline import report
+    from pipeline.config import load_section
+
+    _, loop, paths = run_week(tmp_path, ingest_config, drivers)
+    assert np.isnan(loop.loc["card_blocked", "cpx"])
+    site = tmp_path / "site"
+    model = tmp_path / "model.json"
+    model.write_text(
+        '{"macro_f1": 0.9, "accuracy": 0.9, "coverage": 0.95, "baselines": {}, "examples": 10}',
+        encoding="utf-8",
+    )
+    report.main(
+        paths["warehouse"],
+        paths["closed_loop_history"],
+        paths["weekly"],
+        None,
+        tmp_path / "ingest.json",
+        model,
+        ROOT / "taxonomy/reasons.yaml",
+        site,
+        tmp_path / "closed_loop.xlsx",
+        load_section(ROOT / "params.yaml", "report", report.ReportConfig),
+    )
+    html = (site / "index.html").read_text(encoding="utf-8")
+    assert "2026-W47" in html or "16–22" in html

@@ -153,6 +153,8 @@ def week_sums(
     last4 = weeks[-config.recent_weeks :]
     per_week = con.execute(sql.load("loop_week_sums")).df()
     totals = con.execute(sql.load("loop_week_totals")).df()
+    # NaN, not NA, for weeks drivers.csv does not cover (it is optional)
+    totals["week_customers"] = pd.to_numeric(totals["week_customers"]).astype(float)
     recent_weeks = totals[totals["iso_week"].isin(last4)]
     per_week = per_week.merge(totals, on="iso_week")
     recent = per_week[per_week["iso_week"].isin(last4)].groupby("reason_id").sum(numeric_only=True)

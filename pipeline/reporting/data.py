@@ -248,7 +248,8 @@ def headline(data: ReportData, week: str) -> Headline:
     prev_contacts = int(weekly.loc[weekly["iso_week"] == prev, "contacts"].sum()) if prev else 0
     with_text = this_week[this_week["reason_id"].notna()]
     unknown = with_text.loc[with_text["reason_id"] == data.taxonomy.undefined_reason, "contacts"]
-    customers = this_week["customers"].max()
+    # customers from drivers.csv; NaN when the week has none (drivers.csv is optional)
+    customers = pd.to_numeric(this_week["customers"], errors="coerce").astype(float).max()
     due, met = loop["sla_due"].sum(), loop["sla_met"].sum()
     base, repeats = loop["repeat_base"].sum(), loop["repeats"].sum()
     return Headline(
@@ -259,7 +260,7 @@ def headline(data: ReportData, week: str) -> Headline:
         sla=met / due if due else None,
         sla_due=int(due),
         repeat_rate=repeats / base if base else None,
-        cpx=1000 * contacts / customers if customers and not np.isnan(customers) else None,
+        cpx=1000 * contacts / customers if pd.notna(customers) and customers > 0 else None,
         cost=loop["cost"].sum(),
         prize=loop["prize_year"].sum(),
         spikes=int(loop["is_spike"].sum()),
