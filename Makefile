@@ -35,6 +35,9 @@ demo: setup ## Run the whole pipeline (dvc repro) on the bundled demo data; repo
 	$(BIN)/python -m pipeline score-demo
 	@echo "Reports: reports/index.html   Metrics: reports/metrics/   Warehouse: data/warehouse.duckdb"
 
+repro: setup ## Run the weekly pipeline on data/raw (dvc repro with the project's Python)
+	$(BIN)/dvc repro
+
 test: setup ## Run every test (slow, browser and notebook checks included)
 	$(BIN)/python -m pytest
 
@@ -111,4 +114,4 @@ clean: ## Remove generated data, models and reports (keeps data/raw and .venv)
 	  reports/reasons reports/owners reports/archive reports/assets reports/closed_loop.xlsx \
 	  reports/metrics reports/plots reports/notebooks
 
-.PHONY: help setup lock demo test lint demo-data bench bench-accuracy clean why undefined model-errors
+.PHONY: help setup lock demo repro test lint demo-data bench bench-accuracy clean why undefined model-errors

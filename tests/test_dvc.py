@@ -182,3 +182,15 @@ def test_package_root_imports_nothing():
     needs it as a dependency."""
     assert not imported_modules(PACKAGE / "__init__.py")
     assert "import" not in (PACKAGE / "__init__.py").read_text(encoding="utf-8")
+
+
+def test_the_readme_runs_the_pipeline_with_the_projects_python():
+    """`.venv/bin/dvc repro` alone runs the stages with whatever `python` is first on PATH
+    (the system one, without the project's packages): the README documents `make repro`,
+    which puts .venv/bin first, and the Makefile has that target."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert ".venv/bin/dvc repro" not in readme
+    assert "make repro" in readme
+    assert re.search(r"^repro: setup", makefile, re.M)
+    assert re.search(r"^export PATH := \$\(abspath \$\(BIN\)\):\$\(PATH\)", makefile, re.M)
