@@ -425,3 +425,25 @@ def test_date_only_resolution_is_the_end_of_that_day_and_conflicts_are_flagged(
     assert rows.loc["RQ-2", "status_conflict"] == "closed_without_time"
     assert rows.loc["RQ-3", "status_conflict"] == "open_with_time"
     assert pd.isna(rows.loc["RQ-1", "status_conflict"])
+
+
+@pytest.mark.parametrize(
+    ("encoding", "line_end"),
+    [("utf-16-le", "\r\n"), ("utf-16-be", "\n"), ("cp1251", "\r"), ("utf-8", "\r")],
+    ids=["utf-16-le without BOM", "utf-16-be without BOM", "cp1251 CR-only", "utf-8 CR-only"],
+)
+def test_utf16_without_bom_and_cr_only_line_ends_are_read(
+    tmp_path, ingest_config, encoding, line_end
+):
+    """Exports saved as UTF-16 without a byte-order mark, or with bare-CR line ends (old Mac
+    tools), used to stop ingest with a csv traceback; now every row is read and reconciles."""
+    path = tmp_path / "calls" / "telephony.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(
+        line_end.join([CALL_HEADER, *GOOD_CALLS]).encode(encoding) + line_end.encode(encoding)
+    )
+    result = run(tmp_path, ingest_config)
+    assert len(result.contacts) == 3 and result.quarantine.empty
+    assert result.metrics["reconciles"]
+    texts = result.contacts.set_index("source_id")["text"]
+    assert texts["CL-1"] == "кл. не может войти в ЛК, сброс пароля"

@@ -14,6 +14,7 @@ import pandas as pd
 from pipeline.config import IngestConfig
 from pipeline.io.convert import Problems, blank_to_na, quoted
 from pipeline.io.sources import IngestError, column_map, decode_bytes, detect_delimiter
+from pipeline.io.tables import first_line
 from pipeline.io.weeks import WeekError, monday_of, weeks_of
 
 DRIVER_COLUMNS = ("iso_week", "week_start", "customers")
@@ -91,7 +92,7 @@ def read_drivers(path: Path, config: IngestConfig) -> tuple[pd.DataFrame, pd.Dat
     """Customers per week from ``drivers.csv`` (the last row of a week wins), its rejected
     rows, and what was read."""
     text, encoding = decode_bytes(path.read_bytes(), config.encodings, path)
-    first = text.split("\n", 1)[0].rstrip("\r")
+    first = first_line(text)
     delimiter = detect_delimiter(first, config.delimiters, config.drivers_columns)
     if delimiter is None:
         raise IngestError(

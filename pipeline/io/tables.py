@@ -139,7 +139,13 @@ def decode(
     ``fix`` is the advice when none fits (the ingest stage adds its params.yaml setting).
     """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "utf-16"
+        return _line_ends(data.decode("utf-16")), "utf-16"
+    guessed = _utf16_without_bom(data)
+    if guessed:
+        try:
+            return _line_ends(data.decode(guessed)), guessed
+        except UnicodeDecodeError:
+            pass
     tried = []
     for encoding in encodings:
         try:
@@ -151,10 +157,32 @@ def decode(
             b"\xef\xbb\xbf"
         ):
             text = text.lstrip("\ufeff")
-        return text, encoding
+        return _line_ends(text), encoding
     raise TableError(
         f"{path}: не удалось определить кодировку (пробовали: {', '.join(tried)}); {fix}"
     )
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """``utf-16-le`` / ``utf-16-be`` when the bytes look like UTF-16 text without a BOM (every
+    other byte of Latin and Cyrillic text is the same high byte, often NUL), else None."""
+    sample = data[:4000]
+    if len(sample) < 4 or b"\x00" not in sample:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    if odd.count(0) > 0.3 * len(odd) and even.count(0) < 0.05 * len(even):
+        return "utf-16-le"
+    if even.count(0) > 0.3 * len(even) and odd.count(0) < 0.05 * len(odd):
+        return "utf-16-be"
+    return None
+
+
+def _line_ends(text: str) -> str:
+    """A file whose lines end in a bare CR (old Mac exports) gets LF line ends; files with LF
+    or CRLF are left as they are (a CR inside a quoted cell is the client's text)."""
+    if "\r" in text and "\n" not in text:
+        return text.replace("\r", "\n")
+    return text
 
 
 def first_line(text: str) -> str:
