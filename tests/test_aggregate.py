@@ -369,6 +369,26 @@ def test_recent_share_and_cpx_divide_by_every_recent_week_not_only_the_reasons_o
     assert loop.loc["fee_dispute", "cpx"] == 0.0
 
 
+def test_quarantined_rows_are_masked_in_the_warehouse(tmp_path):
+    """A rejected row keeps the raw line for the analyst, but the warehouse copy is masked like
+    contact texts (the card and phone typed into a broken row used to be stored as written)."""
+    paths = write_inputs(tmp_path, [contact("1", "2026-11-16 10:00")])
+    raw = "CL-9;31.02.2026;;;Карты;Отвечен;0;;C1;карта 4276 3800 1234 5678, тел 8-916-123-45-67"
+    quarantine = pd.read_parquet(paths["quarantine"]).assign(raw=raw)
+    quarantine.to_parquet(paths["quarantine"])
+    aggregate.main(
+        paths,
+        ROOT / "taxonomy/reasons.yaml",
+        ROOT / "taxonomy/owner_notes.yaml",
+        AggregateConfig(),
+    )
+    con = duckdb.connect(str(paths["warehouse"]), read_only=True)
+    stored = con.execute("SELECT raw FROM quarantine").fetchall()[0][0]
+    con.close()
+    assert "4276" not in stored and "916" not in stored
+    assert "[карта]" in stored and "[телефон]" in stored and "31.02.2026" in stored
+
+
 def test_a_desk_closed_on_sundays_still_reports_its_last_week(tmp_path):
     """No contact ever falls on a Sunday: a week whose Saturday has contacts is complete (the
     data ends Saturday 21 November, so the report week is 2026-W47, not the week before)."""

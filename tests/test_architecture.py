@@ -146,7 +146,8 @@ def test_a_stage_module_only_reads_calls_the_core_and_writes(stage):
 
 def test_masking_has_one_implementation_used_where_text_is_stored_or_shown():
     """One masking function (``text/mask.py``, its patterns in ``text/patterns.py``); it is
-    applied where client text is stored downstream of ingest (the warehouse, by aggregate) and
+    applied where client text is stored downstream of ingest (the warehouse: contact texts by
+    aggregate, quarantined rows in closedloop/tables) and
     again where it is shown (report, notebooks), so a warehouse written by an older run or
     edited by hand still shows no personal data."""
     defined, users = [], set()
@@ -158,4 +159,4 @@ def test_masking_has_one_implementation_used_where_text_is_stored_or_shown():
             if isinstance(node, ast.Name) and node.id == "mask_personal_data":
                 users.add(unit_of(path))
     assert defined == ["text/mask.py"]
-    assert users == {"aggregate", "reporting", "investigate"}
+    assert users == {"aggregate", "closedloop", "reporting", "investigate"}

@@ -23,6 +23,7 @@ from pipeline.reporting.pages import environment
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOT = ROOT / "build" / "screenshots" / "index-1366x768.png"
+QUEUE_PAYLOAD = '<a href="https://evil.example/">Карты</a><b>жирный</b>'
 PAYLOAD = (
     'Мошенники! <script>window.__xss = 1; document.title = "взлом"</script>'
     '<img src="x" onerror="window.__xss = 2"> звоните +7 (916) 123-45-67'
@@ -368,6 +369,11 @@ def hostile_site(demo_workspace, tmp_path_factory) -> Path:
            ORDER BY confidence DESC, contact_id LIMIT 1"""
     ).fetchall()[0][0]
     con.execute("UPDATE contacts SET text = $t WHERE contact_id = $c", {"t": PAYLOAD, "c": target})
+    # a queue (department) name from the telephony export, as plotly.js would make it a link
+    busiest = con.execute(
+        "SELECT queue FROM drops GROUP BY queue ORDER BY sum(dropped + abandoned) DESC LIMIT 1"
+    ).fetchall()[0][0]
+    con.execute("UPDATE drops SET queue = $q WHERE queue = $b", {"q": QUEUE_PAYLOAD, "b": busiest})
     con.close()
     out = work / "site"
     ws = demo_workspace
@@ -504,3 +510,18 @@ def test_the_workbook_is_the_same_bytes_on_every_run(demo_workspace, tmp_path):
     book = openpyxl.load_workbook(tmp_path / "a.xlsx")
     assert book.active.title == "Замкнутый цикл 2026-W47"
     assert book.properties.modified.date().isoformat() == "2026-11-22"
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_a_queue_name_with_markup_is_drawn_as_text_in_the_heatmap(browser, hostile_site):
+    """plotly.js turns ``<a href>`` in a label into a live link: the queue name reaches it with
+    its brackets as entities, so the heatmap shows the name's characters and holds no link."""
+    visit = Visit(browser, hostile_site / "index.html")
+    visit.charts_rendered()
+    chart = visit.page.locator("#drops div[data-chart]")
+    assert chart.locator("a").count() == 0 and chart.locator("b").count() == 0
+    labels = chart.locator(".ytick text").all_inner_texts()
+    assert QUEUE_PAYLOAD in labels, labels
+    assert not visit.errors, visit.errors
+    visit.close()

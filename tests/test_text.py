@@ -459,3 +459,22 @@ def test_mask_personal_data(raw: str, expected: str) -> None:
 def test_mask_personal_data_of_missing_text_is_empty() -> None:
     assert mask_personal_data(None) == ""
     assert mask_personal_data(float("nan")) == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("СНИЛС 123-456-789 01, спасибо", "СНИЛС [СНИЛС], спасибо"),
+        ("мой снилс: 12345678901", "мой снилс: [СНИЛС]"),
+        ("номер 123-456-789 01 в анкете", "номер [СНИЛС] в анкете"),
+        ("ИНН 7707083893 организации", "ИНН [ИНН] организации"),
+        ("инн: 500100732259", "инн: [ИНН]"),
+        ("паспорт серии 4512 № 345678 выдан", "паспорт серии [паспорт] выдан"),
+        ("серию 45 12 номер 345678 указал", "серию [паспорт] указал"),
+        # not personal: sums, dates, a short order id
+        ("списали 1 500 000 руб 17.11.2026", "списали 1 500 000 руб 17.11.2026"),
+        ("заказ 123456 от 3 ноября", "заказ 123456 от 3 ноября"),
+    ],
+)
+def test_snils_inn_and_worded_passports_are_masked(text, masked):
+    assert mask_personal_data(text) == masked

@@ -13,6 +13,7 @@ from pipeline import sql
 from pipeline.closedloop.config import AggregateConfig, AggregateError
 from pipeline.io.weeks import week_of
 from pipeline.taxonomy.schema import Taxonomy
+from pipeline.text import mask_personal_data
 
 # tables our code creates from DataFrames (a name is never client data)
 STORED_TABLES = frozenset(
@@ -96,8 +97,11 @@ def build_tables(
     store_frame(con, "successors", successors, temporary=True)
     handle = pd.DataFrame(sorted(config.handle_minutes.items()), columns=["channel", "minutes"])
     store_frame(con, "handle_defaults", handle)
-    for name in ("drivers", "quarantine"):
-        table_from_parquet(con, name, paths[name])
+    table_from_parquet(con, "drivers", paths["drivers"])
+    # a quarantined row is raw client input: masked like contact texts before it is stored
+    quarantine = pd.read_parquet(paths["quarantine"])
+    quarantine["raw"] = quarantine["raw"].map(mask_personal_data, na_action="ignore")
+    store_frame(con, "quarantine", quarantine)
     con.execute(
         sql.load("contacts"),
         {

@@ -41,6 +41,13 @@ def chart_json(figure: go.Figure) -> Markup:
     return Markup(text)
 
 
+def plotly_text(value: object) -> str:
+    """A client-controlled string (queue, reason title, channel) as plotly.js shows it: its
+    labels understand a little HTML (``<a href>``, ``<b>``, ``<br>``), so ``<``, ``>`` and ``&``
+    become entities, which plotly.js draws as the characters they stand for."""
+    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _clean(values) -> list:
     return [None if v is None or (isinstance(v, float) and np.isnan(v)) else v for v in values]
 
@@ -72,7 +79,7 @@ def pareto_chart(loop: pd.DataFrame) -> go.Figure:
     rows = loop[loop["contacts"] > 0].sort_values("contacts", ascending=False)
     total = rows["contacts"].sum() or 1
     cumulative = (rows["contacts"].cumsum() / total * 100).round(1)
-    titles = rows["title"].tolist()
+    titles = [plotly_text(title) for title in rows["title"]]
     bars = go.Bar(
         x=titles,
         y=rows["contacts"].tolist(),
@@ -121,7 +128,7 @@ def drops_chart(drops: pd.DataFrame) -> go.Figure:
     heatmap = go.Heatmap(
         z=table.to_numpy().tolist(),
         x=[f"{h}:00" for h in table.columns],
-        y=table.index.tolist(),
+        y=[plotly_text(queue) for queue in table.index],
         customdata=[_clean(r) for r in share.to_numpy().tolist()],
         colorscale=REDS,
         hovertemplate="%{y}, %{x}: %{z} без ответа (%{customdata} %)<extra></extra>",
@@ -174,10 +181,12 @@ def _channel_bars(weekly: pd.DataFrame, reason_id: str, weeks: list[str]) -> lis
     ).reindex(weeks, fill_value=0)
     return [
         go.Bar(
-            name=CHANNEL_RU.get(channel, channel),
+            name=plotly_text(CHANNEL_RU.get(channel, channel)),
             x=weeks,
             y=by_channel[channel].astype(int).tolist(),
-            hovertemplate="%{x}: %{y}<extra>" + CHANNEL_RU.get(channel, channel) + "</extra>",
+            hovertemplate="%{x}: %{y}<extra>"
+            + plotly_text(CHANNEL_RU.get(channel, channel))
+            + "</extra>",
         )
         for channel in by_channel.columns
     ]

@@ -8,11 +8,14 @@ from pipeline.text.patterns import (
     _ACCOUNT_RE,
     _CARD_13_19_RE,
     _EMAIL_RE,
+    _INN_KEYWORD_RE,
     _PASSPORT_BARE_RE,
     _PASSPORT_KEYWORD_RE,
     _PHONE_INTL_RE,
     _PHONE_LOCAL_RE,
     _PHONE_RU_RE,
+    _SNILS_KEYWORD_RE,
+    _SNILS_RE,
     _unless_sum,
 )
 
@@ -25,11 +28,13 @@ PERSONAL_DATA_LABELS = {
     "card": "[карта]",
     "passport": "[паспорт]",
     "account": "[счёт]",
+    "snils": "[СНИЛС]",
+    "inn": "[ИНН]",
 }
 
 
 def mask_personal_data(text: Any) -> str:
-    """Replace phones, e-mails, card, passport and account numbers for display.
+    """Replace phones, e-mails, card, passport, account, SNILS and INN numbers for display.
 
     Keeps everything else as written (case, punctuation, sums, dates):
 
@@ -43,6 +48,9 @@ def mask_personal_data(text: Any) -> str:
     labels = PERSONAL_DATA_LABELS
     text = _EMAIL_RE.sub(labels["email"], text)
     text = _ACCOUNT_RE.sub(labels["account"], text)
+    text = _SNILS_KEYWORD_RE.sub(lambda match: match.group(1) + labels["snils"], text)
+    text = _SNILS_RE.sub(labels["snils"], text)
+    text = _INN_KEYWORD_RE.sub(lambda match: match.group(1) + labels["inn"], text)
     text = _CARD_13_19_RE.sub(_unless_sum(labels["card"]), text)
     text = _PASSPORT_KEYWORD_RE.sub(lambda match: match.group(1) + labels["passport"], text)
     text = _PASSPORT_BARE_RE.sub(labels["passport"], text)

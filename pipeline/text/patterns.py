@@ -180,11 +180,18 @@ _CARD_13_19_RE = re.compile(
 _ACCOUNT_RE = re.compile(r"(?<![\d-])\d{5}[ .-]?\d{3}[ .-]?\d[ .-]?\d{4}[ .-]?\d{7}(?![\d-])")
 # Passport series + number: "паспорт 4512345678", "серия 45 12 номер 345678".
 _PASSPORT_KEYWORD_RE = re.compile(
-    r"((?:паспорт\w*|серия)(?:\s+(?:рф|гражданина\s+рф))?[\s:№-]*(?:серия\s*)?)"
+    r"((?:паспорт\w*|сери[яиюей])(?:\s+(?:рф|гражданина\s+рф))?[\s:№-]*(?:сери[яиюей]\s*)?)"
     r"\d{2}\s?\d{2}[\s,№-]*(?:номер\s*|№\s*)?\d{6}(?!\d)",
     re.IGNORECASE,
 )
 _PASSPORT_BARE_RE = re.compile(r"(?<![\d-])\d{2}\s?\d{2}\s\d{6}(?![\d-])")
+# SNILS (insurance number): "123-456-789 01" as written on the card, or 11 digits after «СНИЛС»
+_SNILS_RE = re.compile(r"(?<![\d-])\d{3}-\d{3}-\d{3}[ -]\d{2}(?![\d-])")
+_SNILS_KEYWORD_RE = re.compile(
+    r"(снилс\w*[\s:№-]*)\d{3}[\s-]?\d{3}[\s-]?\d{3}[\s-]?\d{2}(?!\d)", re.IGNORECASE
+)
+# INN (taxpayer number): 10 digits (organisation) or 12 (person) after «ИНН»
+_INN_KEYWORD_RE = re.compile(r"(инн[\s:№-]*)(?:\d{12}|\d{10})(?!\d)", re.IGNORECASE)
 
 # Up to trillions in groups of three ("1 500 000"); the bound keeps long digit runs linear.
 _NUMBER = r"\d{1,3}(?:\s\d{3}){1,4}(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
