@@ -521,7 +521,7 @@ def test_a_queue_name_with_markup_is_drawn_as_text_in_the_heatmap(browser, hosti
     visit.charts_rendered()
     chart = visit.page.locator("#drops div[data-chart]")
     assert chart.locator("a").count() == 0 and chart.locator("b").count() == 0
-    labels = chart.locator(".ytick text").all_inner_texts()
+    labels = chart.locator(".ytick text").all_text_contents()
     assert QUEUE_PAYLOAD in labels, labels
     assert not visit.errors, visit.errors
     visit.close()
