@@ -447,3 +447,72 @@ def test_utf16_without_bom_and_cr_only_line_ends_are_read(
     assert result.metrics["reconciles"]
     texts = result.contacts.set_index("source_id")["text"]
     assert texts["CL-1"] == "кл. не может войти в ЛК, сброс пароля"
+
+
+def test_an_export_in_a_capitalised_folder_is_read(tmp_path, ingest_config):
+    path = tmp_path / "Calls" / "telephony.csv"
+    path.parent.mkdir()
+    path.write_text("\n".join([CALL_HEADER, *GOOD_CALLS]) + "\n", encoding="cp1251")
+    result = run(tmp_path, ingest_config)
+    assert len(result.contacts) == 3 and result.metrics["reconciles"]
+
+
+def test_an_export_outside_calls_and_complaints_stops_the_run_by_name(tmp_path, ingest_config):
+    calls_file(tmp_path, GOOD_CALLS)
+    (tmp_path / "crm_week47.csv").write_text("\n".join([CRM_HEADER, *GOOD_CRM]), encoding="utf-8")
+    with pytest.raises(IngestError, match="crm_week47.csv.*переложите"):
+        run(tmp_path, ingest_config)
+
+
+def test_a_zero_byte_export_stops_the_run_and_a_header_only_one_is_reported(
+    tmp_path, ingest_config, caplog
+):
+    calls_file(tmp_path, GOOD_CALLS)
+    crm_file(tmp_path, [], name="empty_week.csv")
+    result = run(tmp_path, ingest_config)
+    assert result.metrics["files"]["complaints/empty_week.csv"]["empty"] is True
+    assert "только заголовок" in caplog.text
+    (tmp_path / "complaints" / "broken.csv").write_bytes(b"")
+    with pytest.raises(IngestError, match="broken.csv: файл пуст \\(0 байт\\)"):
+        run(tmp_path, ingest_config)
+
+
+def test_a_json_line_with_a_unicode_line_separator_stays_one_record(tmp_path, ingest_config):
+    """U+2028 is allowed inside a JSON string (text pasted from a word processor); it used to
+    split the line into two broken fragments."""
+    calls_file(tmp_path, GOOD_CALLS)
+    line = (
+        '{"request_id": "RQ-7", "received_at": "2026-11-17 10:00", "channel": "chat", '
+        '"customer_id": "C7", "text": "первая строка\u2028вторая строка", '
+        '"department": "Карты", "status": "open"}'
+    )
+    assert "\u2028" in line  # the character itself, not an escape
+    path = tmp_path / "complaints" / "chat.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(line + "\n", encoding="utf-8")
+    result = run(tmp_path, ingest_config)
+    assert result.quarantine.empty, result.quarantine["reason"].tolist()
+    text = result.contacts.set_index("source_id").loc["RQ-7", "text"]
+    assert text == "первая строка\u2028вторая строка"
+
+
+def test_a_complaint_longer_than_128_kb_is_read(tmp_path, ingest_config):
+    long_text = "Пересылаю всю переписку. " * 8000  # ~200 KB
+    crm_file(
+        tmp_path,
+        [f'RQ-9,2026-11-17 10:00,E-mail,C9,"{long_text}",Карты,,В работе,0'],
+    )
+    result = run(tmp_path, ingest_config)
+    assert len(result.contacts) == 1 and len(result.contacts["text"].iloc[0]) > 128 * 1024
+
+
+def test_a_workbook_with_data_on_two_sheets_stops_instead_of_losing_one(tmp_path, ingest_config):
+    path = tmp_path / "calls" / "telephony.xlsx"
+    path.parent.mkdir()
+    header = CALL_HEADER.split(";")
+    rows = [r.split(";") for r in GOOD_CALLS]
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        pd.DataFrame(rows[:2], columns=header).to_excel(writer, sheet_name="Ноябрь", index=False)
+        pd.DataFrame(rows[2:], columns=header).to_excel(writer, sheet_name="Декабрь", index=False)
+    with pytest.raises(IngestError, match="нескольких листах \\(Ноябрь, Декабрь\\)"):
+        run(tmp_path, ingest_config)

@@ -64,6 +64,10 @@ def read_exports(
             "quarantined": len(rejected),
         }
         logger.info("%s: %d rows, %d rejected", label, table.rows_read, len(rejected))
+        if table.rows_read == 0:
+            # a header and nothing else: visible in the metrics and the log, not silent
+            files[label]["empty"] = True
+            logger.warning("%s: в файле только заголовок, строк нет", label)
     return accepted_parts, rejected_parts, files
 
 

@@ -197,6 +197,11 @@ def read_excel(path: Path, kind: str, config: IngestConfig) -> RawTable:
 
 def read_source(path: Path, kind: str, config: IngestConfig) -> RawTable:
     """Read one raw file of the given kind into a RawTable (I/O shell)."""
+    if path.stat().st_size == 0:
+        raise IngestError(
+            f"{path}: файл пуст (0 байт) — выгрузка, похоже, не удалась (даже пустая выгрузка "
+            "содержит строку заголовка); выгрузите файл заново или уберите его"
+        )
     try:
         return _read_source(path, kind, config)
     except TableError as exc:
@@ -224,16 +229,41 @@ def _bad_row(row: int, raw: str, code: str, reason: str) -> dict:
     return {"source_row": row, "raw": raw, "reason_code": code, "reason": reason}
 
 
+def _visible(path: Path) -> bool:
+    return path.is_file() and not path.name.startswith((".", "~$"))
+
+
 def list_sources(raw_dir: Path) -> list[tuple[Path, str]]:
-    """Every data file under ``calls/`` and ``complaints/``, in a stable order."""
-    sources = []
-    for folder, kind in KIND_FOLDERS.items():
-        base = raw_dir / folder
-        if not base.is_dir():
+    """Every data file under ``calls/`` and ``complaints/`` (any letter case: ``Calls/``), in
+    a stable order. A data file anywhere else in the raw folder stops the run: its rows would
+    silently count nowhere."""
+    sources, placed = [], set()
+    folders = sorted(p for p in raw_dir.iterdir() if p.is_dir()) if raw_dir.is_dir() else []
+    for base in folders:
+        kind = KIND_FOLDERS.get(fold_name(base.name))
+        if kind is None:
             continue
         for path in sorted(base.rglob("*")):
-            if path.is_file() and not path.name.startswith((".", "~$")):
+            if _visible(path):
                 sources.append((path, kind))
+                placed.add(path)
+    stray = (
+        sorted(
+            p.relative_to(raw_dir).as_posix()
+            for p in raw_dir.rglob("*")
+            if _visible(p)
+            and p not in placed
+            and p.name.lower() != "drivers.csv"
+            and p.suffix.lower() in SUPPORTED_SUFFIXES
+        )
+        if raw_dir.is_dir()
+        else []
+    )
+    if stray:
+        raise IngestError(
+            f"{raw_dir}: файлы вне calls/ и complaints/ не читаются: {', '.join(stray)}; "
+            "переложите звонки в calls/, обращения в complaints/"
+        )
     return sources
 
 

@@ -212,6 +212,11 @@ def detect_delimiter(
 # --- text to rows --------------------------------------------------------------------------------
 
 
+# a complaint pasted with its whole e-mail thread can exceed csv's 128 KB default per field
+MAX_FIELD_CHARS = 16 * 1024 * 1024
+csv.field_size_limit(MAX_FIELD_CHARS)
+
+
 def split_delimited(text: str, path: Path, delimiter: str) -> Table:
     """CSV text with a header line; blank lines are skipped, trailing empty fields dropped."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -248,7 +253,10 @@ class Record:
 def json_line_records(text: str) -> tuple[list[Record], list[Malformed]]:
     """One JSON object per line; blank lines are skipped, other lines set aside."""
     records, malformed = [], []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # only LF / CRLF end a line: str.splitlines() would also split at U+2028 / U+2029, which
+    # JSON allows inside a string (a client's text pasted from a word processor)
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
         if not line.strip():
             continue
         try:
@@ -298,12 +306,20 @@ def split_json_array(text: str, path: Path) -> Table:
 
 
 def read_sheet(path: Path) -> Table:
-    """The first sheet of a workbook; fully empty rows are skipped (an empty sheet: no header)."""
+    """The one sheet of a workbook that holds data; fully empty rows are skipped (an empty
+    sheet: no header). A second sheet with data stops the read: its rows would be lost."""
     try:
-        sheet = pd.read_excel(path, dtype=object, header=None, engine="openpyxl")
+        sheets = pd.read_excel(path, dtype=object, header=None, engine="openpyxl", sheet_name=None)
     except Exception as exc:  # openpyxl raises many types for a broken workbook
         raise TableError(f"{path}: файл Excel не открывается ({exc})") from exc
-    sheet = sheet.dropna(how="all")
+    filled = {name: s.dropna(how="all") for name, s in sheets.items()}
+    filled = {name: s for name, s in filled.items() if not s.empty}
+    if len(filled) > 1:
+        raise TableError(
+            f"{path}: данные на нескольких листах ({', '.join(filled)}); читается один лист — "
+            "сохраните каждый лист отдельным файлом"
+        )
+    sheet = next(iter(filled.values()), pd.DataFrame())
     if sheet.empty:
         return Table([], encoding="xlsx")
     table = Table([cell_text(v) for v in sheet.iloc[0].tolist()], encoding="xlsx")
