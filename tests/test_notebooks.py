@@ -176,3 +176,53 @@ def test_committed_notebooks_are_parameterised_and_hold_no_outputs():
         code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
         assert "from pipeline import investigate" in code, name
         assert "to_parquet" not in code and "to_csv" not in code, name
+
+
+NOTEBOOK_PAYLOAD = (
+    "мегафон не шлёт смс <script>window.__xss = 1</script>"
+    '<img src="x" onerror="window.__xss = 2"> [нажмите](javascript:alert(1)) **срочно**'
+)
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_client_text_is_inert_in_the_why_notebooks_html_export(demo_workspace, tmp_path):
+    """A complaint and an owner's note carrying markup: the executed notebook exported with
+    nbconvert shows them as text — no script tag, no onerror attribute, no javascript: link."""
+    import shutil
+
+    import duckdb
+    import papermill
+    from nbconvert import HTMLExporter
+
+    work = tmp_path / "ws"
+    shutil.copytree(demo_workspace / "notebooks", work / "notebooks")
+    (work / "data").mkdir()
+    warehouse = work / "data" / "warehouse.duckdb"
+    shutil.copyfile(demo_workspace / "data" / "warehouse.duckdb", warehouse)
+    con = duckdb.connect(str(warehouse))
+    con.execute(
+        """UPDATE contacts SET text = $t WHERE reason_id = 'sms_code_missing'
+           AND iso_week = (SELECT report_week FROM run_info) AND lower(text) LIKE '%мегафон%'""",
+        {"t": NOTEBOOK_PAYLOAD},
+    )
+    con.execute(
+        "UPDATE closed_loop SET note_explanation = $t WHERE reason_id = 'sms_code_missing'",
+        {"t": NOTEBOOK_PAYLOAD},
+    )
+    con.close()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JUPYTER_PATH", str(install_kernel(tmp_path / "jupyter")))
+        notebook = papermill.execute_notebook(
+            str(work / "notebooks" / "why_reason_rose.ipynb"),
+            str(tmp_path / "why.ipynb"),
+            kernel_name=KERNEL,
+            cwd=str(work / "notebooks"),
+            progress_bar=False,
+            log_output=False,
+        )
+    html, _ = HTMLExporter().from_notebook_node(notebook)
+    assert "window.__xss" in html  # the payload is shown ...
+    assert "<script>window.__xss" not in html  # ... as text
+    assert 'onerror="window.__xss' not in html and "onerror=&quot;" in html
+    assert 'href="javascript:' not in html

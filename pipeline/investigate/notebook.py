@@ -1,9 +1,12 @@
-"""Notebook plumbing: plain JSON values, the summary display bundle, offline plotly."""
+"""Notebook plumbing: plain JSON values, the summary display bundle, offline plotly, and client
+text made inert for Markdown output."""
 
 from __future__ import annotations
 
+import html
 import json
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -48,3 +51,16 @@ def use_offline_plotly() -> None:
     import plotly.io as pio
 
     pio.renderers.default = PLOTLY_RENDERER
+
+
+# characters Markdown gives a meaning to (emphasis, links, code, headings, lists, tables)
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]{}()#+\-!|~])")
+
+
+def inert(value: Any) -> str:
+    """Client text (a complaint, a queue or an owner's note) for ``Markdown(...)``: HTML
+    characters become entities and Markdown's special characters are escaped, so a ``<script>``,
+    an ``onerror`` or a ``[link](javascript:…)`` in a complaint shows as the text it is, in the
+    notebook and in its HTML export."""
+    text = html.escape("" if value is None else str(value), quote=True)
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
