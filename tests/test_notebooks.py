@@ -224,5 +224,6 @@ def test_client_text_is_inert_in_the_why_notebooks_html_export(demo_workspace, t
     html, _ = HTMLExporter().from_notebook_node(notebook)
     assert "window.__xss" in html  # the payload is shown ...
     assert "<script>window.__xss" not in html  # ... as text
-    assert 'onerror="window.__xss' not in html and "onerror=&quot;" in html
-    assert 'href="javascript:' not in html
+    assert '<img src="x"' not in html  # no element: its onerror is only text
+    assert "&lt;img" in html
+    assert 'href="javascript:' not in html and "<strong>срочно</strong>" not in html
