@@ -516,3 +516,31 @@ def test_a_workbook_with_data_on_two_sheets_stops_instead_of_losing_one(tmp_path
         pd.DataFrame(rows[2:], columns=header).to_excel(writer, sheet_name="Декабрь", index=False)
     with pytest.raises(IngestError, match="нескольких листах \\(Ноябрь, Декабрь\\)"):
         run(tmp_path, ingest_config)
+
+
+def test_a_re_export_with_different_content_is_a_visible_conflict(tmp_path, ingest_config, caplog):
+    """The same call id in two exports: an identical copy is a duplicate; a copy whose text
+    differs is a duplicate too (the first copy read is kept) but counted as a conflict, per file
+    and in total, and logged — not silently folded in."""
+    calls_file(tmp_path, GOOD_CALLS, name="a_week.csv")
+    changed = GOOD_CALLS[0].replace("сброс пароля", "сброс пароля, ИСПРАВЛЕНО")
+    calls_file(tmp_path, [changed, GOOD_CALLS[2]], name="b_reexport.csv")
+    result = run(tmp_path, ingest_config)
+    files = result.metrics["files"]
+    assert files["calls/b_reexport.csv"]["duplicates"] == 2
+    assert files["calls/b_reexport.csv"]["conflicts"] == 1
+    assert result.metrics["conflicts"] == 1 and result.metrics["reconciles"]
+    kept = result.contacts.set_index("source_id").loc["CL-1", "text"]
+    assert kept == "кл. не может войти в ЛК, сброс пароля"
+    assert "разные данные под одним id" in caplog.text and "b_reexport.csv" in caplog.text
+
+
+def test_two_columns_for_one_field_stop_the_run_naming_them(tmp_path, ingest_config):
+    """«Комментарий» and «Комментарий оператора» both map to the text: reading the first and
+    dropping the second would lose text without a word."""
+    header = CALL_HEADER + ";Комментарий"
+    path = tmp_path / "calls" / "telephony.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text("\r\n".join([header, *[r + ";ещё" for r in GOOD_CALLS]]), encoding="cp1251")
+    with pytest.raises(IngestError, match="колонок для поля text несколько"):
+        run(tmp_path, ingest_config)

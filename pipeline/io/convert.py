@@ -383,6 +383,38 @@ def add_calendar(contacts: pd.DataFrame, timezone: str) -> pd.DataFrame:
     return out
 
 
+# what a contact is; a later export may add the resolution (status, time), not change these
+CONTENT_COLUMNS = (
+    "kind",
+    "created_at",
+    "channel",
+    "queue",
+    "customer_id",
+    "text",
+    "handle_time_s",
+    "wait_time_s",
+    "outcome",
+    "transfers",
+    "route",
+)
+
+
+def conflicting_copies(contacts: pd.DataFrame) -> pd.Series:
+    """Per source file: copies of an already-read contact id whose content differs from the
+    first copy (the resolution aside) — a corrected or clashing re-export, counted and logged,
+    never silently folded into the duplicates."""
+    copies = contacts[contacts["contact_id"].duplicated(keep=False)]
+    if copies.empty:
+        return pd.Series(dtype="int64")
+    content = copies[list(CONTENT_COLUMNS)].astype("string").fillna("\u0000")
+    signature = content.agg("\u001f".join, axis=1)
+    versions = signature.groupby(copies["contact_id"]).transform("nunique")
+    later = copies["contact_id"].duplicated(keep="first")
+    first_signature = signature.groupby(copies["contact_id"]).transform("first")
+    conflicted = (versions > 1) & later & (signature != first_signature)
+    return copies.loc[conflicted, "source_file"].value_counts()
+
+
 def deduplicate(contacts: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     """One row per contact id. A resolved copy wins over an open one, otherwise the first seen.
 

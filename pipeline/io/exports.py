@@ -15,6 +15,7 @@ from pipeline.io.convert import (
     CONTACT_COLUMNS,
     QUARANTINE_COLUMNS,
     add_calendar,
+    conflicting_copies,
     convert,
     deduplicate,
 )
@@ -71,11 +72,21 @@ def read_exports(
     return accepted_parts, rejected_parts, files
 
 
-def contacts_table(parts: list[pd.DataFrame], timezone: str) -> tuple[pd.DataFrame, pd.Series]:
+def contacts_table(
+    parts: list[pd.DataFrame], timezone: str
+) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
     """All accepted rows as contacts (ids prefixed by kind), de-duplicated, with the local
-    calendar, in time order; and the duplicates dropped per file."""
+    calendar, in time order; the duplicates dropped per file, and among them the copies whose
+    content differed (conflicts)."""
     contacts = pd.concat(parts, ignore_index=True)
     contacts["contact_id"] = (contacts["kind"] + ":" + contacts["source_id"]).astype("string")
+    conflicts = conflicting_copies(contacts)
+    if conflicts.sum():
+        logger.warning(
+            "разные данные под одним id контакта: %s; оставлена первая прочитанная копия "
+            "(решённая копия заменяет открытую)",
+            conflicts.to_dict(),
+        )
     contacts, duplicates = deduplicate(contacts)
     contacts = add_calendar(contacts, timezone)
     contacts = (
@@ -83,7 +94,7 @@ def contacts_table(parts: list[pd.DataFrame], timezone: str) -> tuple[pd.DataFra
         .sort_values(["created_at", "contact_id"], kind="stable")
         .reset_index(drop=True)
     )
-    return contacts, duplicates
+    return contacts, duplicates, conflicts
 
 
 def quarantine_table(parts: list[pd.DataFrame]) -> pd.DataFrame:
@@ -104,8 +115,11 @@ def quarantine_table(parts: list[pd.DataFrame]) -> pd.DataFrame:
     )
 
 
-def reconcile(files: dict, contacts: pd.DataFrame, duplicates: pd.Series) -> None:
-    """Per file: accepted and duplicate counts, and whether every row read is accounted for."""
+def reconcile(
+    files: dict, contacts: pd.DataFrame, duplicates: pd.Series, conflicts: pd.Series
+) -> None:
+    """Per file: accepted and duplicate counts (``conflicts``: the duplicates whose content
+    differed from the copy kept), and whether every row read is accounted for."""
     accepted_per_file = contacts["source_file"].value_counts()
     for label, info in files.items():
         if info["kind"] == "drivers":
@@ -114,6 +128,7 @@ def reconcile(files: dict, contacts: pd.DataFrame, duplicates: pd.Series) -> Non
         else:
             info["accepted"] = int(accepted_per_file.get(label, 0))
             info["duplicates"] = int(duplicates.get(label, 0))
+            info["conflicts"] = int(conflicts.get(label, 0))
         info["reconciles"] = (
             info["rows_read"] == info["accepted"] + info["quarantined"] + info["duplicates"]
         )
@@ -134,9 +149,9 @@ def ingest(raw_dir: Path, config: IngestConfig, drivers_path: Path | None = None
         drivers, bad, files[label] = read_drivers(drivers_path, config)
         bad.insert(0, "source_file", label)
         rejected_parts.append(bad)
-    contacts, duplicates = contacts_table(accepted_parts, config.timezone)
+    contacts, duplicates, conflicts = contacts_table(accepted_parts, config.timezone)
     quarantine = quarantine_table(rejected_parts)
-    reconcile(files, contacts, duplicates)
+    reconcile(files, contacts, duplicates, conflicts)
     metrics = build_metrics(files, contacts, quarantine, drivers)
     return IngestResult(contacts, quarantine, drivers.reset_index(drop=True), metrics)
 
@@ -144,7 +159,7 @@ def ingest(raw_dir: Path, config: IngestConfig, drivers_path: Path | None = None
 def build_metrics(files: dict, contacts, quarantine, drivers) -> dict:
     totals = {
         key: int(sum(info[key] for info in files.values() if info["kind"] != "drivers"))
-        for key in ("rows_read", "accepted", "quarantined", "duplicates")
+        for key in ("rows_read", "accepted", "quarantined", "duplicates", "conflicts")
     }
     return {
         **totals,

@@ -92,6 +92,16 @@ def require_columns(
     aliases: Mapping[str, Iterable[str]],
     path: Path,
 ) -> None:
+    folded = [fold_name(name).lstrip("\ufeff") for name in header]
+    for field_name, names in aliases.items():
+        wanted = {fold_name(name) for name in names}
+        same = [header[i] for i, name in enumerate(folded) if name in wanted]
+        if len(same) > 1:
+            # two columns for one field: which one holds the data is a guess, so ask
+            raise IngestError(
+                f"{path}: колонок для поля {field_name} несколько ({', '.join(map(repr, same))}); "
+                "оставьте в выгрузке одну или переименуйте лишнюю"
+            )
     missing = [name for name in REQUIRED_FIELDS[kind] if name not in mapping]
     if missing:
         expected = "; ".join(f"{name}: {' | '.join(aliases[name])}" for name in missing)
