@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from pipeline.config import IngestConfig
@@ -15,9 +16,7 @@ from pipeline.io.convert import (
     CONTACT_COLUMNS,
     QUARANTINE_COLUMNS,
     add_calendar,
-    conflicting_copies,
     convert,
-    deduplicate,
 )
 from pipeline.io.drivers import empty_drivers, read_drivers
 from pipeline.io.sources import (
@@ -39,6 +38,52 @@ class IngestResult:
     quarantine: pd.DataFrame
     drivers: pd.DataFrame
     metrics: dict
+
+
+# what a contact is; a later export may add the resolution (status, time), not change these
+CONTENT_COLUMNS = (
+    "kind",
+    "created_at",
+    "channel",
+    "queue",
+    "customer_id",
+    "text",
+    "handle_time_s",
+    "wait_time_s",
+    "outcome",
+    "transfers",
+    "route",
+)
+
+
+def conflicting_copies(contacts: pd.DataFrame) -> pd.Series:
+    """Per source file: copies of an already-read contact id whose content differs from the
+    first copy (the resolution aside) — a corrected or clashing re-export, counted and logged,
+    never silently folded into the duplicates."""
+    copies = contacts[contacts["contact_id"].duplicated(keep=False)]
+    if copies.empty:
+        return pd.Series(dtype="int64")
+    content = copies[list(CONTENT_COLUMNS)].astype("string").fillna("\u0000")
+    signature = content.agg("\u001f".join, axis=1)
+    versions = signature.groupby(copies["contact_id"]).transform("nunique")
+    later = copies["contact_id"].duplicated(keep="first")
+    first_signature = signature.groupby(copies["contact_id"]).transform("first")
+    conflicted = (versions > 1) & later & (signature != first_signature)
+    return copies.loc[conflicted, "source_file"].value_counts()
+
+
+def deduplicate(contacts: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """One row per contact id. A resolved copy wins over an open one, otherwise the first seen.
+
+    Returns the unique contacts and the duplicate count per source file.
+    """
+    order = contacts.assign(
+        _unresolved=contacts["resolved_at"].isna(), _pos=np.arange(len(contacts))
+    ).sort_values(["contact_id", "_unresolved", "_pos"], kind="stable")
+    duplicated = order["contact_id"].duplicated(keep="first")
+    per_file = order.loc[duplicated, "source_file"].value_counts()
+    unique = order.loc[~duplicated].sort_values("_pos").drop(columns=["_unresolved", "_pos"])
+    return unique.reset_index(drop=True), per_file
 
 
 def read_exports(
