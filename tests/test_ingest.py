@@ -544,3 +544,19 @@ def test_two_columns_for_one_field_stop_the_run_naming_them(tmp_path, ingest_con
     path.write_text("\r\n".join([header, *[r + ";ещё" for r in GOOD_CALLS]]), encoding="cp1251")
     with pytest.raises(IngestError, match="колонок для поля text несколько"):
         run(tmp_path, ingest_config)
+
+
+def test_a_file_mixing_cp1251_and_utf8_lines_keeps_both_readable(tmp_path, ingest_config):
+    """Two systems appended to one export: a cp1251 header and rows, then UTF-8 rows. Decoding
+    it whole as cp1251 turned the UTF-8 rows into «РєР»..» and accepted them; each line is now
+    read in its own encoding."""
+    path = tmp_path / "calls" / "telephony.csv"
+    path.parent.mkdir(parents=True)
+    cp1251 = "\r\n".join([CALL_HEADER, GOOD_CALLS[0]]).encode("cp1251")
+    utf8 = GOOD_CALLS[2].encode("utf-8")
+    path.write_bytes(cp1251 + b"\r\n" + utf8 + b"\r\n")
+    result = run(tmp_path, ingest_config)
+    texts = result.contacts.set_index("source_id")["text"]
+    assert texts["CL-1"] == "кл. не может войти в ЛК, сброс пароля"
+    assert texts["CL-3"] == "кл. переводили между отделами, недоволен"
+    assert result.metrics["files"]["calls/telephony.csv"]["encoding"] == "utf-8+cp1251"

@@ -153,14 +153,38 @@ def decode(
         except (UnicodeDecodeError, LookupError):
             tried.append(encoding)
             continue
-        if encoding.replace("-", "").lower().startswith("utf8") and data.startswith(
-            b"\xef\xbb\xbf"
-        ):
+        if not _is_utf8(encoding):
+            mixed = _mixed_with_utf8(data, encoding)
+            if mixed is not None:
+                return _line_ends(mixed), f"utf-8+{encoding}"
+        if _is_utf8(encoding) and data.startswith(b"\xef\xbb\xbf"):
             text = text.lstrip("\ufeff")
         return _line_ends(text), encoding
     raise TableError(
         f"{path}: не удалось определить кодировку (пробовали: {', '.join(tried)}); {fix}"
     )
+
+
+def _is_utf8(encoding: str) -> bool:
+    return encoding.replace("-", "").replace("_", "").lower().startswith("utf8")
+
+
+def _mixed_with_utf8(data: bytes, fallback: str) -> str | None:
+    """A file appended to by two systems, some lines UTF-8 and some in ``fallback`` (cp1251):
+    each line decoded in the encoding it is in, so neither half turns into «РєР°СЂС‚Р°». None
+    when no line is non-ASCII UTF-8 (a plain ``fallback`` file: decode it whole)."""
+    lines = data.split(b"\n")
+    decoded, utf8_lines = [], 0
+    for line in lines:
+        try:
+            text = line.decode("utf-8")
+            utf8_lines += not line.isascii()
+        except UnicodeDecodeError:
+            text = line.decode(fallback)
+        decoded.append(text)
+    if not utf8_lines:
+        return None
+    return "\n".join(decoded).lstrip("\ufeff")
 
 
 def _utf16_without_bom(data: bytes) -> str | None:
