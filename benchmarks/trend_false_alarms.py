@@ -29,7 +29,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.closedloop.trends import spike, trend, week_range, weekly_indicators
+from pipeline.closedloop.spikes import spike
+from pipeline.closedloop.trends import trend, week_range, weekly_indicators
 
 SPIKE_HISTORY = 8
 NB_DISPERSION = 0.05

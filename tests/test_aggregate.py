@@ -71,6 +71,24 @@ def contact(
     }
 
 
+def run_aggregate(paths: dict, config: AggregateConfig | None = None) -> pd.DataFrame:
+    """The aggregate stage on ``write_inputs`` paths with the repository's taxonomy and notes."""
+    return aggregate.main(
+        paths,
+        ROOT / "taxonomy/reasons.yaml",
+        ROOT / "taxonomy/owner_notes.yaml",
+        config or AggregateConfig(),
+    )
+
+
+def report_week_of(paths: dict) -> str:
+    con = duckdb.connect(str(paths["warehouse"]), read_only=True)
+    try:
+        return con.execute("SELECT report_week FROM run_info").fetchall()[0][0]
+    finally:
+        con.close()
+
+
 # train's out-of-fold predictions (reports/plots/confusion.csv): here without errors
 PERFECT_CONFUSION = pd.DataFrame(
     {
@@ -192,9 +210,7 @@ def small_run(tmp_path):
     ]
     paths = write_inputs(tmp_path, rows)
     config = AggregateConfig(cost_per_minute=10.0)
-    loop = aggregate.main(
-        paths, ROOT / "taxonomy/reasons.yaml", ROOT / "taxonomy/owner_notes.yaml", config
-    )
+    loop = run_aggregate(paths, config)
     con = duckdb.connect(str(paths["warehouse"]), read_only=True)
     yield paths, loop, con
     con.close()
@@ -321,12 +337,7 @@ def test_contacts_of_a_retired_reason_count_under_its_successor(tmp_path):
         contact("2", "2026-11-17 10:00", reason="cannot_login"),
     ]
     paths = write_inputs(tmp_path, rows)
-    loop = aggregate.main(
-        paths,
-        ROOT / "taxonomy/reasons.yaml",
-        ROOT / "taxonomy/owner_notes.yaml",
-        AggregateConfig(),
-    )
+    loop = run_aggregate(paths)
     assert loop.set_index("reason_id").loc["cannot_login", "contacts"] == 2
     assert "online_bank_problem" not in set(pd.read_parquet(paths["weekly"])["reason_id"])
 
@@ -334,12 +345,7 @@ def test_contacts_of_a_retired_reason_count_under_its_successor(tmp_path):
 def test_report_week_must_exist(tmp_path):
     paths = write_inputs(tmp_path, [contact("1", "2026-11-16 10:00")])
     with pytest.raises(AggregateError, match="2026-W30"):
-        aggregate.main(
-            paths,
-            ROOT / "taxonomy/reasons.yaml",
-            ROOT / "taxonomy/owner_notes.yaml",
-            AggregateConfig(report_week="2026-W30"),
-        )
+        run_aggregate(paths, AggregateConfig(report_week="2026-W30"))
 
 
 def test_recent_share_and_cpx_divide_by_every_recent_week_not_only_the_reasons_own(tmp_path):
@@ -355,12 +361,7 @@ def test_recent_share_and_cpx_divide_by_every_recent_week_not_only_the_reasons_o
     ]
     rows += [contact("cb", "2026-11-22 12:00", customer="E1", reason="callback_missed")]
     paths = write_inputs(tmp_path, rows)
-    loop = aggregate.main(
-        paths,
-        ROOT / "taxonomy/reasons.yaml",
-        ROOT / "taxonomy/owner_notes.yaml",
-        AggregateConfig(report_week="2026-W47"),
-    ).set_index("reason_id")
+    loop = run_aggregate(paths, AggregateConfig(report_week="2026-W47")).set_index("reason_id")
     cb = loop.loc["callback_missed"]
     assert cb["share4"] == pytest.approx(1 / 13)
     assert cb["cpx4"] == pytest.approx(1000 * 1 / 400_000)
@@ -376,12 +377,7 @@ def test_quarantined_rows_are_masked_in_the_warehouse(tmp_path):
     raw = "CL-9;31.02.2026;;;Карты;Отвечен;0;;C1;карта 4276 3800 1234 5678, тел 8-916-123-45-67"
     quarantine = pd.read_parquet(paths["quarantine"]).assign(raw=raw)
     quarantine.to_parquet(paths["quarantine"])
-    aggregate.main(
-        paths,
-        ROOT / "taxonomy/reasons.yaml",
-        ROOT / "taxonomy/owner_notes.yaml",
-        AggregateConfig(),
-    )
+    run_aggregate(paths)
     con = duckdb.connect(str(paths["warehouse"]), read_only=True)
     stored = con.execute("SELECT raw FROM quarantine").fetchall()[0][0]
     con.close()
@@ -399,30 +395,16 @@ def test_a_desk_closed_on_sundays_still_reports_its_last_week(tmp_path):
         contact("4", "2026-11-21 12:00"),  # Saturday, W47
     ]
     paths = write_inputs(tmp_path, rows)
-    aggregate.main(
-        paths,
-        ROOT / "taxonomy/reasons.yaml",
-        ROOT / "taxonomy/owner_notes.yaml",
-        AggregateConfig(),
-    )
-    con = duckdb.connect(str(paths["warehouse"]), read_only=True)
-    assert con.execute("SELECT report_week FROM run_info").fetchall() == [("2026-W47",)]
-    con.close()
+    run_aggregate(paths)
+    assert report_week_of(paths) == "2026-W47"
 
 
 def test_incomplete_last_week_is_not_the_report_week(tmp_path):
     # data ends on a Wednesday: the report is about the week before, the last complete one
     rows = [contact("1", "2026-11-12 10:00"), contact("2", "2026-11-18 10:00")]
     paths = write_inputs(tmp_path, rows)
-    aggregate.main(
-        paths,
-        ROOT / "taxonomy/reasons.yaml",
-        ROOT / "taxonomy/owner_notes.yaml",
-        AggregateConfig(),
-    )
-    con = duckdb.connect(str(paths["warehouse"]), read_only=True)
-    assert con.execute("SELECT report_week FROM run_info").fetchall() == [("2026-W46",)]
-    con.close()
+    run_aggregate(paths)
+    assert report_week_of(paths) == "2026-W46"
 
 
 def test_bad_report_week_in_params_names_the_expected_form():
@@ -454,11 +436,8 @@ def test_estimated_volume_corrects_raw_counts_by_the_out_of_fold_confusion(tmp_p
     rows += [contact("n1", "2026-11-19 11:00", reason=None, outcome="dropped")]
     rows += [contact("w46", "2026-11-10 10:00", reason="card_blocked")]
     paths = write_inputs(tmp_path, rows, confusion)
-    loop = aggregate.main(
-        paths,
-        ROOT / "taxonomy/reasons.yaml",
-        ROOT / "taxonomy/owner_notes.yaml",
-        AggregateConfig(report_week="2026-W47", volume_draws=100),
+    loop = run_aggregate(
+        paths, AggregateConfig(report_week="2026-W47", volume_draws=100)
     ).set_index("reason_id")
     blocked, declined = loop.loc["card_blocked"], loop.loc["payment_declined"]
     # as worked by hand in test_quantify (prior of 10 examples at the pooled accuracy 0.85):
@@ -496,12 +475,7 @@ def test_confusion_without_the_threshold_column_says_to_retrain(tmp_path):
     paths = write_inputs(tmp_path, [contact("1", "2026-11-16 10:00")])
     PERFECT_CONFUSION[["actual", "predicted"]].to_csv(paths["confusion"], index=False)
     with pytest.raises(AggregateError, match="above_threshold.*dvc repro train"):
-        aggregate.main(
-            paths,
-            ROOT / "taxonomy/reasons.yaml",
-            ROOT / "taxonomy/owner_notes.yaml",
-            AggregateConfig(),
-        )
+        run_aggregate(paths)
 
 
 @pytest.mark.parametrize(

@@ -356,6 +356,23 @@ def test_print_layout_hides_navigation(browser, site):
     visit.close()
 
 
+def render_demo_with(ws: Path, warehouse: Path, work: Path) -> Path:
+    """The demo's report re-rendered from an edited copy of its warehouse, into ``work/site``."""
+    report.main(
+        warehouse,
+        ws / "data/processed/closed_loop_history.parquet",
+        ws / "data/processed/weekly.parquet",
+        ws / "data/interim/lemmas.parquet",
+        ws / "reports/metrics/ingest.json",
+        ws / "reports/metrics/model.json",
+        ws / "taxonomy/reasons.yaml",
+        work / "site",
+        work / "closed_loop.xlsx",
+        load_section(ws / "params.yaml", "report", report.ReportConfig),
+    )
+    return work / "site"
+
+
 @pytest.fixture(scope="module")
 def hostile_site(demo_workspace, tmp_path_factory) -> Path:
     """The demo report re-rendered after a complaint text was replaced by an HTML payload."""
@@ -375,21 +392,7 @@ def hostile_site(demo_workspace, tmp_path_factory) -> Path:
     ).fetchall()[0][0]
     con.execute("UPDATE drops SET queue = $q WHERE queue = $b", {"q": QUEUE_PAYLOAD, "b": busiest})
     con.close()
-    out = work / "site"
-    ws = demo_workspace
-    report.main(
-        warehouse,
-        ws / "data/processed/closed_loop_history.parquet",
-        ws / "data/processed/weekly.parquet",
-        ws / "data/interim/lemmas.parquet",
-        ws / "reports/metrics/ingest.json",
-        ws / "reports/metrics/model.json",
-        ws / "taxonomy/reasons.yaml",
-        out,
-        work / "closed_loop.xlsx",
-        load_section(ws / "params.yaml", "report", report.ReportConfig),
-    )
-    return out
+    return render_demo_with(demo_workspace, warehouse, work)
 
 
 @pytest.mark.slow
@@ -474,20 +477,8 @@ def test_data_quality_section_counts_each_convention_applied(demo_workspace, tmp
         "UPDATE contacts SET resolved_date_only = true WHERE contact_id = $c", {"c": ids[5]}
     )
     con.close()
-    ws = demo_workspace
-    report.main(
-        warehouse,
-        ws / "data/processed/closed_loop_history.parquet",
-        ws / "data/processed/weekly.parquet",
-        ws / "data/interim/lemmas.parquet",
-        ws / "reports/metrics/ingest.json",
-        ws / "reports/metrics/model.json",
-        ws / "taxonomy/reasons.yaml",
-        tmp_path / "site",
-        tmp_path / "closed_loop.xlsx",
-        load_section(ws / "params.yaml", "report", report.ReportConfig),
-    )
-    html = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    site = render_demo_with(demo_workspace, warehouse, tmp_path)
+    html = (site / "index.html").read_text(encoding="utf-8")
     section = html[html.index("Принятые соглашения") :]
     cells = re.findall(r'<td>([^<]*)</td><td class="num">([^<]*)</td>', section)[:3]
     assert [value for _, value in cells] == ["1", "3", "2"], cells

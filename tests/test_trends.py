@@ -10,14 +10,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from pipeline.closedloop.trends import (
-    INDICATOR_COLUMNS,
-    TrendInputError,
-    spike,
-    trend,
-    week_range,
-    weekly_indicators,
-)
+from pipeline.closedloop.series import TrendInputError
+from pipeline.closedloop.spikes import spike
+from pipeline.closedloop.trends import INDICATOR_COLUMNS, trend, week_range, weekly_indicators
 from pipeline.io.weeks import WeekError, parse_week, week_bounds
 
 WEEKS = np.arange(13)
@@ -392,7 +387,7 @@ def test_recent_window_follows_recent_weeks():
 def test_pooled_dispersion_recovers_the_weeks_overdispersion():
     """28 reasons x 8 weeks of gamma-Poisson counts with a = 0.05: the pooled estimate is near
     0.05, where one reason's 8 weeks are often near 0 (which made ordinary noise a «всплеск»)."""
-    from pipeline.closedloop.trends import pooled_dispersion
+    from pipeline.closedloop.spikes import pooled_dispersion
 
     rng = np.random.default_rng(7)
     estimates = []

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 COUNTRY = "RU"
 
 
-def _as_date(day: dt.date) -> dt.date:
+def as_date(day: dt.date) -> dt.date:
     # datetime and pd.Timestamp are dates too, but hash differently from the plain date
     return day.date() if isinstance(day, dt.datetime) else day
 
@@ -34,8 +34,8 @@ class BusinessCalendar:
         extra_workdays: Iterable[dt.date] = (),
     ) -> None:
         self.years = tuple(sorted(set(years)))
-        self.extra_holidays = frozenset(_as_date(d) for d in extra_holidays)
-        self.extra_workdays = frozenset(_as_date(d) for d in extra_workdays)
+        self.extra_holidays = frozenset(as_date(d) for d in extra_holidays)
+        self.extra_workdays = frozenset(as_date(d) for d in extra_workdays)
         both = sorted(self.extra_holidays & self.extra_workdays)
         if both:
             raise ValueError(
@@ -52,7 +52,7 @@ class BusinessCalendar:
         return cls(years, rule.extra_holidays, rule.extra_workdays)
 
     def is_business_day(self, day: dt.date) -> bool:
-        day = _as_date(day)
+        day = as_date(day)
         known = self._known.get(day)
         if known is None:
             known = self._known[day] = self._lookup(day)
@@ -72,7 +72,7 @@ class BusinessCalendar:
     def is_pre_holiday(self, day: dt.date) -> bool:
         """A business day followed by a public holiday of Labour Code art. 112 (not a day off
         moved by a transfer decree): art. 95 shortens it by one hour."""
-        day = _as_date(day)
+        day = as_date(day)
         following = day + dt.timedelta(days=1)
         name = self._public.get(following, "")
         return (
@@ -83,27 +83,27 @@ class BusinessCalendar:
 
     def next_business_day(self, day: dt.date) -> dt.date:
         """The first business day strictly after ``day``."""
-        day = _as_date(day) + dt.timedelta(days=1)
+        day = as_date(day) + dt.timedelta(days=1)
         while not self.is_business_day(day):
             day += dt.timedelta(days=1)
         return day
 
     def first_business_day_on_or_after(self, day: dt.date) -> dt.date:
-        day = _as_date(day)
+        day = as_date(day)
         return day if self.is_business_day(day) else self.next_business_day(day)
 
     def add_business_days(self, day: dt.date, n: int) -> dt.date:
         """The ``n``-th business day after ``day`` (``day`` itself when ``n`` is 0)."""
         if n < 0:
             raise ValueError(f"n = {n}: ожидается неотрицательное число рабочих дней")
-        day = _as_date(day)
+        day = as_date(day)
         for _ in range(n):
             day = self.next_business_day(day)
         return day
 
     def business_days_between(self, start: dt.date, end: dt.date) -> int:
         """Number of business days in ``(start, end]``; 0 when ``end <= start``."""
-        start, end = _as_date(start), _as_date(end)
+        start, end = as_date(start), as_date(end)
         return sum(
             self.is_business_day(start + dt.timedelta(days=k))
             for k in range(1, (end - start).days + 1)

@@ -177,11 +177,8 @@ def week_sums(
             totals.loc[totals["iso_week"] == report_week, "week_customers"].sum(min_count=1)
         ),
         recent_total=float(recent_weeks["total"].sum()),
-        recent_customers=float(
-            recent_weeks["week_customers"].sum(min_count=len(last4))
-            if len(recent_weeks) == len(last4)
-            else np.nan
-        ),
+        # NaN unless every recent week has its customers (a week without rows has none)
+        recent_customers=float(recent_weeks["week_customers"].sum(min_count=len(last4))),
     )
 
 

@@ -26,13 +26,13 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from pipeline.closedloop.series import (  # noqa: F401  (part of this module's API)
+from pipeline.closedloop.series import (
     TrendInputError,
     finite_or_nan,
     mann_kendall,
     theil_sen,
 )
-from pipeline.closedloop.spikes import Spike, pooled_dispersion, spike  # noqa: F401
+from pipeline.closedloop.spikes import pooled_dispersion, spike
 from pipeline.io.weeks import WeekError, monday_of
 from pipeline.io.weeks import week_range as iso_week_range
 

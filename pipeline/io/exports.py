@@ -65,10 +65,8 @@ def conflicting_copies(contacts: pd.DataFrame) -> pd.Series:
         return pd.Series(dtype="int64")
     content = copies[list(CONTENT_COLUMNS)].astype("string").fillna("\u0000")
     signature = content.agg("\u001f".join, axis=1)
-    versions = signature.groupby(copies["contact_id"]).transform("nunique")
-    later = copies["contact_id"].duplicated(keep="first")
     first_signature = signature.groupby(copies["contact_id"]).transform("first")
-    conflicted = (versions > 1) & later & (signature != first_signature)
+    conflicted = signature != first_signature  # the first copy always equals itself
     return copies.loc[conflicted, "source_file"].value_counts()
 
 

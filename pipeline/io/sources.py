@@ -247,28 +247,16 @@ def list_sources(raw_dir: Path) -> list[tuple[Path, str]]:
     """Every data file under ``calls/`` and ``complaints/`` (any letter case: ``Calls/``), in
     a stable order. A data file anywhere else in the raw folder stops the run: its rows would
     silently count nowhere."""
-    sources, placed = [], set()
-    folders = sorted(p for p in raw_dir.iterdir() if p.is_dir()) if raw_dir.is_dir() else []
-    for base in folders:
-        kind = KIND_FOLDERS.get(fold_name(base.name))
-        if kind is None:
+    sources, stray = [], []
+    for path in sorted(raw_dir.rglob("*")) if raw_dir.is_dir() else []:
+        if not _visible(path):
             continue
-        for path in sorted(base.rglob("*")):
-            if _visible(path):
-                sources.append((path, kind))
-                placed.add(path)
-    stray = (
-        sorted(
-            p.relative_to(raw_dir).as_posix()
-            for p in raw_dir.rglob("*")
-            if _visible(p)
-            and p not in placed
-            and p.name.lower() != "drivers.csv"
-            and p.suffix.lower() in SUPPORTED_SUFFIXES
-        )
-        if raw_dir.is_dir()
-        else []
-    )
+        parts = path.relative_to(raw_dir).parts
+        kind = KIND_FOLDERS.get(fold_name(parts[0])) if len(parts) > 1 else None
+        if kind is not None:
+            sources.append((path, kind))
+        elif path.name.lower() != "drivers.csv" and path.suffix.lower() in SUPPORTED_SUFFIXES:
+            stray.append("/".join(parts))
     if stray:
         raise IngestError(
             f"{raw_dir}: файлы вне calls/ и complaints/ не читаются: {', '.join(stray)}; "
