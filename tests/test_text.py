@@ -478,3 +478,58 @@ def test_mask_personal_data_of_missing_text_is_empty() -> None:
 )
 def test_snils_inn_and_worded_passports_are_masked(text, masked):
     assert mask_personal_data(text) == masked
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        # full names, with or without a patronymic, in any order, with initials
+        ("Оператор Иванова Мария Сергеевна нагрубила", "Оператор [ФИО] нагрубила"),
+        ("Мария Иванова обещала перезвонить", "[ФИО] обещала перезвонить"),
+        ("Петров И.И. обещал перезвонить завтра", "[ФИО] обещал перезвонить завтра"),
+        ("жалоба на И. П. Сидорова из отделения", "жалоба на [ФИО] из отделения"),
+        ("менеджер Ольга сказала ждать", "менеджер [ФИО] сказала ждать"),
+        # a first name that is also a noun counts only after a word that introduces a person
+        ("Меня зовут Вера, карта не пришла", "Меня зовут [ФИО], карта не пришла"),
+        ("Вера в банк пропала совсем", "Вера в банк пропала совсем"),
+        ("Надежда на возврат денег есть", "Надежда на возврат денег есть"),
+        # brands, products and places are not people
+        (
+            "Карта Юнион Пэй не работает, Тинькофф лучше",
+            "Карта Юнион Пэй не работает, Тинькофф лучше",
+        ),
+        ("Сбербанк Онлайн и Мир Пэй не открываются", "Сбербанк Онлайн и Мир Пэй не открываются"),
+        ("перевод в Москву не дошёл", "перевод в Москву не дошёл"),
+        # street addresses: street type, its name, house, building and flat numbers
+        ("Проживаю: г. Москва, ул. 8 Марта, д. 5, кв. 12", "Проживаю: г. Москва, [адрес]"),
+        ("курьер не приехал на ул. Ленина 15к2", "курьер не приехал на [адрес]"),
+        ("доставка на Ленинский проспект 12 не пришла", "доставка на [адрес] не пришла"),
+        ("отделение на Московском шоссе, 27 закрыто", "отделение на [адрес] закрыто"),
+        ("привезите в дом 5 квартира 12", "привезите в [адрес]"),
+        # common words after a street-type word are not addresses
+        ("на улице холодно, банкомат не работает", "на улице холодно, банкомат не работает"),
+        ("оплатил проезд картой", "оплатил проезд картой"),
+    ],
+)
+def test_full_names_and_street_addresses_are_masked(text, masked):
+    assert mask_personal_data(text) == masked
+
+
+PERSONAL_TEXTS = [
+    "Оператор Иванова Мария Сергеевна нагрубила, ул. Ленина, д. 5, кв. 12.",
+    "СНИЛС 123-456-789 01, ИНН 771234567890, паспорт серии 4512 № 345678",
+    "Карта 4276 3800 1234 5678, звоните 8-916-123-45-67. Сумма 5 000 руб",
+    "пн, 2 нояб. 2026 г. в 14:05, Иван Петров <ivan@mail.ru>:\n> старое письмо\nновое",
+    "Счёт 40817810099991234567 арестован, пишите Ivan.Petrov@Mail.ru",
+    "меня зовут Вера, пишу из Москвы. Петров И.И. обещал перезвонить",
+]
+
+
+@pytest.mark.parametrize("text", PERSONAL_TEXTS)
+def test_masking_is_idempotent_and_does_not_change_the_features(text):
+    """Ingest stores texts masked; the model must see the same text either way."""
+    masked = mask_personal_data(text)
+    assert mask_personal_data(masked) == masked
+    assert normalize(masked) == normalize(text)
+    for value in ("Иванова", "Мария", "Ленина", "123-456-789", "771234567890", "345678"):
+        assert value.lower() not in normalize(text)

@@ -25,6 +25,7 @@ from pipeline.io.sources import (
     list_sources,
     read_source,
 )
+from pipeline.text.mask import mask_column
 
 logger = logging.getLogger(__name__)
 
@@ -194,6 +195,9 @@ def ingest(raw_dir: Path, config: IngestConfig, drivers_path: Path | None = None
         rejected_parts.append(bad)
     contacts, duplicates, conflicts = contacts_table(accepted_parts, config.timezone)
     quarantine = quarantine_table(rejected_parts)
+    # nothing downstream of the raw exports holds personal data (conflicts compared above)
+    contacts["text"] = mask_column(contacts["text"])
+    quarantine["raw"] = mask_column(quarantine["raw"])
     reconcile(files, contacts, duplicates, conflicts)
     metrics = build_metrics(files, contacts, quarantine, drivers)
     return IngestResult(contacts, quarantine, drivers.reset_index(drop=True), metrics)

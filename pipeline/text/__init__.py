@@ -12,7 +12,9 @@ Negation particles stay glued to the word they negate ("СМС не приход
 because "СМС приходит" and "СМС не приходит" are different reasons.
 
 ``mask_personal_data`` is separate: it keeps the client's text as written and only replaces
-phones, e-mails, card, passport and account numbers, for showing texts in reports.
+personal data (phones, e-mails, card, passport, account, SNILS and INN numbers, street
+addresses, full names) with labels such as ``[телефон]``; ingest stores texts masked, reports
+and notebooks mask again what they show. ``normalize`` reads the labels as its placeholders.
 
 Modules: ``patterns`` (shared regular expressions), ``normalize``, ``lemmatizer``, ``mask``;
 the names below are the package's public API. Nothing here downloads data: tokenisation uses
@@ -28,7 +30,7 @@ from pipeline.text.lemmatizer import (
     dawg_extension_available,
     load_stopwords,
 )
-from pipeline.text.mask import PERSONAL_DATA_LABELS, mask_personal_data
+from pipeline.text.mask import PERSONAL_DATA_LABELS, mask_column, mask_personal_data
 from pipeline.text.normalize import normalize, tokenize
 from pipeline.text.patterns import (
     AGENT_SHORTHAND,
@@ -53,6 +55,7 @@ __all__ = [
     "build_morph_analyzer",
     "dawg_extension_available",
     "load_stopwords",
+    "mask_column",
     "mask_personal_data",
     "normalize",
     "tokenize",

@@ -9,6 +9,8 @@ import re
 import unicodedata
 from typing import Any
 
+from pipeline.text.mask import PERSONAL_DATA_LABELS
+from pipeline.text.names import mask_addresses, mask_names
 from pipeline.text.patterns import (
     _ACCOUNT_RE,
     _ALPHANUMERIC_RE,
@@ -25,6 +27,7 @@ from pipeline.text.patterns import (
     _HTML_BREAK_RE,
     _HTML_TAG_RE,
     _HYPHEN_TABLE,
+    _INN_KEYWORD_RE,
     _INVISIBLE_TABLE,
     _LONG_NUMBER_RE,
     _LOOKALIKE_SET,
@@ -43,20 +46,35 @@ from pipeline.text.patterns import (
     _REPEATED_PUNCT_RE,
     _REPLY_CUTS,
     _SIGNOFF_RE,
+    _SNILS_KEYWORD_RE,
+    _SNILS_RE,
     _SUM_RE,
     _TIME_RE,
     _TOKENIZER,
     _URL_SCHEME_RE,
     _WHITESPACE_RE,
+    ADDRESS_TOKEN,
     CARD_TOKEN,
     EMAIL_TOKEN,
     MIN_PERSONAL_NUMBER_DIGITS,
+    NAME_TOKEN,
     PHONE_TOKEN,
     SIGNOFF_MAX_TAIL_CHARS,
     SUM_TOKEN,
     URL_TOKEN,
     _unless_sum,
 )
+
+# Labels of text masked at ingest read as the placeholders of the same values; the numbers
+# that normalisation drops (passport, account, SNILS, INN) drop with their label.
+_LABEL_TOKENS = {label: "" for label in PERSONAL_DATA_LABELS.values()} | {
+    PERSONAL_DATA_LABELS["phone"]: PHONE_TOKEN,
+    PERSONAL_DATA_LABELS["email"]: EMAIL_TOKEN,
+    PERSONAL_DATA_LABELS["card"]: CARD_TOKEN,
+    PERSONAL_DATA_LABELS["name"]: NAME_TOKEN,
+    PERSONAL_DATA_LABELS["address"]: ADDRESS_TOKEN,
+}
+_LABEL_RE = re.compile("|".join(map(re.escape, _LABEL_TOKENS)))
 
 # ================================================================================================
 # normalize
@@ -69,10 +87,11 @@ def normalize(text: Any) -> str:
     'смс не приходит! звоню на phonetoken'
 
     Steps: HTML tags and entities; quoted replies, signatures and "sent from my iPhone"
-    footers; URLs, e-mails, card numbers, phones and sums to placeholders; account and passport
-    numbers, dates, times and digit runs of 5+ (order and request ids) dropped, shorter numbers
-    kept ("3 раза"); Latin look-alikes to Cyrillic; lower case, ё -> е; letters and punctuation
-    repeated 3+ times squeezed to one; whitespace collapsed.
+    footers; street addresses, full names, URLs, e-mails, card numbers, phones and sums to
+    placeholders (also where ``mask_personal_data`` already left its labels); account,
+    passport, SNILS and INN numbers, dates, times and digit runs of 5+ (order and request ids)
+    dropped, shorter numbers kept ("3 раза"); Latin look-alikes to Cyrillic; lower case,
+    ё -> е; letters and punctuation repeated 3+ times squeezed to one; whitespace collapsed.
 
     Never raises: anything that is not a ``str`` (None, NaN, numbers) gives ``""``.
     """
@@ -84,6 +103,7 @@ def normalize(text: Any) -> str:
     text = _strip_html(text)
     text = _EXOTIC_SPACE_RE.sub(" ", text)
     text = _cut_replies(text)
+    text = _replace_people(text)
     text = _replace_placeholders(text)
     text = _fix_lookalikes(text)
     text = text.lower().replace("ё", "е")
@@ -153,6 +173,15 @@ def _cut_replies(text: str) -> str:
     return cut
 
 
+def _replace_people(text: str) -> str:
+    """Masking labels, street addresses and full names to placeholders (case still as
+    written: names are found by their capital letter)."""
+    if "[" in text:
+        text = _LABEL_RE.sub(lambda match: f" {_LABEL_TOKENS[match.group()]} ", text)
+    text = mask_addresses(text, f" {ADDRESS_TOKEN} ")
+    return mask_names(text, f" {NAME_TOKEN} ")
+
+
 def _replace_placeholders(text: str) -> str:
     if "." in text or "/" in text:
         text = _URL_SCHEME_RE.sub(f" {URL_TOKEN} ", text)
@@ -164,6 +193,9 @@ def _replace_placeholders(text: str) -> str:
         return text
     if digit_count >= MIN_PERSONAL_NUMBER_DIGITS:
         text = _ACCOUNT_RE.sub(" ", text)
+        text = _SNILS_KEYWORD_RE.sub(r"\1 ", text)
+        text = _SNILS_RE.sub(" ", text)
+        text = _INN_KEYWORD_RE.sub(r"\1 ", text)
         text = _CARD_16_19_RE.sub(f" {CARD_TOKEN} ", text)
         text = _PASSPORT_KEYWORD_RE.sub(r"\1 ", text)
         text = _PASSPORT_BARE_RE.sub(" ", text)

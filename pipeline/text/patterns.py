@@ -16,7 +16,11 @@ EMAIL_TOKEN = "emailtoken"
 PHONE_TOKEN = "phonetoken"
 CARD_TOKEN = "cardtoken"
 SUM_TOKEN = "sumtoken"
-PLACEHOLDERS = frozenset({URL_TOKEN, EMAIL_TOKEN, PHONE_TOKEN, CARD_TOKEN, SUM_TOKEN})
+NAME_TOKEN = "nametoken"
+ADDRESS_TOKEN = "addresstoken"
+PLACEHOLDERS = frozenset(
+    {URL_TOKEN, EMAIL_TOKEN, PHONE_TOKEN, CARD_TOKEN, SUM_TOKEN, NAME_TOKEN, ADDRESS_TOKEN}
+)
 
 # --- negation and lemma-level constants ---------------------------------------------------------
 
@@ -114,7 +118,8 @@ _REPLY_CUTS = (
     (
         ":",
         re.compile(
-            r"^[^\n]{0,200}(?:<[ \t]*[^<>\s@]+@[^<>\s]+[ \t]*>|wrote|писал\(а\)|написал\(а\))"
+            r"^[^\n]{0,200}(?:<[ \t]*(?:[^<>\s@]+@[^<>\s]+|\[e-mail\])[ \t]*>|wrote|писал\(а\)|"
+            r"написал\(а\))"
             r"[ \t]*:[ \t]*$",
             re.MULTILINE,
         ),
