@@ -237,18 +237,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class TerminalSafeFormatter(logging.Formatter):
+    """Log lines quote file names and values from exports: control characters print inert."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from pipeline.errors import terminal_safe
+
+        return terminal_safe(super().format(record))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        TerminalSafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")
     )
-    from pipeline.errors import USER_ERRORS
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, handlers=[handler])
+    from pipeline.errors import USER_ERRORS, terminal_safe
 
     try:
         args.func(args)
     except USER_ERRORS as exc:
-        print(f"ОШИБКА ({args.stage}): {exc}", file=sys.stderr)
+        print(terminal_safe(f"ОШИБКА ({args.stage}): {exc}"), file=sys.stderr)
         return 2
     return 0

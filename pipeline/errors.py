@@ -13,3 +13,18 @@ class PipelineError(Exception):
 
 
 USER_ERRORS: tuple[type[Exception], ...] = (PipelineError,)
+
+
+# Control characters (except line feed and tab) and bidirectional overrides in a value read
+# from an export would act on the analyst's terminal (clear it, recolour it, reorder a line)
+# when a message or log line quotes the value: they are printed as escapes instead.
+_UNSAFE_FOR_TERMINAL = {
+    code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    for code in [*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0)]
+    + [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+}
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with control characters shown as escapes: ``"\\x1b[2J"`` prints as text."""
+    return text.translate(_UNSAFE_FOR_TERMINAL)

@@ -94,9 +94,19 @@ def write_xlsx(
             if number_format:
                 for cell in sheet[letter][1:]:
                     cell.number_format = number_format
+        _text_stays_text(sheet)
         sheet.auto_filter.ref = sheet.dimensions
     # the file's own dates: the report week's end, not the moment it was written
     _fix_times(path, datetime.combine(week_bounds(week)[1], time(23, 59, 59)))
+
+
+def _text_stays_text(sheet) -> None:
+    """openpyxl stores a string starting with "=" as a formula: an owner's note or a title
+    written "=HYPERLINK(...)" would be a live link in Excel. Such cells are strings."""
+    for row in sheet.iter_rows(min_row=2):
+        for cell in row:
+            if cell.data_type == "f":
+                cell.data_type = "s"
 
 
 def _fix_times(path: Path, stamp: datetime) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline.io.cells import unguard_formula
 from pipeline.io.tables import EXCEL_SUFFIXES, JSON_LINES_SUFFIXES, TableError, read_table
 from pipeline.taxonomy import labelfiles
 from pipeline.taxonomy.labels import (
@@ -76,7 +77,7 @@ def _read_ours(path: Path) -> pd.DataFrame:
         frame["source"] = ""
     return pd.DataFrame(
         {
-            "text": frame["text"].str.strip(),
+            "text": frame["text"].map(unguard_formula, na_action="ignore").str.strip(),
             "reason_id": frame["reason_id"].str.strip(),
             "source": frame["source"].str.strip(),
             "where": frame["where"],
@@ -89,7 +90,7 @@ def _read_foreign(path: Path, text_column: str | None, label_column: str | None)
     _warn_malformed(read["malformed_rows"])
     return pd.DataFrame(
         {
-            "text": rows["text"].str.strip(),
+            "text": rows["text"].map(unguard_formula, na_action="ignore").str.strip(),
             "reason_id": rows["label"].str.strip(),
             "source": "",
             "where": rows["where"],

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import sql
+from pipeline.io.cells import guard_frame
 from pipeline.taxonomy.labels import (
     TO_LABEL_COLUMNS,
     labels_table,
@@ -174,7 +175,7 @@ def _write_labeling(
     out_dir: Path, picked: pd.DataFrame, taxonomy: Taxonomy, model_version: str | None
 ) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
-    picked.to_csv(out_dir / "to_label.csv", index=False, encoding="utf-8-sig")
+    guard_frame(picked).to_csv(out_dir / "to_label.csv", index=False, encoding="utf-8-sig")
     tasks = label_studio_tasks(picked, model_version)
     (out_dir / "label_studio_tasks.json").write_text(
         json.dumps(tasks, ensure_ascii=False, indent=1), encoding="utf-8"
