@@ -116,3 +116,51 @@ def test_empty_and_unsupported_files_are_refused(tmp_path: Path) -> None:
 def test_names_fold_case_spaces_and_yo() -> None:
     assert fold_name("  Текст   Обращения ") == "текст обращения"
     assert fold_name("Ёмкость") == "емкость"
+
+
+def test_a_stray_opening_quote_costs_only_its_own_line(tmp_path: Path) -> None:
+    """«"Карта не пришла» without the closing quote used to swallow the following lines into
+    one field (until the next quote in the file, here the one before «Нормальный»); the line is
+    now read with the quote as text and every following line is its own row."""
+    path = tmp_path / "crm.csv"
+    lines = [
+        "id,text,label",
+        'RQ-1,"Карта не пришла,card',
+        "RQ-2,Не приходит СМС,sms",
+        'RQ-3,"Нормальный, текст",card',
+        'RQ-4,"Снова не закрыта,card',  # the last line: the quote is open at the end of the file
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    table = read_table(path)
+    assert table.rows == [
+        ["RQ-1", '"Карта не пришла', "card"],
+        ["RQ-2", "Не приходит СМС", "sms"],
+        ["RQ-3", "Нормальный, текст", "card"],
+        ["RQ-4", '"Снова не закрыта', "card"],
+    ]
+    assert table.places == [2, 3, 4, 5]
+    assert table.stray_quotes == [2, 5] and not table.malformed
+
+
+def test_a_stray_quote_in_a_line_that_still_does_not_fit_is_set_aside_alone(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "crm.csv"
+    path.write_text('id;text;label\nRQ-1;"Карта не пришла\nRQ-2;СМС;sms\n', encoding="utf-8")
+    table = read_table(path)
+    assert table.rows == [["RQ-2", "СМС", "sms"]] and table.places == [3]
+    assert table.problems(path.name) == ["crm.csv, строка 2: незакрытая кавычка, полей 2 вместо 3"]
+
+
+def test_a_quoted_text_with_line_breaks_stays_one_row(tmp_path: Path) -> None:
+    """A closed quote around a multi-line text (even a line with as many commas as the header)
+    is one row; the next row keeps its physical line number."""
+    path = tmp_path / "crm.csv"
+    text = 'RQ-1,"Здравствуйте,\nкарта, не пришла, неделя\n""срочно"", жду",card'
+    path.write_bytes(("id,text,label\r\n" + text + "\r\nRQ-2,СМС,sms\r\n").encode("utf-8"))
+    table = read_table(path)
+    assert table.rows == [
+        ["RQ-1", 'Здравствуйте,\nкарта, не пришла, неделя\n"срочно", жду', "card"],
+        ["RQ-2", "СМС", "sms"],
+    ]
+    assert table.places == [2, 5] and table.stray_quotes == []

@@ -108,6 +108,14 @@ def read_exports(
             "quarantined": len(rejected),
         }
         logger.info("%s: %d rows, %d rejected", label, table.rows_read, len(rejected))
+        if table.stray_quotes:
+            # read with the quote as text: counted and logged, so the export can be fixed
+            files[label]["stray_quotes"] = table.stray_quotes
+            logger.warning(
+                "%s: незакрытая кавычка в строках %s; строки прочитаны с кавычкой как текстом",
+                label,
+                ", ".join(map(str, table.stray_quotes)),
+            )
         if table.rows_read == 0:
             # a header and nothing else: visible in the metrics and the log, not silent
             files[label]["empty"] = True

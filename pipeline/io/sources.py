@@ -18,6 +18,7 @@ from pipeline.errors import PipelineError
 from pipeline.io import tables
 from pipeline.io.tables import (
     ENCODING_FIX,
+    Malformed,
     TableError,
     cell_text,
     decode,
@@ -53,6 +54,7 @@ class RawTable:
     encoding: str | None = None
     delimiter: str | None = None
     rows_read: int = 0
+    stray_quotes: list[int] = field(default_factory=list)  # lines read with a quote as text
 
 
 # --- reading (the generic reader is pipeline/io/tables.py; here: aliases and quarantine) --------
@@ -133,7 +135,6 @@ def read_delimited(text: str, path: Path, kind: str, config: IngestConfig) -> Ra
     table = split_delimited(text, path, delimiter)
     mapping = column_map(table.header, aliases)
     require_columns(mapping, table.header, kind, aliases, path)
-    width = len(table.header)
     records = [
         {
             **{name: fields[index] for name, index in mapping.items()},
@@ -142,18 +143,34 @@ def read_delimited(text: str, path: Path, kind: str, config: IngestConfig) -> Ra
         }
         for fields, place, raw in zip(table.rows, table.places, table.raws, strict=True)
     ]
-    bad_rows = [
-        _bad_row(
+    bad_rows = [_malformed_row(bad, len(table.header), delimiter) for bad in table.malformed]
+    frame = pd.DataFrame.from_records(records, columns=[*aliases, "source_row", "raw"])
+    return RawTable(
+        frame,
+        bad_rows,
+        delimiter=delimiter,
+        rows_read=len(records) + len(bad_rows),
+        stray_quotes=table.stray_quotes,
+    )
+
+
+def _malformed_row(bad: Malformed, width: int, delimiter: str) -> dict:
+    """A CSV line that is not a row, as a quarantined row with its reason."""
+    if bad.problem == "unclosed_quote":
+        return _bad_row(
             bad.place,
             bad.raw,
-            "bad_field_count",
-            f"строка повреждена: число полей {bad.detail} вместо {width} "
-            f"(разделитель {delimiter!r})",
+            "unclosed_quote",
+            f"незакрытая кавычка в строке {bad.place}: с кавычкой как текстом полей "
+            f"{bad.detail} вместо {width} (разделитель {delimiter!r}); следующие строки "
+            "прочитаны отдельно — закройте или уберите кавычку в выгрузке",
         )
-        for bad in table.malformed
-    ]
-    frame = pd.DataFrame.from_records(records, columns=[*aliases, "source_row", "raw"])
-    return RawTable(frame, bad_rows, delimiter=delimiter, rows_read=len(records) + len(bad_rows))
+    return _bad_row(
+        bad.place,
+        bad.raw,
+        "bad_field_count",
+        f"строка повреждена: число полей {bad.detail} вместо {width} (разделитель {delimiter!r})",
+    )
 
 
 def read_json_lines(text: str, path: Path, kind: str, config: IngestConfig) -> RawTable:

@@ -8,17 +8,18 @@ place; what happens to them (quarantine, a warning) is the caller's business.
 
 One encoding rule (UTF-16 by its BOM, else the first listed encoding that decodes the whole
 file: UTF-8, then Windows-1251 as Excel saves it) and one delimiter rule (the delimiter under
-which the first line reads as the best header). The ingest stage passes its configured
-encodings, delimiters and column aliases; ``evaluate`` and the label import use the defaults.
+which the first line reads as the best header). CSV lines are read by ``delimited``, where a
+quote that opens a field and never closes costs only its own line, not the rows after it.
+The ingest stage passes its configured encodings, delimiters and column aliases; ``evaluate``
+and the label import use the defaults.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,9 +27,9 @@ import numpy as np
 import pandas as pd
 
 from pipeline.errors import PipelineError
+from pipeline.io.delimited import DELIMITERS, DelimitedText, detect_delimiter, first_line
 
 ENCODINGS = ("utf-8-sig", "cp1251")
-DELIMITERS = (",", ";", "\t", "|")
 DELIMITED_SUFFIXES = (".csv", ".tsv", ".txt")
 JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
 JSON_SUFFIXES = (".json",)
@@ -52,9 +53,9 @@ class Malformed:
 
     place: int
     raw: str
-    problem: (
-        str  # "field_count" (detail: fields found), "not_json" (parser's message), "not_object"
-    )
+    # "field_count" / "unclosed_quote" (detail: fields found), "not_json" (parser's
+    # message), "not_object"
+    problem: str
     detail: str = ""
 
 
@@ -70,6 +71,7 @@ class Table:
     place_name: str = "строка"  # "запись" for the records of a JSON array
     encoding: str | None = None
     delimiter: str | None = None
+    stray_quotes: list[int] = field(default_factory=list)  # rows read with a quote as text
 
     def add(self, cells: list[str | None], place: int, raw: str = "") -> None:
         self.rows.append(cells)
@@ -91,6 +93,7 @@ class Table:
         """The malformed rows as short Russian notes, for a warning or a report."""
         text = {
             "field_count": "полей {detail} вместо " + str(len(self.header)),
+            "unclosed_quote": "незакрытая кавычка, полей {detail} вместо " + str(len(self.header)),
             "not_json": "не JSON ({detail})",
             "not_object": "ожидается объект {{...}}",
         }
@@ -209,59 +212,37 @@ def _line_ends(text: str) -> str:
     return text
 
 
-def first_line(text: str) -> str:
-    return text.split("\n", 1)[0].rstrip("\r")
-
-
-def detect_delimiter(
-    line: str,
-    delimiters: Iterable[str] = DELIMITERS,
-    known: Callable[[list[str]], int] | None = None,
-) -> str | None:
-    """The delimiter under which ``line`` (the first line) reads as the best header.
-
-    With ``known`` (how many of a header's names the caller recognises) the best header has the
-    most recognised names, and there is none (``None``) when no delimiter gives any; without
-    it, the header with the most columns wins. Ties go to the delimiter listed first.
-    """
-    score = known or len
-    best, best_score = None, 0
-    for delimiter in delimiters:
-        found = score(next(csv.reader([line], delimiter=delimiter), []))
-        if found > best_score:
-            best, best_score = delimiter, found
-    return best
-
-
 # --- text to rows --------------------------------------------------------------------------------
 
 
-# a complaint pasted with its whole e-mail thread can exceed csv's 128 KB default per field
-MAX_FIELD_CHARS = 16 * 1024 * 1024
-csv.field_size_limit(MAX_FIELD_CHARS)
-
-
 def split_delimited(text: str, path: Path, delimiter: str) -> Table:
-    """CSV text with a header line; blank lines are skipped, trailing empty fields dropped."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    table = Table(next(reader, []), delimiter=delimiter)
-    width = len(table.header)
-    line_start = reader.line_num + 1
+    """CSV text with a header line; blank lines are skipped, trailing empty fields dropped.
+
+    A line whose quote never closes is read with the quote as text (``delimited``); it is a row
+    when its fields then fit (its line in ``stray_quotes``), else set aside as
+    ``unclosed_quote``."""
+    lines = DelimitedText(text, delimiter)
     try:
-        for fields in reader:
-            line, line_start = line_start, reader.line_num + 1
+        table = Table(lines.header(), delimiter=delimiter)
+        width = len(table.header)
+        for record in lines.records(width):
+            fields = record.fields
             if not fields or (len(fields) == 1 and not fields[0].strip()):
                 continue  # blank line: not a row
-            raw = delimiter.join(fields)
             if len(fields) > width and not any(f.strip() for f in fields[width:]):
                 fields = fields[:width]  # trailing delimiters, common in exports
             if len(fields) != width:
-                table.malformed.append(Malformed(line, raw, "field_count", str(len(fields))))
+                problem = "unclosed_quote" if record.unclosed_quote else "field_count"
+                table.malformed.append(
+                    Malformed(record.line, record.raw, problem, str(len(fields)))
+                )
                 continue
-            table.add(fields, line, raw)
+            if record.unclosed_quote:
+                table.stray_quotes.append(record.line)
+            table.add(fields, record.line, record.raw)
     except csv.Error as exc:
         raise TableError(
-            f"{path}, строка {reader.line_num}: файл CSV не читается дальше ({exc}); "
+            f"{path}, строка {lines.pos}: файл CSV не читается дальше ({exc}); "
             "проверьте незакрытые кавычки"
         ) from exc
     return table
