@@ -55,6 +55,17 @@ def test_utf16_is_recognised_by_its_bom_and_unknown_bytes_are_named() -> None:
         decode("текст".encode("cp1251"), Path("a.csv"), ("utf-8",))
 
 
+def test_an_undecodable_file_names_the_line_and_byte_per_encoding() -> None:
+    data = "текст\r\nкарта".encode("cp1251") + b"\x98\r\n"  # 0x98: no character in cp1251
+    with pytest.raises(TableError) as stopped:
+        decode(data, Path("a.csv"), ("utf-8", "cp1251", "no-such-codec"))
+    assert (
+        "a.csv: не удалось определить кодировку: пробовали utf-8 (строка 1: байт 0xf2 не "
+        "читается), cp1251 (строка 2: байт 0x98 не читается), no-such-codec (неизвестная "
+        "кодировка)"
+    ) in str(stopped.value)
+
+
 def test_delimiter_by_known_names_or_else_by_width() -> None:
     header = "id;text,with comma;label"
     assert detect_delimiter(header) == ";"  # three columns beat two

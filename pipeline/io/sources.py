@@ -16,16 +16,13 @@ import pandas as pd
 from pipeline.config import REQUIRED_FIELDS, IngestConfig
 from pipeline.errors import PipelineError
 from pipeline.io import tables
+from pipeline.io.decoding import ENCODING_FIX, TableError, decode, read_bytes
 from pipeline.io.tables import (
-    ENCODING_FIX,
     Malformed,
-    TableError,
     cell_text,
-    decode,
     first_line,
     fold_name,
     json_line_records,
-    read_bytes,
     read_sheet,
     split_delimited,
     supported_suffix,

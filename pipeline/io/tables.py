@@ -6,10 +6,11 @@ array), so that messages can say "file.csv, строка 12". Rows that cannot b
 number of fields, a line that is not a JSON object) are set aside as ``Malformed`` with their
 place; what happens to them (quarantine, a warning) is the caller's business.
 
-One encoding rule (UTF-16 by its BOM, else the first listed encoding that decodes the whole
-file: UTF-8, then Windows-1251 as Excel saves it) and one delimiter rule (the delimiter under
-which the first line reads as the best header). CSV lines are read by ``delimited``, where a
-quote that opens a field and never closes costs only its own line, not the rows after it.
+One encoding rule (``decoding``: UTF-16 by its BOM, else the first listed encoding that decodes
+the whole file: UTF-8, then Windows-1251 as Excel saves it) and one delimiter rule (the
+delimiter under which the first line reads as the best header). CSV lines are read by
+``delimited``, where a quote that opens a field and never closes costs only its own line, not
+the rows after it. A ``.jsonl`` file holding one JSON array is read as the array.
 The ingest stage passes its configured encodings, delimiters and column aliases; ``evaluate``
 and the label import use the defaults.
 """
@@ -26,20 +27,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.errors import PipelineError
+from pipeline.io.decoding import ENCODINGS, TableError, decode, read_bytes
 from pipeline.io.delimited import DELIMITERS, DelimitedText, detect_delimiter, first_line
 
-ENCODINGS = ("utf-8-sig", "cp1251")
 DELIMITED_SUFFIXES = (".csv", ".tsv", ".txt")
 JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
 JSON_SUFFIXES = (".json",)
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 SUPPORTED_SUFFIXES = DELIMITED_SUFFIXES + JSON_LINES_SUFFIXES + JSON_SUFFIXES + EXCEL_SUFFIXES
-ENCODING_FIX = "сохраните файл в UTF-8 или Windows-1251"
-
-
-class TableError(PipelineError):
-    """A file cannot be read as a table at all; the message names the file and the cause."""
 
 
 def fold_name(name: object) -> str:
@@ -122,97 +117,6 @@ def cell_text(value: object) -> str | None:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
-
-
-# --- bytes to text -------------------------------------------------------------------------------
-
-
-def read_bytes(path: Path) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise TableError(f"{path}: файл не читается ({exc.strerror})") from exc
-
-
-def decode(
-    data: bytes, path: Path, encodings: Iterable[str] = ENCODINGS, fix: str = ENCODING_FIX
-) -> tuple[str, str]:
-    """Decode a whole file with the first encoding that fits; UTF-16 is recognised by its BOM.
-
-    ``fix`` is the advice when none fits (the ingest stage adds its params.yaml setting).
-    """
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return _line_ends(data.decode("utf-16")), "utf-16"
-    guessed = _utf16_without_bom(data)
-    if guessed:
-        try:
-            return _line_ends(data.decode(guessed)), guessed
-        except UnicodeDecodeError:
-            pass
-    tried = []
-    for encoding in encodings:
-        try:
-            text = data.decode(encoding)
-        except (UnicodeDecodeError, LookupError):
-            tried.append(encoding)
-            continue
-        if not _is_utf8(encoding):
-            mixed = _mixed_with_utf8(data, encoding)
-            if mixed is not None:
-                return _line_ends(mixed), f"utf-8+{encoding}"
-        if _is_utf8(encoding) and data.startswith(b"\xef\xbb\xbf"):
-            text = text.lstrip("\ufeff")
-        return _line_ends(text), encoding
-    raise TableError(
-        f"{path}: не удалось определить кодировку (пробовали: {', '.join(tried)}); {fix}"
-    )
-
-
-def _is_utf8(encoding: str) -> bool:
-    return encoding.replace("-", "").replace("_", "").lower().startswith("utf8")
-
-
-def _mixed_with_utf8(data: bytes, fallback: str) -> str | None:
-    """A file appended to by two systems, some lines UTF-8 and some in ``fallback`` (cp1251):
-    each line decoded in the encoding it is in, so neither half turns into «РєР°СЂС‚Р°». None
-    when no line is non-ASCII UTF-8 (a plain ``fallback`` file: decode it whole)."""
-    lines = data.split(b"\n")
-    decoded, utf8_lines = [], 0
-    for line in lines:
-        try:
-            text = line.decode("utf-8")
-            utf8_lines += not line.isascii()
-        except UnicodeDecodeError:
-            text = line.decode(fallback)
-        decoded.append(text)
-    if not utf8_lines:
-        return None
-    return "\n".join(decoded).lstrip("\ufeff")
-
-
-def _utf16_without_bom(data: bytes) -> str | None:
-    """``utf-16-le`` / ``utf-16-be`` when the bytes look like UTF-16 text without a BOM (every
-    other byte of Latin and Cyrillic text is the same high byte, often NUL), else None."""
-    sample = data[:4000]
-    if len(sample) < 4 or b"\x00" not in sample:
-        return None
-    even, odd = sample[0::2], sample[1::2]
-    if odd.count(0) > 0.3 * len(odd) and even.count(0) < 0.05 * len(even):
-        return "utf-16-le"
-    if even.count(0) > 0.3 * len(even) and odd.count(0) < 0.05 * len(odd):
-        return "utf-16-be"
-    return None
-
-
-def _line_ends(text: str) -> str:
-    """A file whose lines end in a bare CR (old Mac exports) gets LF line ends; files with LF
-    or CRLF are left as they are (a CR inside a quoted cell is the client's text)."""
-    if "\r" in text and "\n" not in text:
-        return text.replace("\r", "\n")
-    return text
-
-
-# --- text to rows --------------------------------------------------------------------------------
 
 
 def split_delimited(text: str, path: Path, delimiter: str) -> Table:
