@@ -175,3 +175,20 @@ def test_a_quoted_text_with_line_breaks_stays_one_row(tmp_path: Path) -> None:
         ["RQ-2", "СМС", "sms"],
     ]
     assert table.places == [2, 5] and table.stray_quotes == []
+
+
+def test_json_lines_end_in_lf_crlf_or_cr_and_an_array_in_a_jsonl_file_is_read_as_one(
+    tmp_path: Path,
+) -> None:
+    """A JSON-lines file with mixed line ends used to read two records as one bad line; a
+    .jsonl file holding one JSON array was one bad line (or one per line of the array)."""
+    items = [{"text": text, "label": label} for text, label in ROWS]
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes("{}\r{}\n{}\r\n".format(*map(json.dumps, items)).encode("utf-8"))
+    assert read_table(path).places == [1, 2, 3]
+    for name, indent in (("one_line.jsonl", None), ("pretty.jsonl", 2)):
+        path = tmp_path / name
+        path.write_text(json.dumps([*items, 7], ensure_ascii=False, indent=indent), "utf-8")
+        table = read_table(path)
+        assert [row[0] for row in table.rows] == [text for text, _ in ROWS]
+        assert table.problems(name) == [f"{name}, запись 4: ожидается объект {{...}}"]

@@ -22,6 +22,8 @@ from pipeline.io.tables import (
     cell_text,
     first_line,
     fold_name,
+    is_json_array,
+    json_array_records,
     json_line_records,
     read_sheet,
     split_delimited,
@@ -59,7 +61,7 @@ class RawTable:
 ENCODING_FIX = ENCODING_FIX + " либо добавьте кодировку в params.yaml (ingest.encodings)"
 JSON_LINE_PROBLEMS = {
     "not_json": "строка не является JSON-объектом ({detail})",
-    "not_object": "ожидается JSON-объект {{...}} в каждой строке",
+    "not_object": "ожидается JSON-объект {{...}} в каждой {where}",
 }
 
 
@@ -171,15 +173,19 @@ def _malformed_row(bad: Malformed, width: int, delimiter: str) -> dict:
 
 
 def read_json_lines(text: str, path: Path, kind: str, config: IngestConfig) -> RawTable:
-    """Each line's own keys are mapped (lines of one export may name a field differently)."""
+    """Each line's own keys are mapped (lines of one export may name a field differently).
+    A file holding one JSON array of objects instead is read record by record (numbered from
+    1), so that no record hides in one bad "line"."""
     aliases = config.columns[kind]
-    parsed, malformed = json_line_records(text)
+    array = is_json_array(text)
+    parsed, malformed = json_array_records(text, path) if array else json_line_records(text)
+    where = "записи массива" if array else "строке"
     bad_rows = [
         _bad_row(
             bad.place,
             bad.raw,
             "bad_json",
-            JSON_LINE_PROBLEMS[bad.problem].format(detail=bad.detail),
+            JSON_LINE_PROBLEMS[bad.problem].format(detail=bad.detail, where=where),
         )
         for bad in malformed
     ]

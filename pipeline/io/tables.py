@@ -162,10 +162,10 @@ class Record:
 def json_line_records(text: str) -> tuple[list[Record], list[Malformed]]:
     """One JSON object per line; blank lines are skipped, other lines set aside."""
     records, malformed = [], []
-    # only LF / CRLF end a line: str.splitlines() would also split at U+2028 / U+2029, which
-    # JSON allows inside a string (a client's text pasted from a word processor)
-    for number, line in enumerate(text.split("\n"), start=1):
-        line = line.removesuffix("\r")
+    # only LF, CRLF and CR end a line (a JSON string holds none of them unescaped):
+    # str.splitlines() would also split at U+2028 / U+2029, which JSON allows inside a string
+    # (a client's text pasted from a word processor)
+    for number, line in enumerate(re.split(r"\r\n|\r|\n", text), start=1):
         if not line.strip():
             continue
         try:
@@ -191,8 +191,8 @@ def records_table(
     return table
 
 
-def split_json_array(text: str, path: Path) -> Table:
-    """A JSON array of objects, one object per row."""
+def json_array_records(text: str, path: Path) -> tuple[list[Record], list[Malformed]]:
+    """A JSON array of objects: each object a record numbered from 1, other items set aside."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -207,11 +207,31 @@ def split_json_array(text: str, path: Path) -> Table:
         )
     records, malformed = [], []
     for number, item in enumerate(data, start=1):
+        raw = json.dumps(item, ensure_ascii=False)
         if isinstance(item, dict):
-            records.append(Record(number, "", item))
+            records.append(Record(number, raw, item))
         else:
-            malformed.append(Malformed(number, json.dumps(item, ensure_ascii=False), "not_object"))
-    return records_table(records, malformed, place_name="запись")
+            malformed.append(Malformed(number, raw, "not_object"))
+    return records, malformed
+
+
+def is_json_array(text: str) -> bool:
+    """Whether JSON text is one array rather than JSON lines: it opens with ``[`` and is one
+    line, or its first line is not a JSON value of its own (the array spans lines)."""
+    text = text.strip()
+    if not text.startswith("["):
+        return False
+    first, _, rest = text.partition("\n")
+    try:
+        json.loads(first)
+    except json.JSONDecodeError:
+        return True
+    return not rest.strip()
+
+
+def split_json_array(text: str, path: Path) -> Table:
+    """A JSON array of objects, one object per row."""
+    return records_table(*json_array_records(text, path), place_name="запись")
 
 
 def read_sheet(path: Path) -> Table:
@@ -266,9 +286,9 @@ def read_table(
     text, encoding = decode(read_bytes(path), path, encodings)
     if not text.strip():
         raise TableError(f"{path}: файл пуст")
-    if suffix in JSON_LINES_SUFFIXES:
+    if suffix in JSON_LINES_SUFFIXES and not is_json_array(text):
         table = records_table(*json_line_records(text))
-    elif suffix in JSON_SUFFIXES:
+    elif suffix in JSON_SUFFIXES + JSON_LINES_SUFFIXES:
         table = split_json_array(text, path)
     else:
         delimiters = tuple(delimiters)
