@@ -192,3 +192,12 @@ def test_json_lines_end_in_lf_crlf_or_cr_and_an_array_in_a_jsonl_file_is_read_as
         table = read_table(path)
         assert [row[0] for row in table.rows] == [text for text, _ in ROWS]
         assert table.problems(name) == [f"{name}, запись 4: ожидается объект {{...}}"]
+
+
+def test_a_stray_quote_in_the_header_does_not_swallow_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "crm.csv"
+    path.write_text('id;"text;label\nRQ-1;СМС;sms\nRQ-2;карта;card\n', encoding="utf-8")
+    table = read_table(path)
+    assert table.header == ["id", "text", "label"]
+    assert table.rows == [["RQ-1", "СМС", "sms"], ["RQ-2", "карта", "card"]]
+    assert (table.places, table.stray_quotes) == ([2, 3], [1])

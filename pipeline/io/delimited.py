@@ -82,8 +82,20 @@ class DelimitedText:
         self.pos += 1
         return self.lines[self.pos - 1]
 
-    def header(self) -> list[str]:
-        return next(csv.reader(self, delimiter=self.delimiter), [])
+    def header(self) -> CsvRecord:
+        """The first line's record. A quote in it that swallows the lines after it (they read
+        as rows: as many fields, or the quote still open at the end of the file) leaves the
+        header its first line, the quote dropped from the name it opened."""
+        fields = next(csv.reader(self, delimiter=self.delimiter), [])
+        span = self.lines[: self.pos]
+        if len(span) < 2:
+            return CsvRecord(1, fields, self.delimiter.join(fields))
+        first = span[0].rstrip("\r\n")
+        names = [name.removeprefix('"') for name in literal_fields(first, self.delimiter)]
+        if not self._stray_quote(span, len(names), shape=None):
+            return CsvRecord(1, fields, self.delimiter.join(fields))
+        self.pos = 1
+        return CsvRecord(1, names, first, True)
 
     def records(self, width: int) -> Iterator[CsvRecord]:
         """The records after the header (``width``: its number of fields)."""
@@ -102,20 +114,23 @@ class DelimitedText:
             self.pos = start + 1  # the swallowed lines are read again as their own rows
             reader = csv.reader(self, delimiter=self.delimiter)
 
-    def _stray_quote(self, span: list[str], width: int) -> bool:
-        """Whether a record's quote opened on its first line and never closed properly."""
+    def _stray_quote(self, span: list[str], width: int, shape: str | None = "") -> bool:
+        """Whether a record's quote opened on its first line and never closed properly: it is
+        open at the end of the file, or a line it swallowed reads as a row (``width`` fields,
+        the first shaped like the record's own; any first field for ``shape=None``)."""
         if self.pos == len(self.lines) and open_quote_at_end("".join(span), self.delimiter):
             return True
         if len(span) < 2 or width < 2:
             return False
-        shape = id_shape(literal_fields(span[0], self.delimiter)[0])
+        if shape == "":
+            shape = id_shape(literal_fields(span[0].rstrip("\r\n"), self.delimiter)[0])
         return any(self._looks_like_row(line, width, shape) for line in span[1:])
 
-    def _looks_like_row(self, line: str, width: int, shape: str) -> bool:
+    def _looks_like_row(self, line: str, width: int, shape: str | None) -> bool:
         fields = literal_fields(line.rstrip("\r\n"), self.delimiter)
         while len(fields) > width and not fields[-1].strip():
             fields.pop()  # trailing delimiters, common in exports
-        return len(fields) == width and id_shape(fields[0]) == shape
+        return len(fields) == width and (shape is None or id_shape(fields[0]) == shape)
 
 
 def id_shape(value: str) -> str:

@@ -124,10 +124,13 @@ def split_delimited(text: str, path: Path, delimiter: str) -> Table:
 
     A line whose quote never closes is read with the quote as text (``delimited``); it is a row
     when its fields then fit (its line in ``stray_quotes``), else set aside as
-    ``unclosed_quote``."""
+    ``unclosed_quote``; a header read so is in ``stray_quotes`` as line 1."""
     lines = DelimitedText(text, delimiter)
     try:
-        table = Table(lines.header(), delimiter=delimiter)
+        header = lines.header()
+        table = Table(header.fields, delimiter=delimiter)
+        if header.unclosed_quote:
+            table.stray_quotes.append(header.line)
         width = len(table.header)
         for record in lines.records(width):
             fields = record.fields
