@@ -174,8 +174,7 @@ def reconcile(
     accepted_per_file = contacts["source_file"].value_counts()
     for label, info in files.items():
         if info["kind"] == "drivers":
-            info["accepted"] = info["rows_read"] - info["quarantined"]
-            info["duplicates"] = 0
+            info["accepted"] = info["rows_read"] - info["quarantined"] - info["duplicates"]
         else:
             info["accepted"] = int(accepted_per_file.get(label, 0))
             info["duplicates"] = int(duplicates.get(label, 0))
