@@ -243,7 +243,10 @@ def read_sheet(path: Path) -> Table:
     try:
         sheets = pd.read_excel(path, dtype=object, header=None, engine="openpyxl", sheet_name=None)
     except Exception as exc:  # openpyxl raises many types for a broken workbook
-        raise TableError(f"{path}: файл Excel не открывается ({exc})") from exc
+        raise TableError(
+            f"{path}: файл Excel не открывается ({exc}); ожидается книга .xlsx — откройте файл "
+            "в Excel и сохраните его заново (или выгрузите в CSV)"
+        ) from exc
     filled = {name: s.dropna(how="all") for name, s in sheets.items()}
     filled = {name: s for name, s in filled.items() if not s.empty}
     if len(filled) > 1:
