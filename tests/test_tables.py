@@ -55,6 +55,17 @@ def test_utf16_is_recognised_by_its_bom_and_unknown_bytes_are_named() -> None:
         decode("текст".encode("cp1251"), Path("a.csv"), ("utf-8",))
 
 
+def test_an_undecodable_file_names_the_line_and_byte_per_encoding() -> None:
+    data = "текст\r\nкарта".encode("cp1251") + b"\x98\r\n"  # 0x98: no character in cp1251
+    with pytest.raises(TableError) as stopped:
+        decode(data, Path("a.csv"), ("utf-8", "cp1251", "no-such-codec"))
+    assert (
+        "a.csv: не удалось определить кодировку: пробовали utf-8 (строка 1: байт 0xf2 не "
+        "читается), cp1251 (строка 2: байт 0x98 не читается), no-such-codec (неизвестная "
+        "кодировка)"
+    ) in str(stopped.value)
+
+
 def test_delimiter_by_known_names_or_else_by_width() -> None:
     header = "id;text,with comma;label"
     assert detect_delimiter(header) == ";"  # three columns beat two
@@ -116,3 +127,77 @@ def test_empty_and_unsupported_files_are_refused(tmp_path: Path) -> None:
 def test_names_fold_case_spaces_and_yo() -> None:
     assert fold_name("  Текст   Обращения ") == "текст обращения"
     assert fold_name("Ёмкость") == "емкость"
+
+
+def test_a_stray_opening_quote_costs_only_its_own_line(tmp_path: Path) -> None:
+    """«"Карта не пришла» without the closing quote used to swallow the following lines into
+    one field (until the next quote in the file, here the one before «Нормальный»); the line is
+    now read with the quote as text and every following line is its own row."""
+    path = tmp_path / "crm.csv"
+    lines = [
+        "id,text,label",
+        'RQ-1,"Карта не пришла,card',
+        "RQ-2,Не приходит СМС,sms",
+        'RQ-3,"Нормальный, текст",card',
+        'RQ-4,"Снова не закрыта,card',  # the last line: the quote is open at the end of the file
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    table = read_table(path)
+    assert table.rows == [
+        ["RQ-1", '"Карта не пришла', "card"],
+        ["RQ-2", "Не приходит СМС", "sms"],
+        ["RQ-3", "Нормальный, текст", "card"],
+        ["RQ-4", '"Снова не закрыта', "card"],
+    ]
+    assert table.places == [2, 3, 4, 5]
+    assert table.stray_quotes == [2, 5] and not table.malformed
+
+
+def test_a_stray_quote_in_a_line_that_still_does_not_fit_is_set_aside_alone(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "crm.csv"
+    path.write_text('id;text;label\nRQ-1;"Карта не пришла\nRQ-2;СМС;sms\n', encoding="utf-8")
+    table = read_table(path)
+    assert table.rows == [["RQ-2", "СМС", "sms"]] and table.places == [3]
+    assert table.problems(path.name) == ["crm.csv, строка 2: незакрытая кавычка, полей 2 вместо 3"]
+
+
+def test_a_quoted_text_with_line_breaks_stays_one_row(tmp_path: Path) -> None:
+    """A closed quote around a multi-line text (even a line with as many commas as the header)
+    is one row; the next row keeps its physical line number."""
+    path = tmp_path / "crm.csv"
+    text = 'RQ-1,"Здравствуйте,\nкарта, не пришла, неделя\n""срочно"", жду",card'
+    path.write_bytes(("id,text,label\r\n" + text + "\r\nRQ-2,СМС,sms\r\n").encode("utf-8"))
+    table = read_table(path)
+    assert table.rows == [
+        ["RQ-1", 'Здравствуйте,\nкарта, не пришла, неделя\n"срочно", жду', "card"],
+        ["RQ-2", "СМС", "sms"],
+    ]
+    assert table.places == [2, 5] and table.stray_quotes == []
+
+
+def test_json_lines_end_in_lf_crlf_or_cr_and_an_array_in_a_jsonl_file_is_read_as_one(
+    tmp_path: Path,
+) -> None:
+    """A JSON-lines file with mixed line ends used to read two records as one bad line; a
+    .jsonl file holding one JSON array was one bad line (or one per line of the array)."""
+    items = [{"text": text, "label": label} for text, label in ROWS]
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes("{}\r{}\n{}\r\n".format(*map(json.dumps, items)).encode("utf-8"))
+    assert read_table(path).places == [1, 2, 3]
+    for name, indent in (("one_line.jsonl", None), ("pretty.jsonl", 2)):
+        path = tmp_path / name
+        path.write_text(json.dumps([*items, 7], ensure_ascii=False, indent=indent), "utf-8")
+        table = read_table(path)
+        assert [row[0] for row in table.rows] == [text for text, _ in ROWS]
+        assert table.problems(name) == [f"{name}, запись 4: ожидается объект {{...}}"]
+
+
+def test_a_stray_quote_in_the_header_does_not_swallow_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "crm.csv"
+    path.write_text('id;"text;label\nRQ-1;СМС;sms\nRQ-2;карта;card\n', encoding="utf-8")
+    table = read_table(path)
+    assert table.header == ["id", "text", "label"]
+    assert table.rows == [["RQ-1", "СМС", "sms"], ["RQ-2", "карта", "card"]]
+    assert (table.places, table.stray_quotes) == ([2, 3], [1])

@@ -185,6 +185,18 @@ def _number_problem(problems, raw, parsed, column) -> None:
     )
 
 
+def _count_problem(problems, raw, parsed, column) -> None:
+    """A count (transfers, status updates) is a whole number from 0 that fits an integer:
+    ``2.5`` would be rounded and ``1e30`` would wrap to a negative number without a word."""
+    _number_problem(problems, raw, parsed, column)
+    whole = (parsed < 2**31) & (parsed % 1 == 0)
+    problems.add(
+        (parsed >= 0) & ~whole,
+        "bad_number",
+        "некорректное число " + quoted(raw) + f" в колонке {column}: ожидается целое число ≥ 0",
+    )
+
+
 def convert(
     raw: pd.DataFrame, kind: str, config: IngestConfig, today: date | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -288,7 +300,7 @@ def _call_columns(out, text_of, created, text, problems: Problems, config: Inges
     problems.add(text_of["outcome"].isna(), "missing_outcome", "нет результата звонка")
     out["outcome"] = outcome
     transfers = pd.to_numeric(text_of["transfers"], errors="coerce")
-    _number_problem(problems, text_of["transfers"], transfers, "transfers")
+    _count_problem(problems, text_of["transfers"], transfers, "transfers")
     out["transfers"] = transfers.fillna(0).round().astype("Int64")
     out["route"] = text_of["route"]
     out["text"] = text
@@ -341,7 +353,7 @@ def _complaint_columns(
     out["status"] = status.fillna(derived.astype("string"))
     out["status_conflict"] = status_conflicts(status, resolved)
     updates = pd.to_numeric(text_of["status_updates"], errors="coerce")
-    _number_problem(problems, text_of["status_updates"], updates, "status_updates")
+    _count_problem(problems, text_of["status_updates"], updates, "status_updates")
     out["status_updates"] = updates.fillna(0).round().astype("Int64")
     for name in ("ended_at",):
         out[name] = pd.Series(pd.NaT, index=index, dtype="datetime64[us, UTC]")

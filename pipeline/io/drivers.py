@@ -4,8 +4,6 @@ customers). Optional; a bad row is quarantined like any export row.
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 from pathlib import Path
 
@@ -14,7 +12,7 @@ import pandas as pd
 from pipeline.config import IngestConfig
 from pipeline.io.convert import Problems, blank_to_na, quoted
 from pipeline.io.sources import IngestError, column_map, decode_bytes, detect_delimiter
-from pipeline.io.tables import first_line
+from pipeline.io.tables import DelimitedText, first_line
 from pipeline.io.weeks import WeekError, monday_of, weeks_of
 
 DRIVER_COLUMNS = ("iso_week", "week_start", "customers")
@@ -99,32 +97,36 @@ def read_drivers(path: Path, config: IngestConfig) -> tuple[pd.DataFrame, pd.Dat
             f"{path}: нет колонок недели и числа клиентов; ожидается заголовок "
             + _expected(config)
         )
-    # short rows are kept (a missing cell is a rejected value, not a malformed row)
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    mapping = column_map(rows[0], config.drivers_columns)
+    # short rows are kept (a missing cell is a rejected value, not a malformed row); a quote
+    # that never closes costs its own line only (``DelimitedText``, as for every CSV export)
+    lines = DelimitedText(text, delimiter)
+    header = lines.header().fields
+    mapping = column_map(header, config.drivers_columns)
     if set(mapping) != set(config.drivers_columns):
         raise IngestError(
             f"{path}: нет колонки "
             f"{', '.join(set(config.drivers_columns) - set(mapping))}; найдены "
-            f"{rows[0]}; ожидается " + _expected(config)
+            f"{header}; ожидается " + _expected(config)
         )
     records = [
         {
-            **{name: (r[i] if i < len(r) else None) for name, i in mapping.items()},
-            "source_row": n,
-            "raw": delimiter.join(r),
+            **{name: (r.fields[i] if i < len(r.fields) else None) for name, i in mapping.items()},
+            "source_row": r.line,
+            "raw": r.raw,
         }
-        for n, r in enumerate(rows[1:], start=2)
-        if any(cell.strip() for cell in r)
+        for r in lines.records(len(header))
+        if any(cell.strip() for cell in r.fields)
     ]
     raw = pd.DataFrame.from_records(records, columns=["week", "customers", "source_row", "raw"])
     drivers, bad = convert_drivers(raw)
-    drivers = drivers.drop_duplicates("iso_week", keep="last").sort_values("iso_week")
+    # a week given twice: the last row wins, the earlier ones are counted as duplicates
+    kept = drivers.drop_duplicates("iso_week", keep="last").sort_values("iso_week")
     info = {
         "kind": "drivers",
         "encoding": encoding,
         "delimiter": delimiter,
         "rows_read": len(raw),
         "quarantined": len(bad),
+        "duplicates": len(drivers) - len(kept),
     }
-    return drivers, bad, info
+    return kept, bad, info

@@ -109,6 +109,14 @@ def read_exports(
             "quarantined": len(rejected),
         }
         logger.info("%s: %d rows, %d rejected", label, table.rows_read, len(rejected))
+        if table.stray_quotes:
+            # read with the quote as text: counted and logged, so the export can be fixed
+            files[label]["stray_quotes"] = table.stray_quotes
+            logger.warning(
+                "%s: незакрытая кавычка в строках %s; строки прочитаны с кавычкой как текстом",
+                label,
+                ", ".join(map(str, table.stray_quotes)),
+            )
         if table.rows_read == 0:
             # a header and nothing else: visible in the metrics and the log, not silent
             files[label]["empty"] = True
@@ -167,8 +175,7 @@ def reconcile(
     accepted_per_file = contacts["source_file"].value_counts()
     for label, info in files.items():
         if info["kind"] == "drivers":
-            info["accepted"] = info["rows_read"] - info["quarantined"]
-            info["duplicates"] = 0
+            info["accepted"] = info["rows_read"] - info["quarantined"] - info["duplicates"]
         else:
             info["accepted"] = int(accepted_per_file.get(label, 0))
             info["duplicates"] = int(duplicates.get(label, 0))

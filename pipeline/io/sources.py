@@ -16,15 +16,15 @@ import pandas as pd
 from pipeline.config import REQUIRED_FIELDS, IngestConfig
 from pipeline.errors import PipelineError
 from pipeline.io import tables
+from pipeline.io.decoding import ENCODING_FIX, TableError, decode, read_bytes
 from pipeline.io.tables import (
-    ENCODING_FIX,
-    TableError,
+    Malformed,
     cell_text,
-    decode,
     first_line,
     fold_name,
+    is_json_array,
+    json_array_records,
     json_line_records,
-    read_bytes,
     read_sheet,
     split_delimited,
     supported_suffix,
@@ -53,6 +53,7 @@ class RawTable:
     encoding: str | None = None
     delimiter: str | None = None
     rows_read: int = 0
+    stray_quotes: list[int] = field(default_factory=list)  # lines read with a quote as text
 
 
 # --- reading (the generic reader is pipeline/io/tables.py; here: aliases and quarantine) --------
@@ -60,7 +61,7 @@ class RawTable:
 ENCODING_FIX = ENCODING_FIX + " либо добавьте кодировку в params.yaml (ingest.encodings)"
 JSON_LINE_PROBLEMS = {
     "not_json": "строка не является JSON-объектом ({detail})",
-    "not_object": "ожидается JSON-объект {{...}} в каждой строке",
+    "not_object": "ожидается JSON-объект {{...}} в каждой {where}",
 }
 
 
@@ -133,7 +134,6 @@ def read_delimited(text: str, path: Path, kind: str, config: IngestConfig) -> Ra
     table = split_delimited(text, path, delimiter)
     mapping = column_map(table.header, aliases)
     require_columns(mapping, table.header, kind, aliases, path)
-    width = len(table.header)
     records = [
         {
             **{name: fields[index] for name, index in mapping.items()},
@@ -142,30 +142,50 @@ def read_delimited(text: str, path: Path, kind: str, config: IngestConfig) -> Ra
         }
         for fields, place, raw in zip(table.rows, table.places, table.raws, strict=True)
     ]
-    bad_rows = [
-        _bad_row(
+    bad_rows = [_malformed_row(bad, len(table.header), delimiter) for bad in table.malformed]
+    frame = pd.DataFrame.from_records(records, columns=[*aliases, "source_row", "raw"])
+    return RawTable(
+        frame,
+        bad_rows,
+        delimiter=delimiter,
+        rows_read=len(records) + len(bad_rows),
+        stray_quotes=table.stray_quotes,
+    )
+
+
+def _malformed_row(bad: Malformed, width: int, delimiter: str) -> dict:
+    """A CSV line that is not a row, as a quarantined row with its reason."""
+    if bad.problem == "unclosed_quote":
+        return _bad_row(
             bad.place,
             bad.raw,
-            "bad_field_count",
-            f"строка повреждена: число полей {bad.detail} вместо {width} "
-            f"(разделитель {delimiter!r})",
+            "unclosed_quote",
+            f"незакрытая кавычка в строке {bad.place}: с кавычкой как текстом полей "
+            f"{bad.detail} вместо {width} (разделитель {delimiter!r}); следующие строки "
+            "прочитаны отдельно — закройте или уберите кавычку в выгрузке",
         )
-        for bad in table.malformed
-    ]
-    frame = pd.DataFrame.from_records(records, columns=[*aliases, "source_row", "raw"])
-    return RawTable(frame, bad_rows, delimiter=delimiter, rows_read=len(records) + len(bad_rows))
+    return _bad_row(
+        bad.place,
+        bad.raw,
+        "bad_field_count",
+        f"строка повреждена: число полей {bad.detail} вместо {width} (разделитель {delimiter!r})",
+    )
 
 
 def read_json_lines(text: str, path: Path, kind: str, config: IngestConfig) -> RawTable:
-    """Each line's own keys are mapped (lines of one export may name a field differently)."""
+    """Each line's own keys are mapped (lines of one export may name a field differently).
+    A file holding one JSON array of objects instead is read record by record (numbered from
+    1), so that no record hides in one bad "line"."""
     aliases = config.columns[kind]
-    parsed, malformed = json_line_records(text)
+    array = is_json_array(text)
+    parsed, malformed = json_array_records(text, path) if array else json_line_records(text)
+    where = "записи массива" if array else "строке"
     bad_rows = [
         _bad_row(
             bad.place,
             bad.raw,
             "bad_json",
-            JSON_LINE_PROBLEMS[bad.problem].format(detail=bad.detail),
+            JSON_LINE_PROBLEMS[bad.problem].format(detail=bad.detail, where=where),
         )
         for bad in malformed
     ]

@@ -6,39 +6,35 @@ array), so that messages can say "file.csv, строка 12". Rows that cannot b
 number of fields, a line that is not a JSON object) are set aside as ``Malformed`` with their
 place; what happens to them (quarantine, a warning) is the caller's business.
 
-One encoding rule (UTF-16 by its BOM, else the first listed encoding that decodes the whole
-file: UTF-8, then Windows-1251 as Excel saves it) and one delimiter rule (the delimiter under
-which the first line reads as the best header). The ingest stage passes its configured
-encodings, delimiters and column aliases; ``evaluate`` and the label import use the defaults.
+One encoding rule (``decoding``: UTF-16 by its BOM, else the first listed encoding that decodes
+the whole file: UTF-8, then Windows-1251 as Excel saves it) and one delimiter rule (the
+delimiter under which the first line reads as the best header). CSV lines are read by
+``delimited``, where a quote that opens a field and never closes costs only its own line, not
+the rows after it. A ``.jsonl`` file holding one JSON array is read as the array.
+The ingest stage passes its configured encodings, delimiters and column aliases; ``evaluate``
+and the label import use the defaults.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from pipeline.errors import PipelineError
+from pipeline.io.decoding import ENCODINGS, TableError, decode, read_bytes
+from pipeline.io.delimited import DELIMITERS, DelimitedText, detect_delimiter, first_line
 
-ENCODINGS = ("utf-8-sig", "cp1251")
-DELIMITERS = (",", ";", "\t", "|")
 DELIMITED_SUFFIXES = (".csv", ".tsv", ".txt")
 JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
 JSON_SUFFIXES = (".json",)
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 SUPPORTED_SUFFIXES = DELIMITED_SUFFIXES + JSON_LINES_SUFFIXES + JSON_SUFFIXES + EXCEL_SUFFIXES
-ENCODING_FIX = "сохраните файл в UTF-8 или Windows-1251"
-
-
-class TableError(PipelineError):
-    """A file cannot be read as a table at all; the message names the file and the cause."""
 
 
 def fold_name(name: object) -> str:
@@ -52,9 +48,9 @@ class Malformed:
 
     place: int
     raw: str
-    problem: (
-        str  # "field_count" (detail: fields found), "not_json" (parser's message), "not_object"
-    )
+    # "field_count" / "unclosed_quote" (detail: fields found), "not_json" (parser's
+    # message), "not_object"
+    problem: str
     detail: str = ""
 
 
@@ -70,6 +66,7 @@ class Table:
     place_name: str = "строка"  # "запись" for the records of a JSON array
     encoding: str | None = None
     delimiter: str | None = None
+    stray_quotes: list[int] = field(default_factory=list)  # rows read with a quote as text
 
     def add(self, cells: list[str | None], place: int, raw: str = "") -> None:
         self.rows.append(cells)
@@ -91,6 +88,7 @@ class Table:
         """The malformed rows as short Russian notes, for a warning or a report."""
         text = {
             "field_count": "полей {detail} вместо " + str(len(self.header)),
+            "unclosed_quote": "незакрытая кавычка, полей {detail} вместо " + str(len(self.header)),
             "not_json": "не JSON ({detail})",
             "not_object": "ожидается объект {{...}}",
         }
@@ -121,147 +119,37 @@ def cell_text(value: object) -> str | None:
     return str(value)
 
 
-# --- bytes to text -------------------------------------------------------------------------------
-
-
-def read_bytes(path: Path) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise TableError(f"{path}: файл не читается ({exc.strerror})") from exc
-
-
-def decode(
-    data: bytes, path: Path, encodings: Iterable[str] = ENCODINGS, fix: str = ENCODING_FIX
-) -> tuple[str, str]:
-    """Decode a whole file with the first encoding that fits; UTF-16 is recognised by its BOM.
-
-    ``fix`` is the advice when none fits (the ingest stage adds its params.yaml setting).
-    """
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return _line_ends(data.decode("utf-16")), "utf-16"
-    guessed = _utf16_without_bom(data)
-    if guessed:
-        try:
-            return _line_ends(data.decode(guessed)), guessed
-        except UnicodeDecodeError:
-            pass
-    tried = []
-    for encoding in encodings:
-        try:
-            text = data.decode(encoding)
-        except (UnicodeDecodeError, LookupError):
-            tried.append(encoding)
-            continue
-        if not _is_utf8(encoding):
-            mixed = _mixed_with_utf8(data, encoding)
-            if mixed is not None:
-                return _line_ends(mixed), f"utf-8+{encoding}"
-        if _is_utf8(encoding) and data.startswith(b"\xef\xbb\xbf"):
-            text = text.lstrip("\ufeff")
-        return _line_ends(text), encoding
-    raise TableError(
-        f"{path}: не удалось определить кодировку (пробовали: {', '.join(tried)}); {fix}"
-    )
-
-
-def _is_utf8(encoding: str) -> bool:
-    return encoding.replace("-", "").replace("_", "").lower().startswith("utf8")
-
-
-def _mixed_with_utf8(data: bytes, fallback: str) -> str | None:
-    """A file appended to by two systems, some lines UTF-8 and some in ``fallback`` (cp1251):
-    each line decoded in the encoding it is in, so neither half turns into «РєР°СЂС‚Р°». None
-    when no line is non-ASCII UTF-8 (a plain ``fallback`` file: decode it whole)."""
-    lines = data.split(b"\n")
-    decoded, utf8_lines = [], 0
-    for line in lines:
-        try:
-            text = line.decode("utf-8")
-            utf8_lines += not line.isascii()
-        except UnicodeDecodeError:
-            text = line.decode(fallback)
-        decoded.append(text)
-    if not utf8_lines:
-        return None
-    return "\n".join(decoded).lstrip("\ufeff")
-
-
-def _utf16_without_bom(data: bytes) -> str | None:
-    """``utf-16-le`` / ``utf-16-be`` when the bytes look like UTF-16 text without a BOM (every
-    other byte of Latin and Cyrillic text is the same high byte, often NUL), else None."""
-    sample = data[:4000]
-    if len(sample) < 4 or b"\x00" not in sample:
-        return None
-    even, odd = sample[0::2], sample[1::2]
-    if odd.count(0) > 0.3 * len(odd) and even.count(0) < 0.05 * len(even):
-        return "utf-16-le"
-    if even.count(0) > 0.3 * len(even) and odd.count(0) < 0.05 * len(odd):
-        return "utf-16-be"
-    return None
-
-
-def _line_ends(text: str) -> str:
-    """A file whose lines end in a bare CR (old Mac exports) gets LF line ends; files with LF
-    or CRLF are left as they are (a CR inside a quoted cell is the client's text)."""
-    if "\r" in text and "\n" not in text:
-        return text.replace("\r", "\n")
-    return text
-
-
-def first_line(text: str) -> str:
-    return text.split("\n", 1)[0].rstrip("\r")
-
-
-def detect_delimiter(
-    line: str,
-    delimiters: Iterable[str] = DELIMITERS,
-    known: Callable[[list[str]], int] | None = None,
-) -> str | None:
-    """The delimiter under which ``line`` (the first line) reads as the best header.
-
-    With ``known`` (how many of a header's names the caller recognises) the best header has the
-    most recognised names, and there is none (``None``) when no delimiter gives any; without
-    it, the header with the most columns wins. Ties go to the delimiter listed first.
-    """
-    score = known or len
-    best, best_score = None, 0
-    for delimiter in delimiters:
-        found = score(next(csv.reader([line], delimiter=delimiter), []))
-        if found > best_score:
-            best, best_score = delimiter, found
-    return best
-
-
-# --- text to rows --------------------------------------------------------------------------------
-
-
-# a complaint pasted with its whole e-mail thread can exceed csv's 128 KB default per field
-MAX_FIELD_CHARS = 16 * 1024 * 1024
-csv.field_size_limit(MAX_FIELD_CHARS)
-
-
 def split_delimited(text: str, path: Path, delimiter: str) -> Table:
-    """CSV text with a header line; blank lines are skipped, trailing empty fields dropped."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    table = Table(next(reader, []), delimiter=delimiter)
-    width = len(table.header)
-    line_start = reader.line_num + 1
+    """CSV text with a header line; blank lines are skipped, trailing empty fields dropped.
+
+    A line whose quote never closes is read with the quote as text (``delimited``); it is a row
+    when its fields then fit (its line in ``stray_quotes``), else set aside as
+    ``unclosed_quote``; a header read so is in ``stray_quotes`` as line 1."""
+    lines = DelimitedText(text, delimiter)
     try:
-        for fields in reader:
-            line, line_start = line_start, reader.line_num + 1
+        header = lines.header()
+        table = Table(header.fields, delimiter=delimiter)
+        if header.unclosed_quote:
+            table.stray_quotes.append(header.line)
+        width = len(table.header)
+        for record in lines.records(width):
+            fields = record.fields
             if not fields or (len(fields) == 1 and not fields[0].strip()):
                 continue  # blank line: not a row
-            raw = delimiter.join(fields)
             if len(fields) > width and not any(f.strip() for f in fields[width:]):
                 fields = fields[:width]  # trailing delimiters, common in exports
             if len(fields) != width:
-                table.malformed.append(Malformed(line, raw, "field_count", str(len(fields))))
+                problem = "unclosed_quote" if record.unclosed_quote else "field_count"
+                table.malformed.append(
+                    Malformed(record.line, record.raw, problem, str(len(fields)))
+                )
                 continue
-            table.add(fields, line, raw)
+            if record.unclosed_quote:
+                table.stray_quotes.append(record.line)
+            table.add(fields, record.line, record.raw)
     except csv.Error as exc:
         raise TableError(
-            f"{path}, строка {reader.line_num}: файл CSV не читается дальше ({exc}); "
+            f"{path}, строка {lines.pos}: файл CSV не читается дальше ({exc}); "
             "проверьте незакрытые кавычки"
         ) from exc
     return table
@@ -277,10 +165,10 @@ class Record:
 def json_line_records(text: str) -> tuple[list[Record], list[Malformed]]:
     """One JSON object per line; blank lines are skipped, other lines set aside."""
     records, malformed = [], []
-    # only LF / CRLF end a line: str.splitlines() would also split at U+2028 / U+2029, which
-    # JSON allows inside a string (a client's text pasted from a word processor)
-    for number, line in enumerate(text.split("\n"), start=1):
-        line = line.removesuffix("\r")
+    # only LF, CRLF and CR end a line (a JSON string holds none of them unescaped):
+    # str.splitlines() would also split at U+2028 / U+2029, which JSON allows inside a string
+    # (a client's text pasted from a word processor)
+    for number, line in enumerate(re.split(r"\r\n|\r|\n", text), start=1):
         if not line.strip():
             continue
         try:
@@ -306,8 +194,8 @@ def records_table(
     return table
 
 
-def split_json_array(text: str, path: Path) -> Table:
-    """A JSON array of objects, one object per row."""
+def json_array_records(text: str, path: Path) -> tuple[list[Record], list[Malformed]]:
+    """A JSON array of objects: each object a record numbered from 1, other items set aside."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -322,11 +210,31 @@ def split_json_array(text: str, path: Path) -> Table:
         )
     records, malformed = [], []
     for number, item in enumerate(data, start=1):
+        raw = json.dumps(item, ensure_ascii=False)
         if isinstance(item, dict):
-            records.append(Record(number, "", item))
+            records.append(Record(number, raw, item))
         else:
-            malformed.append(Malformed(number, json.dumps(item, ensure_ascii=False), "not_object"))
-    return records_table(records, malformed, place_name="запись")
+            malformed.append(Malformed(number, raw, "not_object"))
+    return records, malformed
+
+
+def is_json_array(text: str) -> bool:
+    """Whether JSON text is one array rather than JSON lines: it opens with ``[`` and is one
+    line, or its first line is not a JSON value of its own (the array spans lines)."""
+    text = text.strip()
+    if not text.startswith("["):
+        return False
+    first, _, rest = text.partition("\n")
+    try:
+        json.loads(first)
+    except json.JSONDecodeError:
+        return True
+    return not rest.strip()
+
+
+def split_json_array(text: str, path: Path) -> Table:
+    """A JSON array of objects, one object per row."""
+    return records_table(*json_array_records(text, path), place_name="запись")
 
 
 def read_sheet(path: Path) -> Table:
@@ -335,7 +243,10 @@ def read_sheet(path: Path) -> Table:
     try:
         sheets = pd.read_excel(path, dtype=object, header=None, engine="openpyxl", sheet_name=None)
     except Exception as exc:  # openpyxl raises many types for a broken workbook
-        raise TableError(f"{path}: файл Excel не открывается ({exc})") from exc
+        raise TableError(
+            f"{path}: файл Excel не открывается ({exc}); ожидается книга .xlsx — откройте файл "
+            "в Excel и сохраните его заново (или выгрузите в CSV)"
+        ) from exc
     filled = {name: s.dropna(how="all") for name, s in sheets.items()}
     filled = {name: s for name, s in filled.items() if not s.empty}
     if len(filled) > 1:
@@ -381,9 +292,9 @@ def read_table(
     text, encoding = decode(read_bytes(path), path, encodings)
     if not text.strip():
         raise TableError(f"{path}: файл пуст")
-    if suffix in JSON_LINES_SUFFIXES:
+    if suffix in JSON_LINES_SUFFIXES and not is_json_array(text):
         table = records_table(*json_line_records(text))
-    elif suffix in JSON_SUFFIXES:
+    elif suffix in JSON_SUFFIXES + JSON_LINES_SUFFIXES:
         table = split_json_array(text, path)
     else:
         delimiters = tuple(delimiters)
