@@ -337,20 +337,24 @@ def test_workbook_cells_that_look_like_formulas_are_text(hostile):
     assert FORMULA in [c.value for c in cells]  # the owner's action, as text
 
 
-def test_labelling_sheet_guards_formulas_and_reads_back_unchanged(hostile, tmp_path):
-    """A labeller opens to_label.csv in Excel: no cell starts a formula; labelled and imported
-    back, the text is the client's text."""
-    from pipeline.taxonomy.label_import import read_labelled
-
+def test_labelling_sheet_starts_no_formula(hostile):
+    """A labeller opens to_label.csv in Excel: no cell starts a formula."""
     sheet = pd.read_csv(hostile["labeling"] / "to_label.csv", dtype=str, keep_default_na=False)
+    assert len(sheet)
     starts = [v for column in sheet for v in sheet[column] if v[:1] in ("=", "+", "-", "@")]
     assert not starts
-    guarded = sheet[sheet["text"].str.startswith("'=")]
-    assert len(guarded), "the planted =HYPERLINK texts are among the contacts to label"
-    labelled = guarded.assign(reason_id="sms_code_missing")[["text", "reason_id"]]
-    labelled.to_csv(tmp_path / "labelled.csv", index=False)
-    back = read_labelled(tmp_path / "labelled.csv")
-    assert back["text"].str.startswith(FORMULA).all()
+
+
+def test_a_guarded_labelling_sheet_reads_back_as_the_clients_text(tmp_path):
+    from pipeline.io.cells import guard_frame
+    from pipeline.taxonomy.label_import import read_labelled
+
+    texts = [FORMULA + " карта не пришла", "-5000 руб списали дважды", "@банк ответьте", "ок"]
+    frame = pd.DataFrame({"text": texts, "reason_id": "card_not_delivered"})
+    guard_frame(frame).to_csv(tmp_path / "labelled.csv", index=False, encoding="utf-8-sig")
+    written = (tmp_path / "labelled.csv").read_text(encoding="utf-8-sig")
+    assert "\n'=HYPERLINK" in written.replace('"', "") and "\n'-5000" in written
+    assert read_labelled(tmp_path / "labelled.csv")["text"].tolist() == texts
 
 
 @pytest.mark.notebook

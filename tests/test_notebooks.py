@@ -8,6 +8,7 @@ directory ``notebooks/``) on a kernel that is this interpreter, and its last cel
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -176,6 +177,10 @@ def test_committed_notebooks_are_parameterised_and_hold_no_outputs():
         code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
         assert "from pipeline import investigate" in code, name
         assert "to_parquet" not in code and "to_csv" not in code, name
+        # every styled table escapes its cells in one format call: a second .format() call
+        # resets the escaping of every column it does not name (pandas Styler)
+        assert code.count(".style") == code.count('.style.format(escape="html"'), name
+        assert not re.search(r'escape="html"\)\s*\.format\(', code), name
 
 
 NOTEBOOK_PAYLOAD = (
