@@ -49,7 +49,7 @@ def mask_personal_data(text: Any) -> str:
     >>> mask_personal_data("Карта 4276 3800 1234 5678, звоните 8-916-123-45-67. Сумма 5 000 руб")
     'Карта [карта], звоните [телефон]. Сумма 5 000 руб'
     >>> mask_personal_data("Оператор Иванова Мария, ул. Ленина, д. 5, кв. 12")
-    'Оператор [ФИО], [адрес]'
+    'Оператор [ФИО], ул. Ленина, [адрес]'
 
     Idempotent (masked text stays as it is); ``normalize`` reads the labels as placeholders,
     so features are the same whether a text was masked before or not.

@@ -13,9 +13,11 @@ carry any ("Вера", "Надежда"). Masked as a name:
 - a possible name word right after a word that introduces a person ("меня зовут Вера").
 
 Lower-case names ("оператор анна") are not found: they cannot be told from common words.
-Addresses: a street-type word with its capitalised or numbered name and the house, building and
-flat numbers after it ("ул. 8 Марта, д. 5, кв. 12", "Ленинский проспект 12"), and a house
-number with a flat number alone ("дом 5 квартира 12"). A city alone is not personal data.
+Addresses: the house, building and flat numbers after a street-type word with its capitalised or
+numbered name ("ул. 8 Марта, д. 5, кв. 12" -> "ул. 8 Марта, [адрес]", "Ленинский проспект 12"),
+and a house number with a flat number alone ("дом 5 квартира 12"). A street or a city without a
+house is a public place, not personal data, and a street named after a person ("ул. Гагарина")
+is not a name.
 """
 
 from __future__ import annotations
@@ -54,15 +56,20 @@ _STREET_NAME = (
     r"|\d{1,3}-?(?:я|й|го|ой|ая|ий)\b"
 )
 _HOUSE = (
-    r"(?:,?\s*(?:д(?:ом[аеу]?)?\.?\s*№?\s*)?\d{1,4}[а-яё]?(?:/\d{1,4})?(?![\d.,]\d))"
+    r"(?:(?:д(?:ом[аеу]?)?\.?\s*№?\s*)?\d{1,4}[а-яё]?(?:/\d{1,4})?(?![\d.,]\d))"
     r"(?:,?\s*(?:к(?:орп(?:ус)?)?\.?|стр(?:оение)?\.?)\s*\d{1,3})?"
     r"(?:,?\s*(?:кв(?:артир[аеуы])?\.?|оф(?:ис)?\.?)\s*\d{1,4})?"
 )
 _ADDRESS_RE = re.compile(
-    rf"(?<![\w-])(?:(?i:{_STREET_TYPE})\.?\s+(?:{_STREET_NAME})|"
+    rf"(?<![\w-])(?P<street>(?i:{_STREET_TYPE})\.?\s+(?:{_STREET_NAME})|"
     rf"[А-ЯЁ][а-яё]+(?:ый|ий|ой|ая|ое|ом|ого|ому|ую)\s+"
     rf"(?:проспект[аеу]?|шоссе|переул(?:ок|к[аеу])|бульвар[аеу]?|проезд[аеу]?|улиц[аеуы]))"
-    rf"(?:{_HOUSE})?(?![\w])"
+    rf"(?:(?P<sep>,?\s*)(?P<house>{_HOUSE}))?(?![\w])"
+)
+# a street's name is a place, not a person ("ул. Гагарина", "ул. Володи Головатого")
+_STREET_BEFORE_RE = re.compile(
+    rf"(?<![\w-])(?i:{_STREET_TYPE})\.?\s+(?:\d{{1,3}}(?:-?(?:я|й|го|ой|ая|ий))?\s+)?"
+    rf"(?:[А-ЯЁ][а-яё]+[\s-])?$"
 )
 _HOUSE_AND_FLAT_RE = re.compile(
     r"(?<![\w-])(?i:д(?:ом[аеу]?)?\.?)\s*№?\s*\d{1,4}[а-яё]?(?:/\d{1,4})?"
@@ -91,8 +98,15 @@ def name_score(word: str) -> float:
 
 
 def mask_addresses(text: str, label: str = ADDRESS_LABEL) -> str:
-    """Replace street addresses (see the module docstring) with ``label``."""
-    text = _ADDRESS_RE.sub(label, text)
+    """Replace the house, building and flat numbers of street addresses with ``label``; the
+    street itself is a public place and stays ("ул. Ленина, [адрес]")."""
+
+    def replace(match: re.Match[str]) -> str:
+        if match.group("house") is None:
+            return match.group()
+        return match.group("street") + match.group("sep") + label
+
+    text = _ADDRESS_RE.sub(replace, text)
     return _HOUSE_AND_FLAT_RE.sub(label, text)
 
 
@@ -133,6 +147,8 @@ def _run_span(text: str, run: list[tuple[int, int, float]]) -> list[tuple[int, i
     if len(run) == 1 and not strong and not _after_person_cue(text, start):
         return []
     if len(run) > 1 and not strong:
+        return []
+    if _STREET_BEFORE_RE.search(text, max(0, start - 40), start):
         return []
     after = _INITIALS_RE.match(text, end + 1) if text[end : end + 1] == " " else None
     if after:
