@@ -695,3 +695,23 @@ def test_the_package_exports_what_the_notebooks_call():
         missing = sorted(name for name in used if not hasattr(investigate, name))
         assert not missing, f"{path.name}: {missing}"
     assert callable(investigate.model_errors)  # the function, not its module
+
+
+def test_show_draws_every_data_string_of_a_figure_as_text(monkeypatch):
+    """A queue named as a link, in a bar's axis, legend and hover: plotly.js gets entities; the
+    hover template px writes keeps its own <br>."""
+    import plotly.express as px
+    import plotly.graph_objects as go
+
+    from pipeline.investigate.notebook import show
+
+    queue = '<a href="javascript:window.__xss = 1">Карты</a>'
+    frame = pd.DataFrame({"queue": [queue, "Кредиты"], "calls": [3, 5], "kind": [queue, "x"]})
+    figure = px.bar(frame, x="queue", y="calls", color="kind", hover_data=["kind"])
+    shown = []
+    monkeypatch.setattr(go.Figure, "show", lambda self, *a, **k: shown.append(self))
+    show(figure)
+    data = json.loads(shown[0].to_json())
+    text = json.dumps(data, ensure_ascii=False)
+    assert "<a href" not in text and '&lt;a href=\\"javascript:window.__xss = 1\\"&gt;' in text
+    assert "<br>" in data["data"][0]["hovertemplate"]

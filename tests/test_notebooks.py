@@ -181,6 +181,8 @@ def test_committed_notebooks_are_parameterised_and_hold_no_outputs():
         # resets the escaping of every column it does not name (pandas Styler)
         assert code.count(".style") == code.count('.style.format(escape="html"'), name
         assert not re.search(r'escape="html"\)\s*\.format\(', code), name
+        # figures go through investigate.show, which draws every data string as text
+        assert not re.search(r"(?<!investigate)\.show\(", code), name
 
 
 NOTEBOOK_PAYLOAD = (

@@ -34,7 +34,7 @@ from pipeline.investigate.model_errors import (
     lowest_confidence,
     model_errors,
 )
-from pipeline.investigate.notebook import inert, summary_bundle, use_offline_plotly
+from pipeline.investigate.notebook import inert, show, summary_bundle, use_offline_plotly
 from pipeline.investigate.rise import (
     DIMENSION_TITLES,
     DIMENSIONS,
@@ -73,6 +73,7 @@ __all__ = [
     "repeat_chains",
     "resolve_week",
     "inert",
+    "show",
     "summary_bundle",
     "transfer_paths",
     "uncertain_clusters",

@@ -64,3 +64,33 @@ def inert(value: Any) -> str:
     notebook and in its HTML export."""
     text = html.escape("" if value is None else str(value), quote=True)
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+# plotly's own templates use its small HTML subset on purpose (px writes "<br>" between hover
+# lines): those keys keep their markup, every other string is data.
+_PLOTLY_MARKUP_KEYS = frozenset({"hovertemplate", "texttemplate"})
+
+
+def show(figure: Any) -> None:
+    """``figure.show()`` with every string of its data and layout drawn as text: plotly.js reads
+    a small HTML subset in labels, so a queue named ``<a href="javascript:…">`` in a bar's axis,
+    legend or hover would be a live link. Notebooks call this instead of ``fig.show()``."""
+    import plotly.graph_objects as go
+
+    go.Figure(_escaped(figure.to_plotly_json())).show()
+
+
+def _escaped(value: Any, key: str = "") -> Any:
+    from pipeline.reporting.charts import plotly_text
+
+    if isinstance(value, str):
+        return value if key in _PLOTLY_MARKUP_KEYS else plotly_text(value)
+    if isinstance(value, Mapping):
+        return {k: _escaped(v, k) for k, v in value.items()}
+    if isinstance(value, np.ndarray) and value.dtype.kind in "OUS":
+        return np.array([_escaped(v, key) for v in value.ravel()], dtype=object).reshape(
+            value.shape
+        )
+    if isinstance(value, list | tuple):
+        return [_escaped(v, key) for v in value]
+    return value
