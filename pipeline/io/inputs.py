@@ -73,12 +73,16 @@ def read_json(path: Path, stage: str | None = None) -> dict:
 
 
 def connect_read_only(path: Path, stage: str | None = None):
-    """A read-only DuckDB connection to a database file (the warehouse)."""
+    """A read-only DuckDB connection to a database file (the warehouse). Queries see only its
+    tables: a missing table is DuckDB's ``CatalogException``, never a Python variable of that
+    name found by a replacement scan."""
     import duckdb
 
     require(path, stage)
     try:
-        return duckdb.connect(str(path), read_only=True)
+        con = duckdb.connect(str(path), read_only=True)
+        con.execute("SET python_enable_replacements = false")
+        return con
     except duckdb.Error as exc:
         raise InputError(
             f"{path}: не открывается как база DuckDB ({exc}){_made_by(stage)}"
