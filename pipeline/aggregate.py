@@ -5,14 +5,17 @@ The work is in ``pipeline/closedloop/`` (tables, volumes, compliance, loop, ware
 Heavy lifting is SQL (``pipeline/sql/*.sql``, parameters bound by DuckDB) over the Parquet
 outputs of earlier stages; the statistics that SQL does poorly (trend tests, spike probabilities,
 the SLA business calendar, target projection) are Python. Everything lands in
-``data/warehouse.duckdb`` with documented tables, plus two Parquet files for the reports:
+``data/warehouse.duckdb`` with documented tables, plus three Parquet files for the reports
+(the warehouse is built in a temporary file; the four replace last run's only when all are
+written):
 
 * ``weekly.parquet`` - ISO week x reason x channel: volume, share, CPX, cost, repeats, transfers;
 * ``closed_loop.parquet`` - one row per reason for the report week: owner, trend, spike, target
   status, latest owner note and its effect, SLA, repeats, transfers, cost, and the volume
   corrected for the classifier's errors with its interval and the expected precision
   (``pipeline/model/quantify.py``, from train's out-of-fold confusion
-  ``reports/plots/confusion.csv``).
+  ``reports/plots/confusion.csv``);
+* ``closed_loop_history.parquet`` - the same rows for the archive weeks.
 """
 
 from __future__ import annotations
@@ -30,10 +33,12 @@ from pipeline.closedloop.compliance import sla_tables
 from pipeline.closedloop.config import NO_EXPLANATION, AggregateConfig
 from pipeline.closedloop.loop import closed_loop
 from pipeline.closedloop.owner_notes import load_owner_notes
-from pipeline.closedloop.tables import build_tables, choose_report_week
+from pipeline.closedloop.tables import build_tables, check_inputs, choose_report_week
 from pipeline.closedloop.volumes import estimated_volumes, read_confusion
 from pipeline.closedloop.warehouse import write_warehouse
 from pipeline.config import load_section
+from pipeline.io.inputs import read_parquet
+from pipeline.io.outputs import OutputSet, parquet
 from pipeline.io.weeks import week_range
 from pipeline.taxonomy.schema import Taxonomy, load_taxonomy
 from pipeline.text import mask_personal_data
@@ -79,38 +84,38 @@ def run_info(
 
 
 def main(
-    paths: dict[str, Path], taxonomy_path: Path, notes_path: Path, config: AggregateConfig
+    paths: dict[str, Path],
+    taxonomy_path: Path,
+    notes_path: Path,
+    config: AggregateConfig,
+    params_path: Path | None = None,
 ) -> pd.DataFrame:
+    """Everything is computed in a temporary warehouse; the warehouse and the three Parquet
+    files are renamed into place together, only when all of them are written."""
     taxonomy = load_taxonomy(taxonomy_path)
     notes = load_owner_notes(notes_path, taxonomy)
-    warehouse: Path = paths["warehouse"]
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
-    tmp = warehouse.with_suffix(".tmp.duckdb")
-    tmp.unlink(missing_ok=True)
-    con = duckdb.connect(str(tmp))
-    try:
-        con.execute("SET threads TO 2")
-        build_tables(con, paths, taxonomy, config)
-        report_week = choose_report_week(con, config)
-        estimated = estimated_volumes(con, taxonomy, read_confusion(paths["confusion"]), config)
-        loop, history, sla, as_of = loop_history(
-            con, taxonomy, notes, estimated, report_week, config
-        )
-        weekly = con.execute(sql.load("weekly_facts")).df()
-        text = pd.read_parquet(paths["contacts"], columns=["contact_id", "text"])
-        text["text"] = text["text"].map(mask_personal_data, na_action="ignore")
-        info = run_info(con, report_week, as_of, config)
-        write_warehouse(con, text, loop, sla, notes, info, history, estimated)
-    finally:
-        con.close()
-    tmp.replace(warehouse)
-    for key, frame in (
-        ("weekly", weekly),
-        ("closed_loop", loop),
-        ("closed_loop_history", history),
-    ):
-        paths[key].parent.mkdir(parents=True, exist_ok=True)
-        frame.to_parquet(paths[key], index=False)
+    check_inputs(paths)
+    confusion = read_confusion(paths["confusion"])
+    with OutputSet() as outputs:
+        con = duckdb.connect(str(outputs.temp(paths["warehouse"])))
+        try:
+            con.execute("SET threads TO 2")
+            build_tables(con, paths, taxonomy, config)
+            report_week = choose_report_week(con, config, params_path)
+            estimated = estimated_volumes(con, taxonomy, confusion, config)
+            loop, history, sla, as_of = loop_history(
+                con, taxonomy, notes, estimated, report_week, config
+            )
+            weekly = con.execute(sql.load("weekly_facts")).df()
+            text = read_parquet(paths["contacts"], "ingest", columns=["contact_id", "text"])
+            text["text"] = text["text"].map(mask_personal_data, na_action="ignore")
+            info = run_info(con, report_week, as_of, config)
+            write_warehouse(con, text, loop, sla, notes, info, history, estimated)
+        finally:
+            con.close()
+        outputs.write(paths["weekly"], parquet(weekly))
+        outputs.write(paths["closed_loop"], parquet(loop))
+        outputs.write(paths["closed_loop_history"], parquet(history))
     logger.info(
         "aggregate: report week %s, %d reasons, spikes %s, %s: %s",
         report_week,
@@ -135,4 +140,5 @@ def cli(args: argparse.Namespace) -> None:
         "closed_loop_history",
         "warehouse",
     )
-    main({name: getattr(args, name) for name in names}, args.taxonomy, args.notes, config)
+    paths = {name: getattr(args, name) for name in names}
+    main(paths, args.taxonomy, args.notes, config, args.params)

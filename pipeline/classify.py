@@ -18,8 +18,11 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.config import load_section
+from pipeline.io.inputs import read_parquet
+from pipeline.io.outputs import parquet, write
 from pipeline.model.predict import check_classes, classify_frame, explain_text, load_model
 from pipeline.taxonomy.schema import load_taxonomy
+from pipeline.text.batch import LEMMA_COLUMNS
 
 logger = logging.getLogger(__name__)
 
@@ -40,10 +43,9 @@ def main(
     taxonomy = load_taxonomy(taxonomy_path)
     pipeline = load_model(model_path)
     check_classes(pipeline, taxonomy.classes, taxonomy_path)
-    lemmas = pd.read_parquet(lemmas_path)
+    lemmas = read_parquet(lemmas_path, "lemmatize", columns=list(LEMMA_COLUMNS))
     classified = classify_frame(lemmas, pipeline, config.batch_size)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    classified.to_parquet(out_path, index=False)
+    write(out_path, parquet(classified))
     counts = classified["status"].value_counts().to_dict()
     logger.info("classify: %d contacts %s", len(classified), counts)
     return classified

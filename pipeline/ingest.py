@@ -7,34 +7,29 @@ either ``2026-11-02 14:05`` or ``02.11.2026 14:05`` form are read in the local t
 in UTC. Contacts are de-duplicated by id, so an export dropped twice counts once.
 
 Invariant written to the metrics, per file: ``rows_read == accepted + quarantined + duplicates``.
+A file with more bad rows than ``max_bad_row_share`` stops the run before anything is written;
+its rejected rows go to ``<quarantine>.failed.parquet`` (not a DVC output) for the analyst.
 The work is in ``pipeline/io/`` (sources, convert, drivers, exports).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 from pathlib import Path
 
-import pandas as pd
-
 from pipeline.config import IngestConfig, load_params
 from pipeline.io.exports import IngestResult, check_bad_share, ingest
+from pipeline.io.outputs import OutputSet, json_text, parquet, write
+from pipeline.io.sources import IngestError
 
 logger = logging.getLogger(__name__)
 
 
-def write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_parquet(path, index=False)
-
-
-def write_json(data: dict, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
-    )
+def rejected_quarantine_path(quarantine_path: Path) -> Path:
+    """Where a stopped run leaves its quarantine: beside the real one, not a DVC output
+    (``data/interim/quarantine.parquet`` -> ``data/interim/quarantine.failed.parquet``)."""
+    return quarantine_path.with_name(f"{quarantine_path.stem}.failed{quarantine_path.suffix}")
 
 
 def main(
@@ -44,12 +39,11 @@ def main(
     drivers_out: Path,
     metrics_path: Path,
     config: IngestConfig,
+    params_path: Path | None = None,
 ) -> IngestResult:
+    """Read, check, then write all four outputs together; a run stopped by the bad-row share
+    writes none of them, only the rejected rows beside the quarantine for the analyst."""
     result = ingest(raw_dir, config, drivers_path=raw_dir / "drivers.csv")
-    write_parquet(result.contacts, contacts_path)
-    write_parquet(result.quarantine, quarantine_path)
-    write_parquet(result.drivers, drivers_out)
-    write_json(result.metrics, metrics_path)
     logger.info(
         "ingest: %d rows read, %d contacts, %d quarantined, %d duplicates",
         result.metrics["rows_read"],
@@ -57,10 +51,29 @@ def main(
         result.metrics["quarantined"],
         result.metrics["duplicates"],
     )
-    check_bad_share(result.metrics, config.max_bad_row_share)
+    rejected = rejected_quarantine_path(quarantine_path)
+    try:
+        check_bad_share(result.metrics, config.max_bad_row_share, rejected, params_path)
+    except IngestError:
+        write(rejected, parquet(result.quarantine))
+        raise
+    with OutputSet() as outputs:
+        outputs.write(contacts_path, parquet(result.contacts))
+        outputs.write(quarantine_path, parquet(result.quarantine))
+        outputs.write(drivers_out, parquet(result.drivers))
+        outputs.write(metrics_path, json_text(result.metrics, sort_keys=True))
+    rejected.unlink(missing_ok=True)  # the quarantine of an earlier stopped run is stale now
     return result
 
 
 def cli(args: argparse.Namespace) -> None:
     params = load_params(args.params)
-    main(args.raw, args.contacts, args.quarantine, args.drivers, args.metrics, params.ingest)
+    main(
+        args.raw,
+        args.contacts,
+        args.quarantine,
+        args.drivers,
+        args.metrics,
+        params.ingest,
+        args.params,
+    )

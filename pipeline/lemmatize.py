@@ -5,7 +5,8 @@ The classifier reads lemma n-grams from ``lemmas`` and character n-grams from ``
 
 Contact text is highly repetitive, so each distinct text is processed once per run, and the
 token -> lemma cache is kept between weekly runs (``persist: true`` in ``dvc.yaml``): a new week
-only sends tokens it has never seen to pymorphy3.
+only sends tokens it has never seen to pymorphy3. The lemmas and the cache are written together,
+each to a temporary file renamed on success (``pipeline/io/outputs.py``).
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ import argparse
 import logging
 from pathlib import Path
 
-import pandas as pd
-
 from pipeline.config import load_section
+from pipeline.io.inputs import InputError, parquet_columns, read_parquet
+from pipeline.io.outputs import OutputSet, parquet
 from pipeline.text import Lemmatizer
 from pipeline.text.batch import (
     LemmatizeConfig,
@@ -29,16 +30,27 @@ from pipeline.text.batch import (
 logger = logging.getLogger(__name__)
 
 
+def cached_lemmas(cache_path: Path, fingerprint: str) -> dict[str, str]:
+    """Last run's token cache; an unreadable one (not Parquet) is only a slower run."""
+    if cache_path.exists():
+        try:
+            parquet_columns(cache_path)
+        except InputError as error:
+            logger.warning("lemmatize: %s; starting with an empty cache", error)
+            return {}
+    return load_cache(cache_path, fingerprint)
+
+
 def main(contacts_path: Path, lemmas_path: Path, cache_path: Path, config: LemmatizeConfig):
-    contacts = pd.read_parquet(contacts_path, columns=["contact_id", "text"])
+    contacts = read_parquet(contacts_path, "ingest", columns=["contact_id", "text"])
     lemmatizer = Lemmatizer()
     fingerprint = lemmatizer_fingerprint()
-    cached = load_cache(cache_path, fingerprint)
+    cached = cached_lemmas(cache_path, fingerprint)
     lemmatizer.update_cache(cached)
     lemmas = lemmatize_frame(contacts, lemmatizer, config)
-    lemmas_path.parent.mkdir(parents=True, exist_ok=True)
-    lemmas.to_parquet(lemmas_path, index=False)
-    save_cache(lemmatizer.cache, cache_path, fingerprint)
+    with OutputSet() as outputs:
+        outputs.write(lemmas_path, parquet(lemmas))
+        save_cache(lemmatizer.cache, outputs.temp(cache_path), fingerprint)
     logger.info(
         "lemmatize: %d contacts, %d distinct texts, cache %d -> %d tokens",
         len(contacts),

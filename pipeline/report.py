@@ -2,23 +2,26 @@
 
 Reads the warehouse, the closed-loop history, the weekly counts, the lemmas and the metrics;
 ``pipeline.reporting.data`` gathers what the pages print (the warehouse is closed before
-anything is rendered), ``pipeline.reporting.pages`` writes the site (``reports/index.html``,
+anything is rendered), ``pipeline.reporting.pages`` renders the site (``reports/index.html``,
 ``reasons/``, ``owners/``, ``archive/``, ``assets/``) and ``pipeline.reporting.excel`` the
-week's closed loop as a workbook.
+week's closed loop as a workbook. All of it is rendered in memory, then written (temporary files
+renamed once all are written); only then are the earlier run's pages it no longer has removed.
+Other files in the output folder (``metrics/``, ``plots/``) are never touched.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.config import load_section
+from pipeline.io import outputs
+from pipeline.io.inputs import InputError, connect_read_only, read_json, read_parquet
+from pipeline.io.outputs import OutputSet
 from pipeline.reporting import data, excel, pages
 from pipeline.taxonomy.schema import load_taxonomy
 
@@ -50,26 +53,35 @@ def main(
     config: ReportConfig,
 ) -> list[Path]:
     taxonomy = load_taxonomy(taxonomy_path)
-    history = pd.read_parquet(history_path)
-    weekly = pd.read_parquet(weekly_path)
+    history = read_parquet(history_path, "aggregate")
+    weekly = read_parquet(weekly_path, "aggregate")
     lemmas = (
-        pd.read_parquet(lemmas_path, columns=["contact_id", "lemmas"]) if lemmas_path else None
+        read_parquet(lemmas_path, "lemmatize", ["contact_id", "lemmas"]) if lemmas_path else None
     )
-    ingest = json.loads(ingest_metrics.read_text("utf-8"))
-    model = json.loads(model_metrics.read_text("utf-8"))
-    con = duckdb.connect(str(warehouse), read_only=True)
+    ingest = read_json(ingest_metrics, "ingest")
+    model = read_json(model_metrics, "train")
+    con = connect_read_only(warehouse, "aggregate")
     try:
         report = data.load(con, taxonomy, history, weekly, ingest, model, lemmas, config)
+    except (duckdb.CatalogException, duckdb.BinderException) as exc:  # a table or column missing
+        why = str(exc).splitlines()[0]
+        raise InputError(
+            f"{warehouse}: не то хранилище, что пишет стадия aggregate ({why}); "
+            "перезапустите `dvc repro aggregate`"
+        ) from exc
     finally:
         con.close()
-    written = pages.render_site(report, out_dir)
-    excel.write_xlsx(
-        report.loop(report.report_week).sort_values("order"),
-        xlsx_path,
-        report.report_week,
-        report.run.volume_interval,
-        report.run.windows,
-    )
+    # every page and the workbook in memory first: a failure writes nothing
+    site = pages.render_site(report)
+    loop = report.loop(report.report_week).sort_values("order")
+    run = report.run
+    workbook = excel.xlsx_bytes(loop, report.report_week, run.volume_interval, run.windows)
+    with OutputSet() as files:
+        for name, content in site.items():
+            files.write(out_dir / name, outputs.data(content))
+        files.write(xlsx_path, outputs.data(workbook))
+    pages.remove_stale(out_dir, site)
+    written = [out_dir / name for name in site if not name.startswith("assets/")]
     logger.info("report: %d pages in %s, Excel %s", len(written), out_dir, xlsx_path)
     return written
 

@@ -1,19 +1,18 @@
 """Stage ``train``: fit the reason classifier on the labelled examples and evaluate it honestly.
 
 Reads the taxonomy and the label folder, trains and evaluates (``pipeline/model/training.py``),
-writes the model, its metrics and the out-of-fold confusion rows.
+writes the model, its metrics and the out-of-fold confusion rows together (each to a temporary
+file, all renamed once all are written: a failed run leaves last run's three files).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 from pathlib import Path
 
-import joblib
-
 from pipeline.config import load_section
+from pipeline.io.outputs import OutputSet, csv, joblib_dump, json_text
 from pipeline.model.training import TrainConfig, TrainingSet, train
 from pipeline.taxonomy.labels import load_labels
 from pipeline.taxonomy.schema import load_taxonomy, taxonomy_version
@@ -42,14 +41,10 @@ def main(
     config: TrainConfig,
 ) -> dict:
     pipeline, metrics, confusion = train(training_set(taxonomy_path, labels_dir), config)
-    model_path.parent.mkdir(parents=True, exist_ok=True)
-    joblib.dump(pipeline, model_path, compress=3)
-    metrics_path.parent.mkdir(parents=True, exist_ok=True)
-    metrics_path.write_text(
-        json.dumps(metrics, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-    )
-    confusion_path.parent.mkdir(parents=True, exist_ok=True)
-    confusion.to_csv(confusion_path, index=False)
+    with OutputSet() as outputs:
+        outputs.write(model_path, joblib_dump(pipeline, compress=3))
+        outputs.write(metrics_path, json_text(metrics))
+        outputs.write(confusion_path, csv(confusion))
     logger.info(
         "train: held-out macro-F1 %.3f, accuracy %.3f, coverage %.3f; baselines %s",
         metrics["macro_f1"],

@@ -14,6 +14,7 @@ from conftest import ROOT
 from pipeline import aggregate
 from pipeline.closedloop import loop as closed_loop
 from pipeline.closedloop.config import AggregateConfig, AggregateError
+from pipeline.errors import PipelineError
 from pipeline.tools.synth.stories import REPEAT_PRONE
 
 MSK = "Europe/Moscow"
@@ -476,6 +477,109 @@ def test_confusion_without_the_threshold_column_says_to_retrain(tmp_path):
     PERFECT_CONFUSION[["actual", "predicted"]].to_csv(paths["confusion"], index=False)
     with pytest.raises(AggregateError, match="above_threshold.*dvc repro train"):
         run_aggregate(paths)
+
+
+OUTPUTS = ("weekly", "closed_loop", "closed_loop_history", "warehouse")
+
+
+def last_run(tmp_path) -> tuple[dict, dict[str, bytes]]:
+    """A finished run: its inputs and its four outputs' bytes."""
+    rows = [contact("1", "2026-11-16 10:00"), contact("2", "2026-11-22 18:00", customer="C2")]
+    paths = write_inputs(tmp_path, rows)
+    run_aggregate(paths)
+    return paths, {key: paths[key].read_bytes() for key in OUTPUTS}
+
+
+def temporary_files(folder) -> list[str]:
+    return sorted(p.name for p in folder.rglob("*") if ".tmp" in p.name)
+
+
+def test_a_failure_while_computing_keeps_last_runs_outputs(tmp_path, monkeypatch):
+    """The warehouse is built in a temporary file: a failure half-way through leaves last
+    run's warehouse and Parquet files byte-identical and no temporary file."""
+    paths, before = last_run(tmp_path)
+    assert not (tmp_path / "warehouse.tmp.duckdb").exists()
+
+    def fail(*args, **kwargs):
+        raise MemoryError("killed while writing the warehouse")
+
+    monkeypatch.setattr(aggregate, "write_warehouse", fail)
+    with pytest.raises(MemoryError):
+        run_aggregate(paths)
+    assert {key: paths[key].read_bytes() for key in OUTPUTS} == before
+    assert temporary_files(tmp_path) == []
+
+
+def test_a_failure_after_the_warehouse_renames_nothing(tmp_path, monkeypatch):
+    """The third Parquet file fails after the warehouse and two files are in their temporary
+    files: none of the four is replaced."""
+    paths, before = last_run(tmp_path)
+    calls = []
+
+    def third_fails(frame):
+        calls.append(frame)
+
+        def write(tmp):
+            frame.to_parquet(tmp, index=False)
+            if len(calls) == 3:
+                raise OSError(28, "No space left on device")
+
+        return write
+
+    monkeypatch.setattr(aggregate, "parquet", third_fails)
+    history = paths["closed_loop_history"]
+    with pytest.raises(OSError, match=f"{history}: не удалось записать \\(No space left"):
+        run_aggregate(paths, AggregateConfig(cost_per_minute=99.0))
+    assert {key: paths[key].read_bytes() for key in OUTPUTS} == before
+    assert temporary_files(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("key", "stage"),
+    [("contacts", "ingest"), ("quarantine", "ingest"), ("classified", "classify")],
+)
+def test_a_missing_or_broken_input_names_its_path_and_stage(tmp_path, key, stage):
+    from pipeline.io.inputs import InputError
+
+    paths, before = last_run(tmp_path)
+    paths[key].unlink()
+    with pytest.raises(InputError) as caught:
+        run_aggregate(paths)
+    assert str(caught.value) == (
+        f"{paths[key]}: файла нет; его пишет стадия {stage}: запустите `dvc repro {stage}`"
+    )
+    paths[key].write_bytes(bytes(10))
+    with pytest.raises(InputError, match=f"{paths[key]}: не читается как Parquet"):
+        run_aggregate(paths)
+    assert {k: paths[k].read_bytes() for k in OUTPUTS} == before
+    assert temporary_files(tmp_path) == []
+
+
+def test_a_missing_or_broken_confusion_names_its_path_and_train(tmp_path):
+    paths, before = last_run(tmp_path)
+    paths["confusion"].unlink()
+    with pytest.raises(PipelineError, match=f"{paths['confusion']}: файла нет.*dvc repro train"):
+        run_aggregate(paths)
+    paths["confusion"].write_bytes(bytes(range(200, 256)))
+    with pytest.raises(AggregateError, match=f"{paths['confusion']}: не читается как CSV"):
+        run_aggregate(paths)
+    assert {k: paths[k].read_bytes() for k in OUTPUTS} == before
+
+
+def test_a_report_week_without_data_names_the_params_file_given(tmp_path):
+    paths = write_inputs(tmp_path, [contact("1", "2026-11-16 10:00")])
+    params = tmp_path / "weekly-run.yaml"
+    with pytest.raises(AggregateError) as caught:
+        aggregate.main(
+            paths,
+            ROOT / "taxonomy/reasons.yaml",
+            ROOT / "taxonomy/owner_notes.yaml",
+            AggregateConfig(report_week="2026-W30"),
+            params,
+        )
+    assert str(caught.value).startswith(f"{params}, aggregate.report_week: недели 2026-W30")
+    assert not any(paths[key].exists() for key in OUTPUTS)
+    assert temporary_files(tmp_path) == []
 
 
 @pytest.mark.parametrize(

@@ -138,6 +138,88 @@ def test_a_file_that_is_not_a_model_is_a_russian_message(tmp_path):
         load_model(tmp_path / "missing.joblib")
 
 
+def stage_files(model, lemmas, folder) -> dict:
+    """classify's inputs, and last run's output as classify wrote it."""
+    paths = {
+        "lemmas": folder / "interim" / "lemmas.parquet",
+        "model": folder / "models" / "model.joblib",
+        "taxonomy": ROOT / "taxonomy/reasons.yaml",
+        "out": folder / "processed" / "classified.parquet",
+    }
+    for key in ("lemmas", "model", "out"):
+        paths[key].parent.mkdir(parents=True, exist_ok=True)
+    lemmas.to_parquet(paths["lemmas"], index=False)
+    joblib.dump(model, paths["model"])
+    run_stage(paths)
+    return paths
+
+
+def run_stage(paths: dict) -> pd.DataFrame:
+    keys = ("lemmas", "model", "taxonomy", "out")
+    return classify.main(*(paths[k] for k in keys), classify.ClassifyConfig())
+
+
+def temporary_files(folder) -> list[str]:
+    return sorted(p.name for p in folder.rglob("*") if ".tmp" in p.name)
+
+
+def test_a_rerun_writes_the_same_bytes_as_a_direct_write(model, lemmas, tmp_path):
+    paths = stage_files(model, lemmas, tmp_path)
+    classified = run_stage(paths)
+    classified.to_parquet(tmp_path / "direct.parquet", index=False)
+    assert paths["out"].read_bytes() == (tmp_path / "direct.parquet").read_bytes()
+
+
+def test_classify_before_lemmatize_names_the_missing_file_and_the_stage(model, lemmas, tmp_path):
+    from pipeline.io.inputs import InputError
+
+    paths = stage_files(model, lemmas, tmp_path)
+    before = paths["out"].read_bytes()
+    paths["lemmas"].unlink()
+    with pytest.raises(InputError) as caught:
+        run_stage(paths)
+    assert str(caught.value) == (
+        f"{paths['lemmas']}: файла нет; его пишет стадия lemmatize: "
+        "запустите `dvc repro lemmatize`"
+    )
+    paths["lemmas"].write_bytes(b"\x00PAR1junk")
+    with pytest.raises(InputError, match=f"{paths['lemmas']}: не читается как Parquet"):
+        run_stage(paths)
+    lemmas.drop(columns="normalized").to_parquet(paths["lemmas"], index=False)
+    with pytest.raises(InputError, match=r"нет столбцов \['normalized'\]"):
+        run_stage(paths)
+    assert paths["out"].read_bytes() == before and temporary_files(tmp_path) == []
+
+
+def test_a_missing_or_broken_model_names_the_path_and_train(model, lemmas, tmp_path):
+    paths = stage_files(model, lemmas, tmp_path)
+    before = paths["out"].read_bytes()
+    paths["model"].write_bytes(bytes(range(10)))
+    with pytest.raises(ModelError, match=f"{paths['model']}: не читается как модель.*repro train"):
+        run_stage(paths)
+    paths["model"].unlink()
+    with pytest.raises(ModelError, match=f"{paths['model']}: файла модели нет"):
+        run_stage(paths)
+    assert paths["out"].read_bytes() == before and temporary_files(tmp_path) == []
+
+
+def test_a_failure_while_writing_keeps_last_runs_output(model, lemmas, tmp_path, monkeypatch):
+    paths = stage_files(model, lemmas, tmp_path)
+    before = paths["out"].read_bytes()
+
+    def half_written(frame):
+        def fail(tmp):
+            tmp.write_bytes(b"PAR1 half")
+            raise OSError(28, "No space left on device")
+
+        return fail
+
+    monkeypatch.setattr(classify, "parquet", half_written)
+    with pytest.raises(OSError, match=f"{paths['out']}: не удалось записать"):
+        run_stage(paths)
+    assert paths["out"].read_bytes() == before and temporary_files(tmp_path) == []
+
+
 def test_explain_prints_why_a_text_gets_its_reason(model, tmp_path):
     joblib.dump(model, tmp_path / "model.joblib")
     result = subprocess.run(

@@ -101,3 +101,33 @@ def test_planted_stories_are_in_the_answers():
     answers = pd.read_csv(DEMO / "answers.csv")
     stories = set(answers["story"])
     assert {"spike", "decline", "rising", "repeat", "emerging", "offtopic"} <= stories
+
+
+def test_synth_replaces_the_exports_together_and_only_then_drops_stale_ones(tmp_path, monkeypatch):
+    """A failure while writing leaves the previous raw folder as it was; a full run removes an
+    export of the earlier run that it did not write again."""
+    out, answers = tmp_path / "raw", tmp_path / "demo" / "answers.csv"
+    stale = out / "calls" / "old_week.csv"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("старая выгрузка", encoding="utf-8")
+    hidden = out / "calls" / ".keep"
+    hidden.write_text("", encoding="utf-8")
+    args = (ROOT / "taxonomy" / "reasons.yaml",)
+    options = {"weeks": 13, "contacts": 1000, "seed": 1, "end": "2026-11-22", "clean": True}
+    real, calls = synth.outputs.data, []
+
+    def third_fails(content: bytes):
+        calls.append(content)
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device")
+        return real(content)
+
+    monkeypatch.setattr(synth.outputs, "data", third_fails)
+    with pytest.raises(OSError):
+        synth.main(out, answers, *args, **options)
+    assert sorted(p.name for p in out.rglob("*") if p.is_file()) == [".keep", "old_week.csv"]
+    assert not answers.exists()
+    monkeypatch.undo()
+    synth.main(out, answers, *args, **options)
+    assert not stale.exists() and hidden.exists() and answers.exists()
+    assert not [p for p in tmp_path.rglob("*") if ".tmp" in p.name]

@@ -330,8 +330,94 @@ def test_bad_row_share_above_limit_stops_with_counts(tmp_path, ingest_config):
             out / "m.json",
             strict,
         )
-    # the quarantine is written before stopping, so the analyst can see why
-    assert len(pd.read_parquet(out / "q.parquet")) == 2
+    # nothing is written, but the rejected rows are beside the quarantine for the analyst
+    assert sorted(p.name for p in out.iterdir()) == ["q.failed.parquet"]
+    assert len(pd.read_parquet(out / "q.failed.parquet")) == 2
+
+
+def test_a_stopped_run_keeps_the_previous_outputs_and_names_the_paths_given(
+    tmp_path, ingest_config
+):
+    """Last week's outputs stay byte-identical when this week's export has too many bad rows;
+    the message names the rejected rows' file and the params file actually used."""
+    calls_file(tmp_path / "raw", GOOD_CALLS)
+    out = tmp_path / "interim"
+    paths = [out / "c.parquet", out / "q.parquet", out / "d.parquet", tmp_path / "m" / "m.json"]
+    ingest.main(tmp_path / "raw", *paths, ingest_config)
+    before = [p.read_bytes() for p in paths]
+    calls_file(tmp_path / "raw", [*GOOD_CALLS, "мусор", "ещё мусор"])
+    strict = ingest_config.model_copy(update={"max_bad_row_share": 0.2})
+    params = tmp_path / "settings.yaml"
+    with pytest.raises(IngestError) as caught:
+        ingest.main(tmp_path / "raw", *paths, strict, params)
+    message = str(caught.value)
+    assert f"Причины — в {out / 'q.failed.parquet'} (колонка reason)" in message
+    assert f"ingest.max_bad_row_share в {params}" in message
+    assert "data/interim" not in message and "params.yaml" not in message
+    assert [p.read_bytes() for p in paths] == before
+    assert sorted(p.name for p in out.iterdir()) == [
+        "c.parquet",
+        "d.parquet",
+        "q.failed.parquet",
+        "q.parquet",
+    ]
+    # the next good run writes its outputs and removes the stale rejected rows
+    calls_file(tmp_path / "raw", GOOD_CALLS)
+    ingest.main(tmp_path / "raw", *paths, strict, params)
+    assert not (out / "q.failed.parquet").exists()
+    assert [p.read_bytes() for p in paths] == before
+
+
+def test_a_failure_while_reading_writes_nothing(tmp_path, ingest_config, monkeypatch):
+    calls_file(tmp_path / "raw", GOOD_CALLS)
+    out = tmp_path / "out"
+    paths = [out / "c.parquet", out / "q.parquet", out / "d.parquet", out / "m.json"]
+    ingest.main(tmp_path / "raw", *paths, ingest_config)
+    before = [p.read_bytes() for p in paths]
+
+    def fail(*args, **kwargs):
+        raise IngestError("сломано")
+
+    monkeypatch.setattr(ingest, "ingest", fail)
+    with pytest.raises(IngestError, match="сломано"):
+        ingest.main(tmp_path / "raw", *paths, ingest_config)
+    assert [p.read_bytes() for p in paths] == before
+    assert sorted(p.name for p in out.iterdir()) == [
+        "c.parquet",
+        "d.parquet",
+        "m.json",
+        "q.parquet",
+    ]
+
+
+def test_a_failure_while_writing_one_output_renames_none(tmp_path, ingest_config, monkeypatch):
+    """The fourth output fails after three were written to their temporary files."""
+    from pipeline.io import outputs
+
+    calls_file(tmp_path / "raw", GOOD_CALLS)
+    out = tmp_path / "out"
+    paths = [out / "c.parquet", out / "q.parquet", out / "d.parquet", out / "m.json"]
+    ingest.main(tmp_path / "raw", *paths, ingest_config)
+    before = [p.read_bytes() for p in paths]
+    crm_file(tmp_path / "raw", GOOD_CRM)
+
+    def no_json(*args, **kwargs):
+        def fail(tmp: Path) -> None:
+            tmp.write_text("{", encoding="utf-8")
+            raise OSError(28, "No space left on device")
+
+        return fail
+
+    monkeypatch.setattr(ingest, "json_text", no_json)
+    with pytest.raises(outputs.OutputError, match=r"m\.json: не удалось записать \(No space"):
+        ingest.main(tmp_path / "raw", *paths, ingest_config)
+    assert [p.read_bytes() for p in paths] == before
+    assert sorted(p.name for p in out.iterdir()) == [
+        "c.parquet",
+        "d.parquet",
+        "m.json",
+        "q.parquet",
+    ]
 
 
 def test_drivers_file(tmp_path, ingest_config):

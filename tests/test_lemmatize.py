@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-import pandas as pd
+import os
 
+import pandas as pd
+import pytest
+
+from pipeline import lemmatize
+from pipeline.io.inputs import InputError
 from pipeline.text import Lemmatizer
 from pipeline.text.batch import (
+    LemmatizeConfig,
     lemmatize_frame,
     lemmatizer_fingerprint,
     load_cache,
@@ -45,3 +51,57 @@ def test_cache_from_another_lemmatiser_is_discarded(tmp_path) -> None:
     save_cache({"пришла": "придти-устаревшее"}, cache_path, "old-fingerprint")
     assert load_cache(cache_path, lemmatizer_fingerprint()) == {}
     assert load_cache(cache_path, "old-fingerprint") == {"пришла": "придти-устаревшее"}
+
+
+# --- the stage: inputs named, outputs written together or not at all ----------------------------
+
+
+def _stage_paths(tmp_path):
+    contacts = tmp_path / "interim" / "contacts.parquet"
+    contacts.parent.mkdir()
+    _contacts(["Карта не пришла", None]).to_parquet(contacts, index=False)
+    lemmas, cache = tmp_path / "interim" / "lemmas.parquet", tmp_path / "interim" / "cache.parquet"
+    return contacts, lemmas, cache, LemmatizeConfig()
+
+
+def _temps(folder) -> list[str]:
+    return sorted(p.name for p in folder.rglob("*") if ".tmp" in p.name)
+
+
+def test_a_failing_run_keeps_last_weeks_lemmas_and_cache(tmp_path, monkeypatch) -> None:
+    contacts, lemmas, cache, config = _stage_paths(tmp_path)
+    lemmatize.main(contacts, lemmas, cache, config)
+    before = lemmas.read_bytes(), cache.read_bytes()
+    lemmatize.main(contacts, lemmas, cache, config)
+    assert (lemmas.read_bytes(), cache.read_bytes()) == before  # a rerun: the same bytes
+
+    def fail(*args, **kwargs):
+        raise MemoryError("out of memory mid-way")
+
+    monkeypatch.setattr(lemmatize, "save_cache", fail)  # the lemmas' temp is already written
+    with pytest.raises(MemoryError):
+        lemmatize.main(contacts, lemmas, cache, config)
+    assert (lemmas.read_bytes(), cache.read_bytes()) == before
+    assert _temps(tmp_path) == []
+
+
+def test_missing_or_broken_contacts_name_the_path_and_ingest(tmp_path) -> None:
+    contacts, lemmas, cache, config = _stage_paths(tmp_path)
+    missing = tmp_path / "nowhere" / "contacts.parquet"
+    with pytest.raises(InputError) as caught:
+        lemmatize.main(missing, lemmas, cache, config)
+    assert str(caught.value) == (
+        f"{missing}: файла нет; его пишет стадия ingest: запустите `dvc repro ingest`"
+    )
+    contacts.write_bytes(os.urandom(10))
+    with pytest.raises(InputError, match=f"{contacts}: не читается как Parquet"):
+        lemmatize.main(contacts, lemmas, cache, config)
+    assert not lemmas.exists() and not cache.exists() and _temps(tmp_path) == []
+
+
+def test_a_broken_cache_is_only_a_slower_run(tmp_path) -> None:
+    contacts, lemmas, cache, config = _stage_paths(tmp_path)
+    cache.write_bytes(b"not parquet")
+    frame = lemmatize.main(contacts, lemmas, cache, config)
+    assert frame["lemmas"].tolist()[0] == "карта не_прийти"
+    assert load_cache(cache, lemmatizer_fingerprint())  # rewritten, readable

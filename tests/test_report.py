@@ -122,6 +122,154 @@ def test_excel_has_the_corrected_volume_columns(corrected_site):
     assert blocked[7] == pytest.approx(80 / 90)
 
 
+# --- a failing run leaves the last site -------------------------------------------------------
+
+
+def report_folder(corrected_site: Path, folder: Path) -> dict:
+    """A copy of the small run's inputs and an output folder shaped like ``reports/``: the site,
+    the workbook, and other stages' files (``metrics/``, ``plots/``) the report does not own."""
+    shutil.copytree(corrected_site, folder, ignore=shutil.ignore_patterns("site", "*.xlsx"))
+    out = folder / "reports"
+    (out / "metrics").mkdir(parents=True)
+    shutil.copyfile(folder / "model.json", out / "metrics" / "model.json")
+    (out / "plots").mkdir()
+    (out / "plots" / "confusion.csv").write_text("actual,predicted\n", encoding="utf-8")
+    (out / "notes.txt").write_text("заметка аналитика", encoding="utf-8")
+    paths = {
+        "warehouse": folder / "warehouse.duckdb",
+        "history": folder / "closed_loop_history.parquet",
+        "weekly": folder / "weekly.parquet",
+        "lemmas": None,
+        "ingest": folder / "ingest.json",
+        "model": folder / "model.json",
+        "taxonomy": ROOT / "taxonomy/reasons.yaml",
+        "out": out,
+        "xlsx": out / "closed_loop.xlsx",
+    }
+    run_report(paths)
+    return paths
+
+
+def run_report(paths: dict) -> list[Path]:
+    return report.main(*paths.values(), report.ReportConfig())
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
+
+
+def test_the_site_is_the_same_bytes_as_rendered(corrected_site, tmp_path):
+    """Written through temporary files: the pages are the rendered bytes, the workbook the
+    bytes ``write_xlsx`` writes, and a second run changes nothing."""
+    from pipeline.reporting.excel import write_xlsx
+
+    paths = report_folder(corrected_site, tmp_path / "w")
+    first = snapshot(paths["out"])
+    assert first["index.html"] == (corrected_site / "site" / "index.html").read_bytes()
+    assert first["closed_loop.xlsx"] == (corrected_site / "closed_loop.xlsx").read_bytes()
+    loop = pd.read_parquet(tmp_path / "w" / "closed_loop.parquet").sort_values("order")
+    with duckdb.connect(str(paths["warehouse"]), read_only=True) as con:
+        windows = run_windows(con)
+    write_xlsx(loop, tmp_path / "direct.xlsx", "2026-W47", 0.9, windows)
+    assert first["closed_loop.xlsx"] == (tmp_path / "direct.xlsx").read_bytes()
+    run_report(paths)
+    assert snapshot(paths["out"]) == first
+
+
+def test_a_failure_before_writing_leaves_the_site_byte_identical(
+    corrected_site, tmp_path, monkeypatch
+):
+    """The workbook fails after every page is rendered: no page, asset or workbook changes,
+    no temporary file is left, other stages' files are untouched."""
+    paths = report_folder(corrected_site, tmp_path / "w")
+    before = snapshot(paths["out"])
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("openpyxl broke")
+
+    monkeypatch.setattr(report.excel, "xlsx_bytes", fail)
+    with pytest.raises(RuntimeError):
+        run_report(paths)
+    assert snapshot(paths["out"]) == before
+
+
+def test_a_failure_while_writing_renames_no_page(corrected_site, tmp_path, monkeypatch):
+    """The workbook's temporary file fails after every page's was written: nothing renamed."""
+    from pipeline.io import outputs
+
+    paths = report_folder(corrected_site, tmp_path / "w")
+    (paths["out"] / "reasons" / "retired_reason.html").write_text("old", encoding="utf-8")
+    before = snapshot(paths["out"])
+    real = outputs.data
+
+    def full_disk(content: bytes):
+        if content[:2] != b"PK":  # a page or an asset
+            return real(content)
+
+        def fail(tmp: Path) -> None:
+            tmp.write_bytes(content[:100])
+            raise OSError(28, "No space left on device")
+
+        return fail
+
+    monkeypatch.setattr(report.outputs, "data", full_disk)
+    with pytest.raises(OSError, match=f"{paths['xlsx']}: не удалось записать"):
+        run_report(paths)
+    assert snapshot(paths["out"]) == before  # the stale page too: nothing was removed
+
+
+def test_a_page_the_run_no_longer_writes_is_removed_and_nothing_else(corrected_site, tmp_path):
+    paths = report_folder(corrected_site, tmp_path / "w")
+    out = paths["out"]
+    (out / "reasons" / "retired_reason.html").write_text("old", encoding="utf-8")
+    (out / "archive" / "old").mkdir()
+    (out / "archive" / "old" / "2025-W01.html").write_text("old", encoding="utf-8")
+    run_report(paths)
+    assert not (out / "reasons" / "retired_reason.html").exists()
+    assert not (out / "archive" / "old").exists()
+    assert (out / "metrics" / "model.json").read_bytes() == paths["model"].read_bytes()
+    assert (out / "plots" / "confusion.csv").exists() and (out / "notes.txt").exists()
+
+
+@pytest.mark.parametrize(
+    ("key", "stage"),
+    [
+        ("warehouse", "aggregate"),
+        ("history", "aggregate"),
+        ("ingest", "ingest"),
+        ("model", "train"),
+    ],
+)
+def test_a_missing_input_names_the_path_given_and_its_stage(corrected_site, tmp_path, key, stage):
+    from pipeline.io.inputs import InputError
+
+    paths = report_folder(corrected_site, tmp_path / "w")
+    before = snapshot(paths["out"])
+    paths[key] = tmp_path / "elsewhere" / paths[key].name
+    with pytest.raises(InputError) as caught:
+        run_report(paths)
+    assert str(caught.value) == (
+        f"{paths[key]}: файла нет; его пишет стадия {stage}: запустите `dvc repro {stage}`"
+    )
+    paths[key].parent.mkdir()
+    paths[key].write_bytes(os.urandom(10))
+    with pytest.raises(InputError, match=f"{paths[key]}: не (читается|открывается)"):
+        run_report(paths)
+    assert snapshot(paths["out"]) == before
+
+
+def test_a_warehouse_without_its_tables_says_to_rerun_aggregate(corrected_site, tmp_path):
+    from pipeline.io.inputs import InputError
+
+    paths = report_folder(corrected_site, tmp_path / "w")
+    duckdb.connect(str(tmp_path / "empty.duckdb")).close()
+    paths["warehouse"] = tmp_path / "empty.duckdb"
+    with pytest.raises(InputError, match=r"empty\.duckdb: не то хранилище.*run_info.*aggregate"):
+        run_report(paths)
+
+
 # --- the generated site ------------------------------------------------------------------------
 
 

@@ -200,6 +200,53 @@ def test_rename_keeps_labels_and_points_history_to_the_new_id(taxonomy_copy):
     assert taxonomy.version == "2026.11.2"
 
 
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
+
+
+def test_a_failure_while_writing_a_change_leaves_reasons_and_labels_as_they_were(
+    taxonomy_copy, monkeypatch
+):
+    """reasons.yaml fails after the migrated label files are in their temporary files: no
+    label file and no half-written reasons.yaml is renamed in, no temporary file is left."""
+    from pipeline.io import outputs
+    from pipeline.io.outputs import OutputError
+
+    reasons, files = state(taxonomy_copy)
+    change = rename_reason(reasons, files, "card_blocked", "card_blocked_by_bank", when=DAY)
+    before = snapshot(taxonomy_copy)
+    real = outputs.text
+
+    def reasons_fail(content: str, encoding: str = "utf-8"):
+        if not content.startswith("# "):  # a label file
+            return real(content, encoding)
+
+        def fail(tmp: Path) -> None:
+            tmp.write_text(content[:200], encoding=encoding)
+            raise OSError(28, "No space left on device")
+
+        return fail
+
+    assert change.reasons_text.startswith("# ")
+    monkeypatch.setattr(outputs, "text", reasons_fail)
+    with pytest.raises(OutputError, match=r"reasons\.yaml: не удалось записать"):
+        write(change, taxonomy_copy, files)
+    assert snapshot(taxonomy_copy) == before
+
+
+def test_a_change_writes_the_same_bytes_as_a_plain_write(taxonomy_copy, tmp_path):
+    reasons, files = state(taxonomy_copy)
+    change = rename_reason(reasons, files, "card_blocked", "card_blocked_by_bank", when=DAY)
+    write(change, taxonomy_copy, files)
+    assert (taxonomy_copy / "reasons.yaml").read_bytes() == change.reasons_text.encode("utf-8")
+    for name, frame in change.label_files.items():
+        expected = label_file_text(frame).encode("utf-8")
+        assert (taxonomy_copy / "labels" / name).read_bytes() == expected
+    assert not [p for p in taxonomy_copy.rglob("*") if ".tmp" in p.name]
+
+
 def test_retire_with_a_successor_that_does_not_exist_is_refused_naming_it(taxonomy_copy, capsys):
     reasons = (taxonomy_copy / "reasons.yaml").read_bytes()
     command = "taxonomy retire cashback_missing --replaced-by cashback_missed"

@@ -102,6 +102,60 @@ def test_model_version_follows_the_labels(trained, tmp_path):
     assert json.loads(other["metrics"].read_text(encoding="utf-8"))["model_version"] != version
 
 
+def copy_of_trained(trained, folder) -> dict:
+    """Last run's three outputs, in a folder a failing run may write to."""
+    _, _, paths = trained
+    folder.mkdir()
+    copies = {key: folder / path.name for key, path in paths.items()}
+    for key, path in paths.items():
+        shutil.copyfile(path, copies[key])
+    return copies
+
+
+def run_into(paths: dict, labels_dir, taxonomy=ROOT / "taxonomy/reasons.yaml"):
+    return train.main(
+        taxonomy, labels_dir, paths["model"], paths["metrics"], paths["confusion"], FAST
+    )
+
+
+def test_a_failure_after_the_model_keeps_last_runs_three_files(trained, tmp_path, monkeypatch):
+    """The confusion rows fail after the model and metrics are in their temporary files:
+    nothing is renamed, last run's model, metrics and confusion stay byte-identical."""
+    source, _, _ = trained
+    paths = copy_of_trained(trained, tmp_path / "out")
+    before = {key: path.read_bytes() for key, path in paths.items()}
+
+    def no_csv(frame):
+        def fail(tmp):
+            tmp.write_text("actual,predi", encoding="utf-8")
+            raise KeyboardInterrupt  # the analyst pressed Ctrl+C
+
+        return fail
+
+    monkeypatch.setattr(train, "csv", no_csv)
+    with pytest.raises(KeyboardInterrupt):
+        run_into(paths, source / "labels")
+    assert {key: path.read_bytes() for key, path in paths.items()} == before
+    assert sorted(p.name for p in paths["model"].parent.iterdir()) == sorted(
+        p.name for p in paths.values()
+    )
+
+
+def test_a_broken_taxonomy_writes_nothing_and_names_the_file(trained, tmp_path):
+    from pipeline.taxonomy.schema import TaxonomyError
+
+    source, _, _ = trained
+    paths = copy_of_trained(trained, tmp_path / "out")
+    before = {key: path.read_bytes() for key, path in paths.items()}
+    reasons = tmp_path / "reasons.yaml"
+    reasons.write_bytes("version: 1\nreasons: [\n".encode("cp1251") + "Карта".encode("cp1251"))
+    with pytest.raises(TaxonomyError, match=f"{reasons}: файл не в кодировке UTF-8"):
+        run_into(paths, source / "labels", reasons)
+    with pytest.raises(TaxonomyError, match=f"{tmp_path / 'no.yaml'}: не удалось прочитать"):
+        run_into(paths, source / "labels", tmp_path / "no.yaml")
+    assert {key: path.read_bytes() for key, path in paths.items()} == before
+
+
 def test_lemma_model_beats_raw_words_and_matches_snowball(demo_workspace):
     """Lemmas beat raw words clearly. Against Snowball stems the demo labels (short, templated
     client phrases) cannot tell the two apart: measured 0.9333 vs 0.9333, earlier 0.9333 vs

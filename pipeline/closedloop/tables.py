@@ -11,6 +11,7 @@ import pandas as pd
 
 from pipeline import sql
 from pipeline.closedloop.config import AggregateConfig, AggregateError
+from pipeline.io.inputs import parquet_columns
 from pipeline.io.weeks import week_of
 from pipeline.taxonomy.schema import Taxonomy
 from pipeline.text import mask_personal_data
@@ -31,6 +32,22 @@ STORED_TABLES = frozenset(
         "run_info",
     }
 )
+
+
+# the Parquet inputs of the run's tables, and the stage that writes each
+INPUT_STAGES = {
+    "contacts": "ingest",
+    "drivers": "ingest",
+    "quarantine": "ingest",
+    "classified": "classify",
+}
+
+
+def check_inputs(paths: dict[str, Path]) -> None:
+    """Every Parquet input is there and readable before DuckDB reads it (a missing or broken
+    one is a message naming its path and the stage that writes it)."""
+    for key, stage in INPUT_STAGES.items():
+        parquet_columns(paths[key], stage)
 
 
 def table_from_parquet(con: duckdb.DuckDBPyConnection, name: str, path: Path) -> None:
@@ -116,14 +133,19 @@ def build_tables(
         con.execute(sql.load(name))
 
 
-def choose_report_week(con: duckdb.DuckDBPyConnection, config: AggregateConfig) -> str:
+def choose_report_week(
+    con: duckdb.DuckDBPyConnection, config: AggregateConfig, params_path: Path | None = None
+) -> str:
+    """The configured report week, or the last complete week of the data; ``params_path``
+    (the parameters file the run read) is named when the configured week has no data."""
     weeks = [w for (w,) in con.execute(sql.load("weeks")).fetchall()]
     if not weeks:
         raise AggregateError("нет ни одного принятого контакта: отчёт строить не из чего")
     if config.report_week:
         if config.report_week not in weeks:
+            where = f"{params_path}, " if params_path else ""
             raise AggregateError(
-                f"params.yaml, aggregate.report_week: недели {config.report_week} нет в данных; "
+                f"{where}aggregate.report_week: недели {config.report_week} нет в данных; "
                 f"есть недели {weeks[0]}…{weeks[-1]}"
             )
         return config.report_week

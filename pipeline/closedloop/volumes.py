@@ -11,6 +11,7 @@ import pandas as pd
 
 from pipeline import sql
 from pipeline.closedloop.config import AggregateConfig, AggregateError
+from pipeline.io.inputs import require
 from pipeline.model import quantify
 from pipeline.taxonomy.schema import Taxonomy
 
@@ -26,7 +27,14 @@ ESTIMATE_COLUMNS = (
 
 def read_confusion(path: Path) -> pd.DataFrame:
     """Train's out-of-fold predictions of the labelled examples (reports/plots/confusion.csv)."""
-    frame = pd.read_csv(path, dtype={"actual": str, "predicted": str})
+    require(path, "train")
+    try:
+        frame = pd.read_csv(path, dtype={"actual": str, "predicted": str})
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise AggregateError(
+            f"{path}: не читается как CSV ({exc}); файл пишет стадия train — перезапустите "
+            "`dvc repro train`"
+        ) from exc
     missing = [c for c in CONFUSION_COLUMNS if c not in frame.columns]
     if missing:
         raise AggregateError(

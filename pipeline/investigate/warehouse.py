@@ -76,7 +76,8 @@ def check_reason(con: duckdb.DuckDBPyConnection, reason_id: str) -> str:
         close = difflib.get_close_matches(reason_id, titles, n=3)
         hint = f"; похожие: {', '.join(close)}" if close else ""
         raise InvestigationError(
-            f"причина '{reason_id}' не найдена в таблице reasons (taxonomy/reasons.yaml){hint}"
+            f"причина '{reason_id}' не найдена в таблице reasons хранилища (таксономия, "
+            f"с которой оно построено){hint}"
         )
     return reason_id
 

@@ -234,8 +234,11 @@ def build_metrics(files: dict, contacts, quarantine, drivers) -> dict:
     }
 
 
-def check_bad_share(metrics: dict, limit: float) -> None:
-    """Stop when a file has more rejected rows than the configured share."""
+def check_bad_share(
+    metrics: dict, limit: float, quarantine_path: Path, params_path: Path | None = None
+) -> None:
+    """Stop when a file has more rejected rows than the configured share; the message names
+    where the rejected run's quarantine is and the parameters file that holds the limit."""
     over = []
     for label, info in metrics["files"].items():
         if info["rows_read"] and info["quarantined"] / info["rows_read"] > limit:
@@ -244,10 +247,11 @@ def check_bad_share(metrics: dict, limit: float) -> None:
                 f"({info['quarantined'] / info['rows_read']:.1%})"
             )
     if over:
+        where = f" в {params_path}" if params_path else ""
         raise IngestError(
             "доля плохих строк выше допустимой "
             f"(ingest.max_bad_row_share = {limit:.0%}):\n  "
             + "\n  ".join(over)
-            + "\nПричины — в data/interim/quarantine.parquet (колонка reason); исправьте "
-            "выгрузку или поднимите порог в params.yaml."
+            + f"\nПричины — в {quarantine_path} (колонка reason); исправьте выгрузку или "
+            f"поднимите порог ingest.max_bad_row_share{where}."
         )

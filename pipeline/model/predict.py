@@ -48,6 +48,11 @@ def load_model(path: Path) -> Pipeline:
             f"{path}: модель записана другой версией программы ({exc}); "
             "переобучите её: `dvc repro train`"
         ) from exc
+    except Exception as exc:  # noqa: BLE001 - unpickling foreign bytes fails in any way
+        raise ModelError(
+            f"{path}: не читается как модель ({type(exc).__name__}: {exc}); "
+            "пересоберите её командой `dvc repro train`"
+        ) from exc
     if not hasattr(pipeline, "metadata_"):
         raise ModelError(
             f"{path}: это не модель, записанная стадией train; "

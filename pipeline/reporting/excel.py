@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 import zipfile
 from datetime import datetime, time
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline.io.outputs import data, write
 from pipeline.io.weeks import week_bounds
 from pipeline.reporting import formatting
 from pipeline.reporting.formatting import METRIC_RU, QUADRANTS
@@ -79,11 +81,16 @@ def sheet_frame(loop: pd.DataFrame, volume_interval: float, windows: dict) -> pd
 def write_xlsx(
     loop: pd.DataFrame, path: Path, week: str, volume_interval: float, windows: dict
 ) -> None:
+    """The workbook, written to a temporary file renamed over ``path`` on success."""
+    write(path, data(xlsx_bytes(loop, week, volume_interval, windows)))
+
+
+def xlsx_bytes(loop: pd.DataFrame, week: str, volume_interval: float, windows: dict) -> bytes:
     """One sheet, frozen header and first column, filters, percent and whole-number formats."""
     frame = sheet_frame(loop, volume_interval, windows)
     sheet_name = f"Замкнутый цикл {week}"[:31]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+    book = io.BytesIO()
+    with pd.ExcelWriter(book, engine="openpyxl") as writer:
         frame.to_excel(writer, sheet_name=sheet_name, index=False)
         sheet = writer.sheets[sheet_name]
         sheet.freeze_panes = "B2"
@@ -97,7 +104,7 @@ def write_xlsx(
         _text_stays_text(sheet)
         sheet.auto_filter.ref = sheet.dimensions
     # the file's own dates: the report week's end, not the moment it was written
-    _fix_times(path, datetime.combine(week_bounds(week)[1], time(23, 59, 59)))
+    return _fix_times(book.getvalue(), datetime.combine(week_bounds(week)[1], time(23, 59, 59)))
 
 
 def _text_stays_text(sheet) -> None:
@@ -109,21 +116,23 @@ def _text_stays_text(sheet) -> None:
                 cell.data_type = "s"
 
 
-def _fix_times(path: Path, stamp: datetime) -> None:
-    """Rewrite the workbook's zip with one entry time and ``stamp`` as its created / modified
+def _fix_times(book: bytes, stamp: datetime) -> bytes:
+    """The workbook's zip again with one entry time and ``stamp`` as its created / modified
     dates, so the same closed loop gives the same bytes on every run (openpyxl writes the
     current time into both)."""
     when = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
-    with zipfile.ZipFile(path) as source:
+    with zipfile.ZipFile(io.BytesIO(book)) as source:
         entries = [(info, source.read(info)) for info in source.infolist()]
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
-        for info, data in entries:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info, content in entries:
             if info.filename == "docProps/core.xml":
-                text = data.decode("utf-8")
+                text = content.decode("utf-8")
                 for tag in ("dcterms:created", "dcterms:modified"):
                     text = re.sub(rf"(<{tag}[^>]*>)[^<]*(</{tag}>)", rf"\g<1>{when}\g<2>", text)
-                data = text.encode("utf-8")
+                content = text.encode("utf-8")
             fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
             fixed.compress_type = zipfile.ZIP_DEFLATED
             fixed.external_attr = info.external_attr
-            target.writestr(fixed, data)
+            target.writestr(fixed, content)
+    return out.getvalue()

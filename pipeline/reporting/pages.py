@@ -4,12 +4,14 @@
 ``owners/<id>.html`` one per owner, ``archive/`` the earlier weeks. The site opens from disk with
 no network: plotly.js is shipped once in ``assets/``, charts are JSON data blocks drawn by
 ``assets/report.js`` (no inline code), and every client text is masked and escaped by Jinja's
-autoescape.
+autoescape. ``render_site`` returns every file as bytes, so a page failing to render writes
+nothing; the ``report`` stage writes them (``pipeline/io/outputs.py``) and then removes the
+earlier run's files it no longer writes (``remove_stale``).
 """
 
 from __future__ import annotations
 
-import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -42,25 +44,36 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def clear_site(out_dir: Path) -> None:
-    """Remove the pages of an earlier run (a reason dropped from the taxonomy leaves no page)."""
+def stale_files(out_dir: Path, site: Iterable[str]) -> list[Path]:
+    """Files of an earlier run inside the site's own folders that this run does not write (a
+    reason dropped from the taxonomy leaves no page); nothing outside ``PAGES`` is touched."""
+    keep = {out_dir / name for name in site}
+    stale = []
     for name in PAGES:
-        target = out_dir / name
-        if target.is_dir():
-            shutil.rmtree(target)
-        elif target.exists():
-            target.unlink()
+        folder = out_dir / name
+        if folder.is_dir():
+            stale += [p for p in sorted(folder.rglob("*")) if p.is_file() and p not in keep]
+    return stale
 
 
-def write_assets(out_dir: Path) -> None:
-    assets = out_dir / "assets"
-    assets.mkdir(parents=True, exist_ok=True)
+def remove_stale(out_dir: Path, site: Iterable[str]) -> None:
+    for path in stale_files(out_dir, site):
+        path.unlink()
+    for name in PAGES:  # folders emptied by that (deepest first), never the site's own
+        folder = out_dir / name
+        for inner in sorted(folder.rglob("*"), reverse=True) if folder.is_dir() else ():
+            if inner.is_dir() and not any(inner.iterdir()):
+                inner.rmdir()
+
+
+def assets() -> dict[str, bytes]:
+    """plotly.js (shipped once: the site opens offline), the stylesheet and the script."""
     plotly_js = resources.files("plotly").joinpath("package_data", "plotly.min.js")
-    with resources.as_file(plotly_js) as source:
-        shutil.copyfile(source, assets / "plotly.min.js")
+    files = {"assets/plotly.min.js": plotly_js.read_bytes()}
     static = resources.files("pipeline.reporting").joinpath("static")
     for name in ("report.css", "report.js"):
-        (assets / name).write_text(static.joinpath(name).read_text("utf-8"), encoding="utf-8")
+        files[f"assets/{name}"] = static.joinpath(name).read_text("utf-8").encode("utf-8")
+    return files
 
 
 def common_context(data: ReportData) -> dict:
@@ -131,26 +144,21 @@ def reason_context(data: ReportData, row: dict) -> dict:
 
 @dataclass
 class Site:
-    """Renders templates into ``out_dir`` with the common context; remembers what it wrote."""
+    """Renders templates with the common context into ``files`` (path in the site -> bytes);
+    nothing is written to disk here."""
 
-    out_dir: Path
     env: jinja2.Environment
     common: dict
-    written: list[Path] = field(default_factory=list)
+    files: dict[str, bytes] = field(default_factory=dict)
 
     def write(self, name: str, template: str, root: str, **context) -> None:
-        path = self.out_dir / name
-        path.parent.mkdir(parents=True, exist_ok=True)
         html = self.env.get_template(template).render(root=root, **self.common, **context)
-        path.write_text(html, encoding="utf-8")
-        self.written.append(path)
+        self.files[name] = html.encode("utf-8")
 
 
-def render_site(data: ReportData, out_dir: Path) -> list[Path]:
-    """Every page of the site, in place of the previous run's; returns the pages written."""
-    clear_site(out_dir)
-    write_assets(out_dir)
-    site = Site(out_dir, environment(), common_context(data))
+def render_site(data: ReportData) -> dict[str, bytes]:
+    """Every page and asset of the site, by its path in the site; the stage writes them."""
+    site = Site(environment(), common_context(data), assets())
     overview = overview_context(data, data.report_week, data.emerging)
     site.write("index.html", "index.html.j2", "", archived=False, **overview)
     rows = records(data.loop(data.report_week))
@@ -168,7 +176,7 @@ def render_site(data: ReportData, out_dir: Path) -> list[Path]:
             rows=owned,
         )
     render_archive(site, data)
-    return site.written
+    return site.files
 
 
 def render_archive(site: Site, data: ReportData) -> None:

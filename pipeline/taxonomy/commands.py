@@ -13,6 +13,7 @@ from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 
+from pipeline.io import outputs
 from pipeline.io.cells import guard_frame
 from pipeline.taxonomy import health, labelling
 from pipeline.taxonomy.edits import Change, apply_change, change_diff, rename_reason, retire_reason
@@ -169,8 +170,7 @@ def _finish_edit(args: argparse.Namespace, edit: _EditInputs, change: Change) ->
     written = apply_change(change, edit.reasons_path, edit.labels_dir, edit.files)
     if len(change.to_label):
         target = Path(args.unmatched or f"build/labeling/split_{args.reason}.csv")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        guard_frame(change.to_label).to_csv(target, index=False, encoding="utf-8-sig")
+        outputs.write(target, outputs.csv(guard_frame(change.to_label), encoding="utf-8-sig"))
         print(
             f"  к ручной разметке: {target} — заполните reason_id и загрузите: "
             f"python -m pipeline taxonomy import-labels {target} --out "

@@ -22,13 +22,13 @@ import yaml
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
+from pipeline.io import outputs
 from pipeline.taxonomy.labels import (
     TO_LABEL_COLUMNS,
     LabelError,
     label_file_text,
     labels_table,
     validate_labels,
-    write_label_file,
 )
 from pipeline.taxonomy.schema import (
     MaintenanceError,
@@ -42,7 +42,6 @@ from pipeline.taxonomy.yamlio import (
     folded,
     parse_document,
     set_plain,
-    write_atomic,
 )
 
 # Colours for new reasons (matplotlib tab20b + tab20c); the first one no reason uses is taken.
@@ -313,12 +312,14 @@ def _diff(before: str, after: str, name: str) -> str:
 def apply_change(
     change: Change, reasons_path: Path, labels_dir: Path, label_files: Mapping[str, pd.DataFrame]
 ) -> list[Path]:
-    """Write reasons.yaml and the label files that changed; returns what was written."""
+    """Write reasons.yaml and the label files that changed, together: every file goes to a
+    temporary file first and all are renamed only when all are written, so a failure leaves
+    the taxonomy and its labels as they were. Returns what was written."""
     written = []
-    for name, frame in change.label_files.items():
-        if name not in label_files or label_file_text(label_files[name]) != label_file_text(frame):
-            write_label_file(Path(labels_dir) / name, frame)
-            written.append(Path(labels_dir) / name)
-    write_atomic(Path(reasons_path), change.reasons_text)
-    written.insert(0, Path(reasons_path))
-    return written
+    with outputs.OutputSet() as files:
+        for name, frame in change.label_files.items():
+            text = label_file_text(frame)
+            if name not in label_files or label_file_text(label_files[name]) != text:
+                written.append(files.write(Path(labels_dir) / name, outputs.text(text)))
+        files.write(Path(reasons_path), outputs.text(change.reasons_text))
+    return [Path(reasons_path), *written]

@@ -185,7 +185,7 @@ def _examples(
             json.loads(Path(metrics).read_text("utf-8")).get("examples_per_reason", {})
         )
     else:
-        report.skipped.append("число примеров: нет ни taxonomy/labels, ни model.json")
+        report.skipped.append(f"число примеров: нет ни {labels_dir}, ни {metrics}")
         return
     report.few_examples = {
         r: int(counts.get(r, 0))

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import sql
+from pipeline.io import outputs
 from pipeline.io.cells import guard_frame
 from pipeline.taxonomy.labels import (
     TO_LABEL_COLUMNS,
@@ -174,15 +175,14 @@ def _label_candidates(
 def _write_labeling(
     out_dir: Path, picked: pd.DataFrame, taxonomy: Taxonomy, model_version: str | None
 ) -> None:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    guard_frame(picked).to_csv(out_dir / "to_label.csv", index=False, encoding="utf-8-sig")
-    tasks = label_studio_tasks(picked, model_version)
-    (out_dir / "label_studio_tasks.json").write_text(
-        json.dumps(tasks, ensure_ascii=False, indent=1), encoding="utf-8"
-    )
-    (out_dir / "label_studio_config.xml").write_text(
-        label_studio_config(taxonomy), encoding="utf-8"
-    )
+    tasks = json.dumps(label_studio_tasks(picked, model_version), ensure_ascii=False, indent=1)
+    config = label_studio_config(taxonomy)
+    with outputs.OutputSet() as files:
+        files.write(
+            out_dir / "to_label.csv", outputs.csv(guard_frame(picked), encoding="utf-8-sig")
+        )
+        files.write(out_dir / "label_studio_tasks.json", outputs.text(tasks))
+        files.write(out_dir / "label_studio_config.xml", outputs.text(config))
     counts = picked["why"].str.split(":").str[0].value_counts().to_dict()
     print(
         f"к разметке: {len(picked)} контактов в {out_dir}/to_label.csv, "

@@ -14,6 +14,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.scalarstring import FoldedScalarString
 
+from pipeline.io import outputs
+
 DEFINITION_WIDTH = 92  # folded definitions are wrapped like the hand-written ones
 
 
@@ -65,9 +67,7 @@ def bump_version(version: str) -> str:
     return f"{head}.{int(last) + 1}" if head and last.isdigit() else str(version)
 
 
-def write_atomic(path: Path, text: str, encoding: str = "utf-8") -> None:
-    """Write beside the target and rename: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding=encoding, newline="")
-    tmp.replace(path)
+def write_atomic(path: Path, content: str, encoding: str = "utf-8") -> None:
+    """Write to a hidden temporary file beside the target and rename (``pipeline/io/outputs``):
+    a reader never sees half a file, a failure leaves the old one."""
+    outputs.write(path, outputs.text(content, encoding))

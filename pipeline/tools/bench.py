@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline.io import outputs
+
 DEFAULT_MODEL = Path("models/reason_classifier.joblib")
 
 
@@ -160,8 +162,7 @@ def main(
             f"{step:<24}{info['contacts_per_s']:>12,}{info['seconds']:>10}{info['max_rss_mb']:>13}"
         )
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        outputs.write(out, outputs.text(json.dumps(results, indent=2) + "\n"))
     return results
 
 

@@ -19,7 +19,6 @@ they are dropped (the default, announced loudly) or merged into one class «пр
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import math
 import time
@@ -35,6 +34,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 
 from pipeline.config import ConfigError, load_section
+from pipeline.io import outputs
 from pipeline.model.training import TrainConfig, model_inputs, out_of_fold, per_reason, score
 from pipeline.taxonomy.labelfiles import read_labelled
 from pipeline.taxonomy.schema import load_taxonomy
@@ -355,10 +355,7 @@ def main(
     }
     report["wall_time_s"] = round(time.perf_counter() - started, 2)
     if out_path is not None:
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        out_path.write_text(
-            json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-        )
+        outputs.write(out_path, outputs.json_text(report))
     print(render_summary(report, str(labels_path)))
     return report
 

@@ -8,12 +8,14 @@ has never seen.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 from pathlib import Path
 
 import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score
+
+from pipeline.io import outputs
+from pipeline.io.inputs import read_parquet, require
 
 logger = logging.getLogger(__name__)
 
@@ -71,11 +73,10 @@ def main(classified_path: Path, answers_path: Path, taxonomy_path: Path, out_pat
     from pipeline.taxonomy.schema import load_taxonomy
 
     taxonomy = load_taxonomy(taxonomy_path)
-    result = score_against_answers(
-        pd.read_parquet(classified_path), pd.read_csv(answers_path), taxonomy.undefined_reason
-    )
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    classified = read_parquet(classified_path, "classify")
+    answers = pd.read_csv(require(answers_path))
+    result = score_against_answers(classified, answers, taxonomy.undefined_reason)
+    outputs.write(out_path, outputs.json_text(result))
     print(
         f"Демо: macro-F1 {result['macro_f1_top_reason']:.3f} (по главной причине), "
         f"покрытие {result['coverage']:.1%}, точность среди получивших причину "

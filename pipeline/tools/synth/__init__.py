@@ -31,6 +31,7 @@ from pathlib import Path
 
 import yaml
 
+from pipeline.io import outputs
 from pipeline.tools.synth.contacts import Generator, load_reasons
 from pipeline.tools.synth.exports import answers_csv, drivers_csv, render_files
 from pipeline.tools.synth.text import load_phrases
@@ -70,22 +71,24 @@ def main(
     clean: bool = False,
 ) -> None:
     files = generate_files(taxonomy_path, weeks, contacts, seed, date.fromisoformat(end), clean)
+    with outputs.OutputSet() as out:
+        for name, content in files.items():
+            if name.startswith("raw/"):
+                path = out_dir / name.removeprefix("raw/")
+            elif name == "answers":
+                path = answers_path
+            else:
+                path = answers_path.with_name("malformed_rows.csv")
+            out.write(path, outputs.data(content))
+        written = set(out.paths)
+    # the exports of an earlier run this one did not write again
     for sub in ("calls", "complaints"):
         for old in (out_dir / sub).glob("*"):
-            if old.is_file() and not old.name.startswith("."):
+            if old.is_file() and not old.name.startswith(".") and old not in written:
                 old.unlink()
-    written = 0
-    for name, data in files.items():
-        if name.startswith("raw/"):
-            path = out_dir / name.removeprefix("raw/")
-        elif name == "answers":
-            path = answers_path
-        else:
-            path = answers_path.with_name("malformed_rows.csv")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        written += 1
-    logger.info("synth: wrote %d files to %s and answers to %s", written, out_dir, answers_path)
+    logger.info(
+        "synth: wrote %d files to %s and answers to %s", len(written), out_dir, answers_path
+    )
 
 
 def cli(args: argparse.Namespace) -> None:
