@@ -1,8 +1,10 @@
 """Shared fixtures: one full `dvc repro` of the demo in a scratch copy of the repository, one
-lemmatiser (pymorphy3 takes a second to load) and the ingest parameters of params.yaml."""
+lemmatiser (pymorphy3 takes a second to load), the ingest parameters of params.yaml, and a
+headless Chromium (per module) with ``Visit`` to open a page from disk."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -13,6 +15,7 @@ import pytest
 from pipeline.text import Lemmatizer
 
 ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 BIN = Path(sys.executable).parent
 GENERATED = {".venv", ".git", "models", "build", ".pytest_cache", ".ruff_cache"}
 
@@ -77,3 +80,52 @@ def taxonomy_copy(tmp_path: Path) -> Path:
     """A copy of taxonomy/ (reasons.yaml, labels/) that a test may change."""
     shutil.copytree(ROOT / "taxonomy", tmp_path / "taxonomy")
     return tmp_path / "taxonomy"
+
+
+# --- headless Chromium (reports, notebook HTML exports) ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        if os.environ.get("REQUIRE_BROWSER"):
+            pytest.fail("chromium is not installed (apt-get install chromium)")
+        pytest.skip("chromium is not installed: apt-get install chromium (.ci/run does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
+        )
+        yield instance
+        instance.close()
+
+
+class Visit:
+    """Open a page from file:// and record console errors, page errors and every request."""
+
+    def __init__(self, browser, path: Path, width: int = 1366, height: int = 768):
+        self.page = browser.new_page(viewport={"width": width, "height": height})
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.goto(path.resolve().as_uri())
+        self.page.wait_for_load_state("load")
+
+    def charts_rendered(self) -> None:
+        charts = self.page.locator("div[data-chart]")
+        for i in range(charts.count()):
+            chart = charts.nth(i)
+            chart.locator("svg.main-svg").first.wait_for(state="attached", timeout=15_000)
+            self.page.wait_for_function(
+                "el => el.getAttribute('data-rendered') === 'true'",
+                arg=chart.element_handle(),
+                timeout=15_000,
+            )
+
+    def close(self) -> None:
+        self.page.close()

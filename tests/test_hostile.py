@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 import subprocess
 import sys
@@ -23,9 +22,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from conftest import copy_repository, run_dvc
+from conftest import Visit, copy_repository, run_dvc
 from test_notebooks import KERNEL, NOTEBOOKS, install_kernel
-from test_report import CHROMIUM, Visit
 
 pytestmark = [pytest.mark.slow]
 
@@ -275,24 +273,6 @@ def test_no_personal_data_in_any_output(hostile):
 
 
 # --- injection sinks -----------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if CHROMIUM is None:
-        if os.environ.get("REQUIRE_BROWSER"):
-            pytest.fail("chromium is not installed (apt-get install chromium)")
-        pytest.skip("chromium is not installed: apt-get install chromium (.ci/run does)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
-        )
-        yield instance
-        instance.close()
 
 
 def assert_inert(visit: Visit, where: str) -> None:

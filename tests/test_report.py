@@ -14,14 +14,13 @@ import duckdb
 import openpyxl
 import pandas as pd
 import pytest
-from conftest import ROOT
+from conftest import ROOT, Visit
 
 from pipeline import report
 from pipeline.config import load_section
 from pipeline.reporting.data import run_windows
 from pipeline.reporting.pages import environment
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOT = ROOT / "build" / "screenshots" / "index-1366x768.png"
 QUEUE_PAYLOAD = '<a href="https://evil.example/">Карты</a><b>жирный</b>'
 PAYLOAD = (
@@ -295,6 +294,23 @@ def pages(site: Path) -> list[Path]:
 
 
 @pytest.mark.slow
+def test_data_quality_lists_every_export_with_counts_that_reconcile(site):
+    """One row per file of ingest.json: read, accepted, quarantined, duplicates, reconciles."""
+    ingest = json.loads((site / "metrics" / "ingest.json").read_text(encoding="utf-8"))
+    html = (site / "index.html").read_text(encoding="utf-8")
+    table = html[html.index("По файлам выгрузок") : html.index("</details>")]
+    rows = re.findall(r"<tr><td>(.*?)</td>(.*?)</tr>", table)
+    assert [name for name, _ in rows] == sorted(ingest["files"])
+    for name, cells in rows:
+        numbers = [
+            int(n.replace("\u00a0", "").replace(" ", ""))
+            for n in re.findall(r'class="num">([^<]*)<', cells)
+        ]
+        info = ingest["files"][name]
+        assert numbers == [info[k] for k in ("rows_read", "accepted", "quarantined", "duplicates")]
+        assert numbers[0] == sum(numbers[1:]) and cells.endswith("<td>да</td>")
+
+
 def test_site_has_every_page(site, demo_workspace):
     from pipeline.taxonomy.schema import load_taxonomy
 
@@ -349,52 +365,6 @@ def test_excel_export_has_the_closed_loop_in_russian(demo_workspace):
 
 
 # --- in the browser ------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if CHROMIUM is None:
-        if os.environ.get("REQUIRE_BROWSER"):
-            pytest.fail("chromium is not installed (apt-get install chromium)")
-        pytest.skip("chromium is not installed: apt-get install chromium (.ci/run does)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
-        )
-        yield instance
-        instance.close()
-
-
-class Visit:
-    """Open a page from file:// and record console errors, page errors and every request."""
-
-    def __init__(self, browser, path: Path, width: int = 1366, height: int = 768):
-        self.page = browser.new_page(viewport={"width": width, "height": height})
-        self.errors: list[str] = []
-        self.requests: list[str] = []
-        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.on("request", lambda r: self.requests.append(r.url))
-        self.page.goto(path.resolve().as_uri())
-        self.page.wait_for_load_state("load")
-
-    def charts_rendered(self) -> None:
-        charts = self.page.locator("div[data-chart]")
-        for i in range(charts.count()):
-            chart = charts.nth(i)
-            chart.locator("svg.main-svg").first.wait_for(state="attached", timeout=15_000)
-            self.page.wait_for_function(
-                "el => el.getAttribute('data-rendered') === 'true'",
-                arg=chart.element_handle(),
-                timeout=15_000,
-            )
-
-    def close(self) -> None:
-        self.page.close()
 
 
 def sample_pages(site: Path) -> list[Path]:
