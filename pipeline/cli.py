@@ -19,6 +19,7 @@ from pathlib import Path
 from pipeline.taxonomy import cli as taxonomy_cli
 
 STAGES = {
+    "init": "начать свой проект: убрать демо, создать reasons.yaml из размеченной таблицы",
     "synth": "сгенерировать демо-выгрузки (звонки, обращения, ответы) — не стадия DVC",
     "ingest": "прочитать выгрузки из data/raw, карантин плохих строк, метрики загрузки",
     "lemmatize": "нормализовать и лемматизировать тексты (с постоянным кэшем лемм)",
@@ -201,6 +202,18 @@ def _add_score_demo(sub) -> None:
     p.add_argument("--out", type=Path, default=Path("reports/metrics/demo_answers.json"))
 
 
+def _add_init(sub) -> None:
+    p = sub.add_parser("init", help=STAGES["init"])
+    p.set_defaults(func=command("pipeline.tools.init"))
+    p.add_argument(
+        "--labels", type=Path, default=None, help="размеченная таблица (CSV/XLSX/JSONL)"
+    )
+    p.add_argument("--text-column", default=None, help="колонка текста (по умолчанию ищется)")
+    p.add_argument("--label-column", default=None, help="колонка метки (по умолчанию ищется)")
+    p.add_argument("--delete", action="store_true", help="удалить демо, а не переносить в build/")
+    p.add_argument("--root", type=Path, default=Path("."), help="корень проекта")
+
+
 def _add_bench(sub) -> None:
     p = sub.add_parser("bench", help=STAGES["bench"])
     p.set_defaults(func=command("pipeline.tools.bench"))
@@ -233,6 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_explain(sub)
     taxonomy_cli.add_parser(sub, STAGES["taxonomy"], command)
     _add_score_demo(sub)
+    _add_init(sub)
     _add_bench(sub)
     return parser
 
