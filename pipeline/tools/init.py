@@ -235,6 +235,16 @@ def init(
     return result
 
 
+def _check_before_writing(draft: Skeleton) -> None:
+    """The skeleton passes ``taxonomy check`` before anything is moved or written."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "reasons.yaml"
+        path.write_text(draft.yaml, encoding="utf-8")
+        load_taxonomy(path)
+
+
 NEXT_STEPS = """Дальше:
   1. taxonomy/reasons.yaml — впишите владельцев (owners), определения, квадранты и цели
      причин; объедините метки, которые на деле одна причина. Проверка:
