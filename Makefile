@@ -32,11 +32,19 @@ setup: $(STAMP) ## Create .venv and install the project with its test tools
 
 demo: setup ## Run the whole pipeline (dvc repro) on the bundled demo data; reports in reports/
 	$(BIN)/dvc repro
-	$(BIN)/python -m pipeline score-demo
+	@if [ -f data/demo/answers.csv ]; then $(BIN)/python -m pipeline score-demo; \
+	  else echo "data/demo/answers.csv: нет ответов демо (после init) — сверка с демо пропущена"; fi
 	@echo "Reports: reports/index.html   Metrics: reports/metrics/   Warehouse: data/warehouse.duckdb"
 
 repro: setup ## Run the weekly pipeline on data/raw (dvc repro with the project's Python)
 	$(BIN)/dvc repro
+
+run: repro ## The weekly run of your own data (same as make repro; never scores the demo)
+
+# make init LABELS=labelled.xlsx [TEXT="Текст"] [LABEL="Категория"]
+init: setup ## Start your own project: set the demo aside; LABELS=sheet writes reasons.yaml
+	$(BIN)/python -m pipeline init $(if $(LABELS),--labels "$(LABELS)") \
+	  $(if $(TEXT),--text-column "$(TEXT)") $(if $(LABEL),--label-column "$(LABEL)")
 
 test: setup ## Run every test (slow, browser and notebook checks included)
 	$(BIN)/python -m pytest
@@ -114,4 +122,4 @@ clean: ## Remove generated data, models and reports (keeps data/raw and .venv)
 	  reports/reasons reports/owners reports/archive reports/assets reports/closed_loop.xlsx \
 	  reports/metrics reports/plots reports/notebooks
 
-.PHONY: help setup lock demo repro test lint demo-data bench bench-accuracy clean why undefined model-errors
+.PHONY: help setup lock demo repro run init test lint demo-data bench bench-accuracy clean why undefined model-errors
