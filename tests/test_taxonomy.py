@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.taxonomy.schema import TaxonomyError, load_taxonomy
+from pipeline.taxonomy.schema import TaxonomyError, check, load_taxonomy
 
 ROOT = Path(__file__).resolve().parents[1]
 REASONS = ROOT / "taxonomy" / "reasons.yaml"
@@ -89,20 +89,34 @@ def test_retired_reason_needs_a_successor(tmp_path, raw):
         load_taxonomy(dump(tmp_path, raw))
 
 
-def test_too_few_active_reasons(tmp_path, raw):
+def test_fewer_than_twenty_reasons_is_a_warning_not_an_error(tmp_path, raw):
     keep = {"unknown", "online_bank_problem", "cannot_login"}
     raw["reasons"] = [r for r in raw["reasons"] if r["id"] in keep or r["order"] <= 10]
-    with pytest.raises(TaxonomyError, match=r"действующих причин 10, ожидается от 20 до 30"):
-        load_taxonomy(dump(tmp_path, raw))
+    path = dump(tmp_path, raw)
+    assert len(load_taxonomy(path).classes) == 10
+    out = check(path)
+    assert "OK" in out
+    assert "предупреждение: действующих причин 10, рекомендуется от 20 до 30" in out
+    assert "прячут" in out
 
 
-def test_too_many_active_reasons(tmp_path, raw):
+def test_more_than_thirty_reasons_is_a_warning_not_an_error(tmp_path, raw):
     for i in range(5):
         clone = dict(
             find(raw, "new_product"), id=f"new_product_{i}", order=200 + i, colour=f"#00000{i}"
         )
         raw["reasons"].append(clone)
-    with pytest.raises(TaxonomyError, match=r"действующих причин 32"):
+    path = dump(tmp_path, raw)
+    assert len(load_taxonomy(path).classes) == 32
+    assert "действующих причин 32, рекомендуется от 20 до 30" in check(path)
+    assert "трудно различить" in check(path)
+    assert "предупреждение" not in check(REASONS)
+
+
+def test_fewer_than_two_reasons_is_refused(tmp_path, raw):
+    keep = {"unknown", "online_bank_problem"}
+    raw["reasons"] = [r for r in raw["reasons"] if r["id"] in keep or r["order"] == 1]
+    with pytest.raises(TaxonomyError, match=r"действующих причин 1, нужно не меньше 2"):
         load_taxonomy(dump(tmp_path, raw))
 
 

@@ -21,8 +21,9 @@ from pipeline.config import ConfigError, format_validation_error, read_yaml
 
 logger = logging.getLogger(__name__)
 
-MIN_ACTIVE_REASONS = 20
-MAX_ACTIVE_REASONS = 30
+MIN_ACTIVE_REASONS = 2  # hard: a classifier needs at least two classes
+ADVISED_MIN_REASONS = 20  # Price & Jaffe's advice, a warning only
+ADVISED_MAX_REASONS = 30
 QUADRANTS = ("eliminate", "automate", "simplify", "leverage")
 TARGET_METRICS = ("weekly_volume", "cpx", "share")
 
@@ -191,14 +192,34 @@ def _reserved_problems(data: Taxonomy) -> list[str]:
 
 
 def _count_problems(data: Taxonomy) -> list[str]:
+    """Only what breaks the code: a classifier needs at least two reasons to choose from."""
     active = [r for r in data.reasons if r.active and not r.reserved]
-    if MIN_ACTIVE_REASONS <= len(active) <= MAX_ACTIVE_REASONS:
+    if len(active) >= MIN_ACTIVE_REASONS:
         return []
     return [
-        f"reasons: действующих причин {len(active)}, ожидается от {MIN_ACTIVE_REASONS} до "
-        f"{MAX_ACTIVE_REASONS} (меньше — слишком общие, чтобы ими владеть; больше — "
-        "слишком дробные, чтобы действовать)"
+        f"reasons: действующих причин {len(active)}, нужно не меньше {MIN_ACTIVE_REASONS} "
+        "(классификатору нужно выбирать хотя бы из двух; «Не определено» не считается)"
     ]
+
+
+def count_warnings(taxonomy: Taxonomy) -> list[str]:
+    """Advice, not a rule: Price & Jaffe's 20–30 active reasons (printed, never refused)."""
+    active = len(taxonomy.classes)
+    if active < ADVISED_MIN_REASONS:
+        return [
+            f"действующих причин {active}, рекомендуется от {ADVISED_MIN_REASONS} до "
+            f"{ADVISED_MAX_REASONS}: при малом числе причины слишком общие и прячут "
+            "настоящие корневые причины (Price & Jaffe); для небольшой организации это "
+            "допустимо, следите за долей «Не определено» и за крупными причинами"
+        ]
+    if active > ADVISED_MAX_REASONS:
+        return [
+            f"действующих причин {active}, рекомендуется от {ADVISED_MIN_REASONS} до "
+            f"{ADVISED_MAX_REASONS}: слишком дробные причины трудно различить (модели и "
+            "людям) и закрепить за владельцами (Price & Jaffe); подумайте об объединении "
+            "(taxonomy merge)"
+        ]
+    return []
 
 
 def _unique_problems(data: Taxonomy, key: str) -> list[str]:
@@ -265,6 +286,7 @@ def check(path: Path | str) -> str:
     ]
     if no_target:
         lines.append(f"  без цели: {', '.join(no_target)}")
+    lines += [f"  предупреждение: {w}" for w in count_warnings(taxonomy)]
     return "\n".join(lines)
 
 
