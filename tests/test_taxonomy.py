@@ -126,7 +126,7 @@ def test_typo_in_a_key_is_not_silently_ignored(tmp_path, raw):
     with pytest.raises(TaxonomyError) as info:
         load_taxonomy(dump(tmp_path, raw))
     assert "(id=atm_problem).colur: неизвестный ключ" in str(info.value)
-    assert "(id=atm_problem).colour: обязательный ключ" in str(info.value)
+    assert "'#393b79' — возможно, имелось в виду colour" in str(info.value)
 
 
 def test_broken_yaml_names_the_line(tmp_path):
@@ -150,3 +150,103 @@ def test_impossible_date_is_a_message_not_a_crash(tmp_path):
     path.write_text(broken, encoding="utf-8")
     with pytest.raises(TaxonomyError, match=r"target\.due.*ГГГГ-ММ-ДД.*2027-02-30"):
         load_taxonomy(path)
+
+
+# --- a new organisation's minimal reasons.yaml ---------------------------------------------------
+
+CITY_REASONS = [
+    ("street_lighting", "Не горят фонари"),
+    ("garbage_collection", "Не вывозят мусор"),
+    ("road_potholes", "Ямы на дороге"),
+    ("snow_removal", "Не убран снег"),
+    ("heating_outage", "Нет отопления"),
+    ("hot_water", "Нет горячей воды"),
+    ("yard_improvement", "Благоустройство двора"),
+    ("public_transport", "Общественный транспорт"),
+    ("noise_complaint", "Шум от соседей и стройки"),
+    ("stray_animals", "Бездомные животные"),
+    ("illegal_parking", "Незаконная парковка"),
+    ("elevator_broken", "Не работает лифт"),
+]
+
+
+def minimal_city(with_definitions: bool) -> dict:
+    """A city complaint desk's first reasons.yaml: 12 reasons with id, title, owner, quadrant,
+    target only (and, the second time, a definition and the reserved «Не определено»)."""
+    reasons = [
+        {
+            "id": rid,
+            "title": title,
+            "owner": "housing",
+            "quadrant": "eliminate",
+            "target": {"metric": "weekly_volume", "value": 40, "due": "2027-06-30"},
+        }
+        for rid, title in CITY_REASONS
+    ]
+    if with_definitions:
+        for reason in reasons:
+            reason["definition"] = f"Обращения жителей по теме «{reason['title']}» в городе."
+        reasons.append(
+            {
+                "id": "unknown",
+                "title": "Не определено",
+                "definition": "Обращения, которые модель не отнесла ни к одной причине.",
+                "owner": "housing",
+                "quadrant": "eliminate",
+                "reserved": True,
+            }
+        )
+    owners = [{"id": "housing", "title": "Управление ЖКХ"}]
+    return {"version": "2026.12.1", "owners": owners, "reasons": reasons}
+
+
+def test_minimal_reasons_say_what_to_write(tmp_path):
+    with pytest.raises(TaxonomyError) as caught:
+        load_taxonomy(dump(tmp_path, minimal_city(with_definitions=False)))
+    message = str(caught.value)
+    # order, colour and group have defaults now; definition and undefined_reason do not
+    assert ".order" not in message and ".colour" not in message and ".group" not in message
+    assert "reasons[0] (id=street_lighting).definition: обязательный ключ отсутствует" in message
+    assert "не короче 20 символов; например: definition: " in message
+    assert "undefined_reason: обязательный ключ отсутствует" in message
+    assert "reserved: true" in message
+
+
+def test_minimal_reasons_get_order_colour_and_group_by_default(tmp_path):
+    taxonomy = load_taxonomy(dump(tmp_path, minimal_city(with_definitions=True)))
+    assert taxonomy.undefined_reason == "unknown"
+    assert len(taxonomy.classes) == 12
+    assert taxonomy.classes[0] == "street_lighting"
+    assert [r.order for r in taxonomy.reasons] == list(range(1, 14))
+    assert len({r.colour for r in taxonomy.reasons}) == 13
+    assert taxonomy.by_id["street_lighting"].group == ""
+    assert "рекомендуется от 20 до 30" in check(tmp_path / "reasons.yaml")
+
+
+def test_explicit_colours_are_not_reused_by_defaults(tmp_path):
+    raw = minimal_city(with_definitions=True)
+    raw["reasons"][5]["colour"] = "#1F77B4"  # the palette's first colour, taken explicitly
+    taxonomy = load_taxonomy(dump(tmp_path, raw))
+    assert taxonomy.by_id["street_lighting"].colour != "#1f77b4"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("colour", "red", 'например: colour: "#1f77b4"'),
+        ("order", "первый", "по умолчанию позиция в файле"),
+        ("quadrant", "fix", "eliminate — устранить причину"),
+        (
+            "target",
+            {"metric": "count", "value": 1, "due": "2027-06-30"},
+            "cpx — обращений на 1 000",
+        ),
+        ("target", {"metric": "share", "value": 0.1, "due": "30.06.2027"}, "due: 2027-06-30"),
+    ],
+)
+def test_invalid_key_says_what_to_write(tmp_path, key, value, expected):
+    raw = minimal_city(with_definitions=True)
+    raw["reasons"][0][key] = value
+    with pytest.raises(TaxonomyError, match="что писать") as caught:
+        load_taxonomy(dump(tmp_path, raw))
+    assert expected in str(caught.value)
