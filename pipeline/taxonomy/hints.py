@@ -7,7 +7,16 @@ from one run of ``taxonomy check`` what every missing or wrong key should hold, 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # schema imports this module
+    from pipeline.taxonomy.schema import Taxonomy
+
+_LOOKS_LIKE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+UNKNOWN_LABEL = "неизвестная причина"
+RESERVED_LABEL = "причина «Не определено» зарезервирована и не размечается"
 
 # key of a reason (or "owners.<key>", "target.<key>", "top.<key>") -> what to write
 _HINTS = {
@@ -86,3 +95,35 @@ def hint(loc: Sequence[object]) -> str:
     known = [k.rpartition(".")[2] for k in _HINTS if k.rpartition(".")[0] == prefix]
     close = difflib.get_close_matches(keys[-1], known, n=1)
     return f" — возможно, имелось в виду {close[0]}" if close else ""
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.split()).lower().replace("ё", "е")
+
+
+def unknown_labels_cause(labels: Iterable[str], taxonomy: Taxonomy) -> str:
+    """Why labels are not in the taxonomy, guessed from what they look like, with the nearest
+    ids or titles: reason titles written differently, or ids of another reasons.yaml."""
+    labels = list(dict.fromkeys(labels))
+    ids = [label for label in labels if _LOOKS_LIKE_ID.match(label)]
+    titles = {_fold(r.title): r for r in taxonomy.reasons if r.active}
+    by_id = {r.id: r for r in taxonomy.reasons if r.active}
+    near = []
+    for label in labels[:20]:
+        pool = by_id if label in ids else titles
+        match = difflib.get_close_matches(label if label in ids else _fold(label), pool, n=1)
+        if match:
+            reason = pool[match[0]]
+            near.append(f"'{label}' → {reason.id} «{reason.title}»")
+    if len(ids) * 2 >= len(labels):
+        cause = (
+            "этих id нет в таксономии: разметка сделана по другой версии reasons.yaml или в "
+            "id опечатка; переименуйте метки или укажите нужный --taxonomy"
+        )
+    else:
+        cause = (
+            "похоже, это названия причин, а не id, и они не совпадают ни с одним title в "
+            "reasons.yaml (регистр и ё не важны): поправьте названия в файле или в reasons.yaml, "
+            "либо замените их на id"
+        )
+    return cause + (f"; ближайшие: {', '.join(near[:5])}" if near else "")
