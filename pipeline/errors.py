@@ -28,3 +28,46 @@ _UNSAFE_FOR_TERMINAL = {
 def terminal_safe(text: str) -> str:
     """``text`` with control characters shown as escapes: ``"\\x1b[2J"`` prints as text."""
     return text.translate(_UNSAFE_FOR_TERMINAL)
+
+
+# --- many rows with the same problem: a count, the first few and the likely cause ---------------
+
+SHOWN_ROWS = 5
+
+
+class RowProblem:
+    """One row's problem: where it is, what kind (rows are grouped on it), the value found."""
+
+    __slots__ = ("value", "what", "where")
+
+    def __init__(self, where: str, what: str, value: str | None = None) -> None:
+        self.where, self.what, self.value = where, what, value
+
+
+def summarise_rows(
+    problems: list[RowProblem], causes: dict[str, str] | None = None, shown: int = SHOWN_ROWS
+) -> str:
+    """One item per kind of problem: a single row as ``where: what 'value'``; several as how
+    many rows, the first ``shown`` of them with the value found and how many distinct values;
+    then the likely cause (``causes[what]``) when known. The result starts with a line break
+    and is meant to follow a heading ending in ``:``."""
+    groups: dict[str, list[RowProblem]] = {}
+    for problem in problems:
+        groups.setdefault(problem.what, []).append(problem)
+    items = []
+    for what, rows in groups.items():
+        if len(rows) == 1:
+            found = "" if rows[0].value is None else f" '{terminal_safe(rows[0].value)}'"
+            item = f"{rows[0].where}: {what}{found}"
+        else:
+            first = "; ".join(
+                p.where if p.value is None else f"{p.where}: '{terminal_safe(p.value)}'"
+                for p in rows[:shown]
+            )
+            more = f"; … и ещё {len(rows) - shown}" if len(rows) > shown else ""
+            values = {p.value for p in rows if p.value is not None}
+            distinct = f", разных значений {len(values)}" if len(values) > 1 else ""
+            item = f"{what} — строк: {len(rows)}{distinct} ({first}{more})"
+        cause = (causes or {}).get(what)
+        items.append(item + (f"\n    вероятная причина: {cause}" if cause else ""))
+    return "".join(f"\n  - {item}" for item in items)

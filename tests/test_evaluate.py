@@ -21,11 +21,13 @@ from pipeline.io.tables import TableError
 from pipeline.model.training import TrainConfig, model_inputs
 from pipeline.taxonomy.labelfiles import read_labelled
 from pipeline.taxonomy.labels import LabelError, read_label_files
+from pipeline.taxonomy.schema import load_taxonomy
 from pipeline.text import normalize
 from pipeline.tools.evaluate import (
     OTHER_LABEL,
     EvaluateError,
     EvaluateOptions,
+    _apply_taxonomy,
     classifier_factory,
     prepare,
 )
@@ -250,11 +252,37 @@ def test_unknown_label_names_file_line_and_label(tmp_path, capsys) -> None:
     code, _, stderr = run_cli(capsys, "--labels", str(path), "--taxonomy", str(TAXONOMY))
     assert code == 2
     assert "labels.csv, строка 3: неизвестная причина 'card_lost'" in stderr
+    assert "этих id нет в таксономии" in stderr
+
+
+def test_titles_are_accepted_as_labels() -> None:
+    atm = load_taxonomy(TAXONOMY).title("atm_problem")
+    labels = ["Не приходит СМС-код", "не приходит смс-код", "card_blocked", atm, atm.upper()]
+    rows, remapped = _apply_taxonomy(rows_frame(labels), TAXONOMY)
+    assert list(rows["label"]) == ["sms_code_missing"] * 2 + ["card_blocked"] + ["atm_problem"] * 2
+    assert remapped == 0
+
+
+def test_many_unknown_labels_are_summarised_with_the_likely_cause() -> None:
+    wrong = ["Не приходит смс код", "Не пришел СМС-код", "не приходят смс-коды"]
+    labels = [wrong[i % 3] for i in range(40)] + ["card_blocked"] * 5
+    with pytest.raises(EvaluateError) as caught:
+        prepare(rows_frame(labels), EvaluateOptions(folds=2), TAXONOMY)
+    message = str(caught.value)
+    assert "неизвестная причина — строк: 40, разных значений 3" in message
+    assert "labels.csv, строка 6: 'Не пришел СМС-код'; … и ещё 35" in message
+    assert "строка 7" not in message
+    assert "похоже, это названия причин, а не id" in message
+    assert "→ sms_code_missing «Не приходит СМС-код»" in message
+    assert message.count("\n") <= 4
 
 
 def test_reserved_reason_is_not_a_label(tmp_path) -> None:
     frame = rows_frame(["unknown", "card_blocked", "card_blocked"])
-    with pytest.raises(EvaluateError, match="строка 2: причина 'unknown' зарезервирована"):
+    with pytest.raises(
+        EvaluateError,
+        match="строка 2: причина «Не определено» зарезервирована и не размечается 'unknown'",
+    ):
         prepare(frame, EvaluateOptions(folds=2), TAXONOMY)
 
 

@@ -139,3 +139,15 @@ def test_health_works_with_only_reasons_yaml(tmp_path, capsys):
     assert summary["few_examples"] is None and summary["quiet_reasons"] is None
     assert len(summary["skipped"]) == 4
     assert out.count("(пропущено — ") == 4
+
+
+def test_health_warns_about_fewer_than_twenty_reasons(tmp_path, lemmatizer):
+    raw = yaml.safe_load((ROOT / "taxonomy/reasons.yaml").read_text(encoding="utf-8"))
+    raw["reasons"] = [r for r in raw["reasons"] if r.get("reserved") or r["order"] <= 15]
+    raw["reasons"] = [r for r in raw["reasons"] if not r.get("retired")]
+    path = tmp_path / "reasons.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    report = health(path, None, None, None, None, None, lemmatizer, DAY)
+    assert report.active_reasons == 15
+    text = render_health(report, load_taxonomy(path))
+    assert "• Внимание: действующих причин 15, рекомендуется от 20 до 30" in text

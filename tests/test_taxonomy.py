@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.taxonomy.schema import TaxonomyError, load_taxonomy
+from pipeline.taxonomy.schema import TaxonomyError, check, load_taxonomy
 
 ROOT = Path(__file__).resolve().parents[1]
 REASONS = ROOT / "taxonomy" / "reasons.yaml"
@@ -89,20 +89,34 @@ def test_retired_reason_needs_a_successor(tmp_path, raw):
         load_taxonomy(dump(tmp_path, raw))
 
 
-def test_too_few_active_reasons(tmp_path, raw):
+def test_fewer_than_twenty_reasons_is_a_warning_not_an_error(tmp_path, raw):
     keep = {"unknown", "online_bank_problem", "cannot_login"}
     raw["reasons"] = [r for r in raw["reasons"] if r["id"] in keep or r["order"] <= 10]
-    with pytest.raises(TaxonomyError, match=r"действующих причин 10, ожидается от 20 до 30"):
-        load_taxonomy(dump(tmp_path, raw))
+    path = dump(tmp_path, raw)
+    assert len(load_taxonomy(path).classes) == 10
+    out = check(path)
+    assert "OK" in out
+    assert "предупреждение: действующих причин 10, рекомендуется от 20 до 30" in out
+    assert "прячут" in out
 
 
-def test_too_many_active_reasons(tmp_path, raw):
+def test_more_than_thirty_reasons_is_a_warning_not_an_error(tmp_path, raw):
     for i in range(5):
         clone = dict(
             find(raw, "new_product"), id=f"new_product_{i}", order=200 + i, colour=f"#00000{i}"
         )
         raw["reasons"].append(clone)
-    with pytest.raises(TaxonomyError, match=r"действующих причин 32"):
+    path = dump(tmp_path, raw)
+    assert len(load_taxonomy(path).classes) == 32
+    assert "действующих причин 32, рекомендуется от 20 до 30" in check(path)
+    assert "трудно различить" in check(path)
+    assert "предупреждение" not in check(REASONS)
+
+
+def test_fewer_than_two_reasons_is_refused(tmp_path, raw):
+    keep = {"unknown", "online_bank_problem"}
+    raw["reasons"] = [r for r in raw["reasons"] if r["id"] in keep or r["order"] == 1]
+    with pytest.raises(TaxonomyError, match=r"действующих причин 1, нужно не меньше 2"):
         load_taxonomy(dump(tmp_path, raw))
 
 
@@ -112,7 +126,7 @@ def test_typo_in_a_key_is_not_silently_ignored(tmp_path, raw):
     with pytest.raises(TaxonomyError) as info:
         load_taxonomy(dump(tmp_path, raw))
     assert "(id=atm_problem).colur: неизвестный ключ" in str(info.value)
-    assert "(id=atm_problem).colour: обязательный ключ" in str(info.value)
+    assert "'#393b79' — возможно, имелось в виду colour" in str(info.value)
 
 
 def test_broken_yaml_names_the_line(tmp_path):
@@ -136,3 +150,103 @@ def test_impossible_date_is_a_message_not_a_crash(tmp_path):
     path.write_text(broken, encoding="utf-8")
     with pytest.raises(TaxonomyError, match=r"target\.due.*ГГГГ-ММ-ДД.*2027-02-30"):
         load_taxonomy(path)
+
+
+# --- a new organisation's minimal reasons.yaml ---------------------------------------------------
+
+CITY_REASONS = [
+    ("street_lighting", "Не горят фонари"),
+    ("garbage_collection", "Не вывозят мусор"),
+    ("road_potholes", "Ямы на дороге"),
+    ("snow_removal", "Не убран снег"),
+    ("heating_outage", "Нет отопления"),
+    ("hot_water", "Нет горячей воды"),
+    ("yard_improvement", "Благоустройство двора"),
+    ("public_transport", "Общественный транспорт"),
+    ("noise_complaint", "Шум от соседей и стройки"),
+    ("stray_animals", "Бездомные животные"),
+    ("illegal_parking", "Незаконная парковка"),
+    ("elevator_broken", "Не работает лифт"),
+]
+
+
+def minimal_city(with_definitions: bool) -> dict:
+    """A city complaint desk's first reasons.yaml: 12 reasons with id, title, owner, quadrant,
+    target only (and, the second time, a definition and the reserved «Не определено»)."""
+    reasons = [
+        {
+            "id": rid,
+            "title": title,
+            "owner": "housing",
+            "quadrant": "eliminate",
+            "target": {"metric": "weekly_volume", "value": 40, "due": "2027-06-30"},
+        }
+        for rid, title in CITY_REASONS
+    ]
+    if with_definitions:
+        for reason in reasons:
+            reason["definition"] = f"Обращения жителей по теме «{reason['title']}» в городе."
+        reasons.append(
+            {
+                "id": "unknown",
+                "title": "Не определено",
+                "definition": "Обращения, которые модель не отнесла ни к одной причине.",
+                "owner": "housing",
+                "quadrant": "eliminate",
+                "reserved": True,
+            }
+        )
+    owners = [{"id": "housing", "title": "Управление ЖКХ"}]
+    return {"version": "2026.12.1", "owners": owners, "reasons": reasons}
+
+
+def test_minimal_reasons_say_what_to_write(tmp_path):
+    with pytest.raises(TaxonomyError) as caught:
+        load_taxonomy(dump(tmp_path, minimal_city(with_definitions=False)))
+    message = str(caught.value)
+    # order, colour and group have defaults now; definition and undefined_reason do not
+    assert ".order" not in message and ".colour" not in message and ".group" not in message
+    assert "reasons[0] (id=street_lighting).definition: обязательный ключ отсутствует" in message
+    assert "не короче 20 символов; например: definition: " in message
+    assert "undefined_reason: обязательный ключ отсутствует" in message
+    assert "reserved: true" in message
+
+
+def test_minimal_reasons_get_order_colour_and_group_by_default(tmp_path):
+    taxonomy = load_taxonomy(dump(tmp_path, minimal_city(with_definitions=True)))
+    assert taxonomy.undefined_reason == "unknown"
+    assert len(taxonomy.classes) == 12
+    assert taxonomy.classes[0] == "street_lighting"
+    assert [r.order for r in taxonomy.reasons] == list(range(1, 14))
+    assert len({r.colour for r in taxonomy.reasons}) == 13
+    assert taxonomy.by_id["street_lighting"].group == ""
+    assert "рекомендуется от 20 до 30" in check(tmp_path / "reasons.yaml")
+
+
+def test_explicit_colours_are_not_reused_by_defaults(tmp_path):
+    raw = minimal_city(with_definitions=True)
+    raw["reasons"][5]["colour"] = "#1F77B4"  # the palette's first colour, taken explicitly
+    taxonomy = load_taxonomy(dump(tmp_path, raw))
+    assert taxonomy.by_id["street_lighting"].colour != "#1f77b4"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("colour", "red", 'например: colour: "#1f77b4"'),
+        ("order", "первый", "по умолчанию позиция в файле"),
+        ("quadrant", "fix", "eliminate — устранить причину"),
+        (
+            "target",
+            {"metric": "count", "value": 1, "due": "2027-06-30"},
+            "cpx — обращений на 1 000",
+        ),
+        ("target", {"metric": "share", "value": 0.1, "due": "30.06.2027"}, "due: 2027-06-30"),
+    ],
+)
+def test_invalid_key_says_what_to_write(tmp_path, key, value, expected):
+    raw = minimal_city(with_definitions=True)
+    raw["reasons"][0][key] = value
+    with pytest.raises(TaxonomyError, match="что писать") as caught:
+        load_taxonomy(dump(tmp_path, raw))
+    assert expected in str(caught.value)

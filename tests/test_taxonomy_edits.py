@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from pipeline.cli import main as cli
 from pipeline.taxonomy.edits import apply_change, rename_reason, retire_reason
@@ -290,19 +291,9 @@ def load_taxonomy_text(text: str, folder: Path):
 
 def test_a_change_that_would_break_the_taxonomy_is_refused(taxonomy_copy):
     reasons, files = state(taxonomy_copy)
-    nine = [
-        "loan_payment",
-        "loan_early_repayment",
-        "loan_application_status",
-        "loan_insurance",
-        "deposit_question",
-        "statement_request",
-        "personal_data_change",
-        "account_closure",
-        "new_product",
-    ]
-    with pytest.raises(MaintenanceError, match="действующих причин 19, ожидается от 20"):
-        merge_reasons(reasons, files, nine, "everything_else", when=DAY)
+    everything = load_taxonomy(taxonomy_copy / "reasons.yaml").classes
+    with pytest.raises(MaintenanceError, match="действующих причин 1, нужно не меньше 2"):
+        merge_reasons(reasons, files, everything, "everything_else", when=DAY)
     with pytest.raises(MaintenanceError, match="id 'loan_payment' уже занят"):
         rename_reason(reasons, files, "loan_early_repayment", "loan_payment", when=DAY)
     with pytest.raises(MaintenanceError, match="зарезервирована"):
@@ -384,3 +375,31 @@ def test_map_history_leaves_active_reasons_and_empty_frames_alone():
         == 4
     )
     assert weekly["reason_id"].tolist()[8] == "online_bank_problem"  # input not mutated
+
+
+def test_split_keeps_the_defaulted_order_and_colour_of_the_other_reasons(taxonomy_copy):
+    """A reasons.yaml without order and colour (both default by position): a split inserts
+    reasons and retires one, so it writes out the defaults instead of renumbering the rest."""
+    path = taxonomy_copy / "reasons.yaml"
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for reason in raw["reasons"]:
+        reason.pop("order"), reason.pop("colour")
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    before = load_taxonomy(path)
+    reasons, files = state(taxonomy_copy)
+    change = split_reason(
+        reasons,
+        files,
+        "card_blocked",
+        ["card_blocked_by_bank", "card_blocked_by_client"],
+        lambda text: ["card_blocked_by_bank"],
+        when=DAY,
+    )
+    write(change, taxonomy_copy, files)
+    after = load_taxonomy(path)
+    for reason in before.reasons:
+        if reason.id != "card_blocked":
+            assert after.by_id[reason.id].order == reason.order
+            assert after.by_id[reason.id].colour == reason.colour
+    assert after.by_id["card_blocked_by_bank"].colour == before.by_id["card_blocked"].colour
+    assert after.by_id["card_blocked_by_client"].colour not in {r.colour for r in before.reasons}

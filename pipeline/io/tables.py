@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipeline.errors import RowProblem
 from pipeline.io.decoding import ENCODINGS, TableError, decode, read_bytes
 from pipeline.io.delimited import DELIMITERS, DelimitedText, detect_delimiter, first_line
 
@@ -35,6 +36,13 @@ JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
 JSON_SUFFIXES = (".json",)
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 SUPPORTED_SUFFIXES = DELIMITED_SUFFIXES + JSON_LINES_SUFFIXES + JSON_SUFFIXES + EXCEL_SUFFIXES
+# the likely cause of each kind of unreadable row, for summarise_rows
+MALFORMED_CAUSES = {
+    "число полей не как в заголовке": "разделитель внутри текста без кавычек: возьмите текст "
+    "в кавычки или сохраните файл из Excel заново",
+    "незакрытая кавычка": 'кавычка внутри текста не удвоена (пишется "")',
+    "не JSON": "строка обрезана или файл не в формате JSON lines (один объект на строку)",
+}
 
 
 def fold_name(name: object) -> str:
@@ -96,6 +104,20 @@ class Table:
             f"{self.where(name, m.place)}: " + text[m.problem].format(detail=m.detail)
             for m in self.malformed
         ]
+
+
+def row_problems(table: Table, name: str) -> list[RowProblem]:
+    """The malformed rows of ``table`` for ``summarise_rows`` (with ``MALFORMED_CAUSES``)."""
+    what = {
+        "field_count": "число полей не как в заголовке",
+        "unclosed_quote": "незакрытая кавычка",
+        "not_json": "не JSON",
+        "not_object": "ожидается объект {...}",
+    }
+    return [
+        RowProblem(table.where(name, m.place), what[m.problem], m.detail or None)
+        for m in table.malformed
+    ]
 
 
 def unique_names(names: list[str]) -> list[str]:

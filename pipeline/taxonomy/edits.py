@@ -103,11 +103,25 @@ class ReasonsEdit:
                 "переиспользуются, чтобы история не смешивалась — выберите другой"
             )
 
+    def pin_defaults(self) -> None:
+        """Write out defaulted order and colour (position in the file), so moving or inserting
+        a reason does not renumber or recolour the others."""
+        for entry in self.reasons:
+            reason = self.before.by_id.get(entry["id"])
+            if reason is None:
+                continue
+            if "order" not in entry:
+                entry["order"] = reason.order
+            if "colour" not in entry:
+                entry["colour"] = DoubleQuotedScalarString(reason.colour)
+
     def add_after(self, anchor_id: str, entry: CommentedMap) -> None:
+        self.pin_defaults()
         index = next(i for i, r in enumerate(self.reasons) if r["id"] == anchor_id)
         self.reasons.insert(index + 1, entry)
 
     def copy_as(self, source_id: str, new_id: str, title: str | None) -> CommentedMap:
+        self.pin_defaults()
         entry = copy.deepcopy(self.entry(source_id))
         entry["id"] = new_id
         if title:
@@ -118,6 +132,7 @@ class ReasonsEdit:
 
     def retire(self, reason_id: str, successor: str, when: date) -> None:
         """Mark retired and move to the end (history section); re-point whoever pointed at it."""
+        self.pin_defaults()
         entry = self.entry(reason_id)
         entry["retired"] = when
         entry["replaced_by"] = successor
@@ -132,6 +147,7 @@ class ReasonsEdit:
                 )
 
     def free_order(self) -> int:
+        self.pin_defaults()
         used = {r["order"] for r in self.reasons if "retired" not in r}
         reserved = {r["order"] for r in self.reasons if r.get("reserved")}
         order = max(used - reserved, default=0) + 1
@@ -140,6 +156,7 @@ class ReasonsEdit:
         return order
 
     def free_colour(self) -> DoubleQuotedScalarString:
+        self.pin_defaults()
         used = {str(r["colour"]).lower() for r in self.reasons}
         colour = next((c for c in NEW_REASON_COLOURS if c not in used), None)
         if colour is None:

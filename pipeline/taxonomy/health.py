@@ -19,7 +19,7 @@ import pandas as pd
 
 from pipeline import sql
 from pipeline.taxonomy.labels import labels_table, read_label_folder, validate_labels
-from pipeline.taxonomy.schema import Taxonomy, load_taxonomy, taxonomy_version
+from pipeline.taxonomy.schema import Taxonomy, count_warnings, load_taxonomy, taxonomy_version
 from pipeline.text import Lemmatizer
 
 NEAR_DUPLICATE_SIMILARITY = 0.5  # TF-IDF cosine of two reasons' lemmatised descriptions
@@ -45,6 +45,7 @@ class Health:
     quiet_reasons: list[str] | None = None
     quiet_weeks: int = QUIET_WEEKS
     skipped: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # advice such as the 20–30 reasons
 
 
 def reason_documents(taxonomy: Taxonomy, lemmatizer: Lemmatizer) -> dict[str, str]:
@@ -152,7 +153,9 @@ def health(
     """Collect the health summary from whatever of the inputs exists."""
     taxonomy = load_taxonomy(taxonomy_path)
     report = Health(
-        taxonomy_version=taxonomy_version(taxonomy_path), active_reasons=len(taxonomy.classes)
+        taxonomy_version=taxonomy_version(taxonomy_path),
+        active_reasons=len(taxonomy.classes),
+        warnings=count_warnings(taxonomy),
     )
     report.min_examples = _min_examples(params, report.skipped)
     _examples(report, taxonomy, labels_dir, metrics)
@@ -235,6 +238,7 @@ def render_health(report: Health, taxonomy: Taxonomy) -> str:
         f"Здоровье таксономии {report.taxonomy_version}: действующих причин "
         f"{report.active_reasons}"
     ]
+    lines += [f"• Внимание: {w}" for w in report.warnings]
     share = report.undefined_share
     if share is not None:
         trend = ", ".join(f"{w}: {s:.1%}" for w, s in share["by_week"].items())

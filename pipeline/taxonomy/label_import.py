@@ -14,9 +14,18 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline.errors import RowProblem, summarise_rows
 from pipeline.io.cells import unguard_formula
-from pipeline.io.tables import EXCEL_SUFFIXES, JSON_LINES_SUFFIXES, TableError, read_table
+from pipeline.io.tables import (
+    EXCEL_SUFFIXES,
+    JSON_LINES_SUFFIXES,
+    MALFORMED_CAUSES,
+    TableError,
+    read_table,
+    row_problems,
+)
 from pipeline.taxonomy import labelfiles
+from pipeline.taxonomy.hints import UNKNOWN_LABEL, unknown_labels_cause
 from pipeline.taxonomy.labels import (
     LABEL_COLUMNS,
     SOURCES,
@@ -67,7 +76,7 @@ def read_labelled(
 
 def _read_ours(path: Path) -> pd.DataFrame:
     table = read_table(path)
-    _warn_malformed(table.problems(path.name))
+    _warn_malformed(row_problems(table, path.name))
     frame = table.frame(path.name)
     if {"text", "reason_id"} - set(frame.columns):
         # not our to_label.csv: a sheet labelled by hand, columns recognised by their names
@@ -87,7 +96,7 @@ def _read_ours(path: Path) -> pd.DataFrame:
 
 def _read_foreign(path: Path, text_column: str | None, label_column: str | None) -> pd.DataFrame:
     rows, read = labelfiles.read_labelled(path, text_column, label_column)
-    _warn_malformed(read["malformed_rows"])
+    _warn_malformed([RowProblem(*note.split(": ", 1)) for note in read["malformed_rows"]])
     return pd.DataFrame(
         {
             "text": rows["text"].map(unguard_formula, na_action="ignore").str.strip(),
@@ -98,9 +107,11 @@ def _read_foreign(path: Path, text_column: str | None, label_column: str | None)
     )
 
 
-def _warn_malformed(problems: list[str]) -> None:
-    for problem in problems:
-        logger.warning("import-labels: row not read: %s", problem)
+def _warn_malformed(problems: list[RowProblem]) -> None:
+    if problems:
+        logger.warning(
+            "import-labels: rows not read:%s", summarise_rows(problems, MALFORMED_CAUSES)
+        )
 
 
 def check_import(
@@ -142,7 +153,7 @@ def _checked_rows(rows: pd.DataFrame, taxonomy: Taxonomy, source: str | None) ->
         row_source = row.source or (source or "")
         problem = _row_problem(row, reason, row_source, taxonomy)
         if problem:
-            problems.append(f"{row.where}: {problem}")
+            problems.append(RowProblem(row.where, *problem))
         elif not reason:
             out.unlabelled += 1
         elif taxonomy.by_id[reason].reserved:
@@ -154,27 +165,35 @@ def _checked_rows(rows: pd.DataFrame, taxonomy: Taxonomy, source: str | None) ->
                 {"text": row.text, "reason_id": active, "source": row_source, "where": row.where}
             )
     if problems:
-        raise MaintenanceError("импорт разметки отклонён:\n  - " + "\n  - ".join(problems[:50]))
+        unknown = [p.value for p in problems if p.what == UNKNOWN_LABEL]
+        causes = {
+            UNKNOWN_LABEL: unknown_labels_cause(unknown, taxonomy),
+            _DISAGREE: "в выгрузке Label Studio несколько аннотаций одной задачи",
+            _SOURCE: "ожидается одно из " + ", ".join(SOURCES),
+        }
+        raise MaintenanceError("импорт разметки отклонён:" + summarise_rows(problems, causes))
     return out
 
 
-def _row_problem(row, reason: str, row_source: str, taxonomy: Taxonomy) -> str | None:
-    """Why a labelled row cannot be imported, in the order the checks were always made."""
+_DISAGREE = "разметчики разошлись, оставьте одну разметку"
+_SOURCE = "неизвестный source"
+
+
+def _row_problem(row, reason: str, row_source: str, taxonomy: Taxonomy) -> tuple | None:
+    """Why a labelled row cannot be imported (kind, value found), in the order the checks were
+    always made."""
     if not reason:
         return None  # unlabelled: counted, not a problem
     if "|" in reason:
-        return f"разметчики разошлись ({reason.replace('|', ', ')}); оставьте одну разметку"
+        return _DISAGREE, reason.replace("|", ", ")
     if not row.text:
-        return "пустой текст"
+        return ("пустой текст",)
     if reason not in taxonomy.by_id:
-        return (
-            f"неизвестная причина '{reason}'; ожидается id из reasons.yaml, например "
-            + ", ".join(taxonomy.classes[:3])
-        )
+        return UNKNOWN_LABEL, reason
     if taxonomy.by_id[reason].reserved:
         return None  # "no reason fits": a candidate for a new reason
     if row_source and row_source not in SOURCES:
-        return f"source '{row_source}', ожидается одно из " + ", ".join(SOURCES)
+        return _SOURCE, row_source
     return None
 
 

@@ -21,7 +21,9 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import ConfigError
-from pipeline.io.tables import split_delimited
+from pipeline.errors import RowProblem, summarise_rows
+from pipeline.io.tables import MALFORMED_CAUSES, row_problems, split_delimited
+from pipeline.taxonomy.hints import RESERVED_LABEL, UNKNOWN_LABEL, unknown_labels_cause
 from pipeline.taxonomy.schema import Taxonomy
 from pipeline.taxonomy.yamlio import write_atomic
 
@@ -76,7 +78,8 @@ def read_label_file(path: Path) -> pd.DataFrame:
         )
     if table.malformed:
         raise LabelError(
-            f"{path}: строки не читаются:\n  - " + "\n  - ".join(table.problems(path.name)[:20])
+            f"{path}: строки не читаются:"
+            + summarise_rows(row_problems(table, path.name), MALFORMED_CAUSES)
         )
     index = pd.Index(table.places, name="line", dtype="int64")
     return pd.DataFrame(table.rows, columns=header, index=index, dtype=str)
@@ -138,19 +141,21 @@ def validate_labels(frame: pd.DataFrame, taxonomy: Taxonomy) -> LabelSet:
     for row in frame.itertuples():
         where = f"{row.file}, строка {row.line}"
         if not row.text:
-            problems.append(f"{where}: пустой текст")
+            problems.append(RowProblem(where, "пустой текст"))
         if row.reason_id not in known:
-            problems.append(
-                f"{where}: неизвестная причина '{row.reason_id}'; ожидается id из reasons.yaml"
-            )
+            problems.append(RowProblem(where, UNKNOWN_LABEL, row.reason_id))
         elif taxonomy.by_id[row.reason_id].reserved:
-            problems.append(f"{where}: причина '{row.reason_id}' зарезервирована и не размечается")
+            problems.append(RowProblem(where, RESERVED_LABEL, row.reason_id))
         if row.source and row.source not in SOURCES:
-            problems.append(
-                f"{where}: source '{row.source}', ожидается одно из {', '.join(SOURCES)}"
-            )
+            problems.append(RowProblem(where, "неизвестный source", row.source))
     if problems:
-        raise LabelError("размеченные примеры:\n  - " + "\n  - ".join(problems[:50]))
+        unknown = [p.value for p in problems if p.what == UNKNOWN_LABEL]
+        causes = {
+            UNKNOWN_LABEL: unknown_labels_cause(unknown, taxonomy)
+            + "; в taxonomy/labels ожидаются id",
+            "неизвестный source": "ожидается одно из " + ", ".join(SOURCES),
+        }
+        raise LabelError("размеченные примеры:" + summarise_rows(problems, causes))
     out = frame.copy()
     successor = out["reason_id"].map(taxonomy.successor)
     remapped = int((successor != out["reason_id"]).sum())

@@ -37,11 +37,8 @@ def label_studio_config(taxonomy: Taxonomy) -> str:
     )
     for reason_id in [*taxonomy.classes, taxonomy.undefined_reason]:
         reason = taxonomy.by_id[reason_id]
-        shown = (
-            "Не подходит ни одна причина"
-            if reason.reserved
-            else f"{reason.title} · {reason.group}"
-        )
+        shown = "Не подходит ни одна причина" if reason.reserved else reason.title
+        shown += f" · {reason.group}" if reason.group and not reason.reserved else ""
         # html is shown instead of value, the value (the id) is what the export contains
         ET.SubElement(
             choices,

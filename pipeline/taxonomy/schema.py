@@ -15,16 +15,26 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from pipeline.config import ConfigError, format_validation_error, read_yaml
+from pipeline.config import ConfigError, read_yaml, validation_problems
+from pipeline.taxonomy.hints import hint, hints
 
 logger = logging.getLogger(__name__)
 
-MIN_ACTIVE_REASONS = 20
-MAX_ACTIVE_REASONS = 30
+MIN_ACTIVE_REASONS = 2  # hard: a classifier needs at least two classes
+ADVISED_MIN_REASONS = 20  # Price & Jaffe's advice, a warning only
+ADVISED_MAX_REASONS = 30
 QUADRANTS = ("eliminate", "automate", "simplify", "leverage")
 TARGET_METRICS = ("weekly_volume", "cpx", "share")
+# default reason colours, by position in the file (d3 category20, then 20b/20c); explicit colours
+# of other reasons are skipped so a default never repeats one
+PALETTE = tuple(
+    "#1f77b4 #ff7f0e #2ca02c #d62728 #9467bd #8c564b #e377c2 #7f7f7f #bcbd22 #17becf "
+    "#aec7e8 #ffbb78 #98df8a #ff9896 #c5b0d5 #c49c94 #f7b6d2 #c7c7c7 #dbdb8d #9edae5 "
+    "#393b79 #637939 #8c6d31 #843c39 #7b4173 #3182bd #e6550d #31a354 #756bb1 #636363 "
+    "#5254a3 #8ca252 #bd9e39 #ad494a #a55194 #6baed6 #fd8d3c #74c476 #9e9ac8 #969696".split()
+)
 
 
 class TaxonomyError(ConfigError):
@@ -53,7 +63,7 @@ class Target(_Strict):
 class Reason(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str = Field(min_length=3)
-    group: str = Field(min_length=1)
+    group: str = ""
     definition: str = Field(min_length=20)
     owner: str = Field(min_length=1)
     quadrant: Literal["eliminate", "automate", "simplify", "leverage"]
@@ -75,6 +85,28 @@ class Taxonomy(_Strict):
     undefined_reason: str
     owners: tuple[Owner, ...] = Field(min_length=1)
     reasons: tuple[Reason, ...]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults(cls, raw: object) -> object:
+        """order = position in the file, colour = a palette colour by position, and
+        undefined_reason = the only reserved reason, when the file leaves them out."""
+        if not isinstance(raw, dict) or not isinstance(raw.get("reasons"), list):
+            return raw
+        reasons = [dict(r) if isinstance(r, dict) else r for r in raw["reasons"]]
+        entries = [r for r in reasons if isinstance(r, dict)]
+        taken = {str(r["colour"]).lower() for r in entries if r.get("colour") is not None}
+        free = iter(c for c in PALETTE if c not in taken)
+        for index, entry in enumerate(reasons):
+            if isinstance(entry, dict):
+                entry.setdefault("order", index + 1)
+                if "colour" not in entry:
+                    entry["colour"] = next(free, "#808080")
+        reserved = [r.get("id") for r in entries if r.get("reserved") is True]
+        raw = {**raw, "reasons": reasons}
+        if "undefined_reason" not in raw and len(reserved) == 1:
+            raw["undefined_reason"] = reserved[0]
+        return raw
 
     # --- lookups -------------------------------------------------------------------------------
 
@@ -180,7 +212,7 @@ def _reserved_problems(data: Taxonomy) -> list[str]:
     if data.undefined_reason not in {r.id for r in data.reasons}:
         return [
             f"undefined_reason: причины '{data.undefined_reason}' нет в reasons (нужна "
-            "зарезервированная причина «Не определено» с reserved: true)"
+            "зарезервированная причина «Не определено» с reserved: true)" + hint(["reserved"])
         ]
     if reserved != [data.undefined_reason]:
         return [
@@ -191,14 +223,34 @@ def _reserved_problems(data: Taxonomy) -> list[str]:
 
 
 def _count_problems(data: Taxonomy) -> list[str]:
+    """Only what breaks the code: a classifier needs at least two reasons to choose from."""
     active = [r for r in data.reasons if r.active and not r.reserved]
-    if MIN_ACTIVE_REASONS <= len(active) <= MAX_ACTIVE_REASONS:
+    if len(active) >= MIN_ACTIVE_REASONS:
         return []
     return [
-        f"reasons: действующих причин {len(active)}, ожидается от {MIN_ACTIVE_REASONS} до "
-        f"{MAX_ACTIVE_REASONS} (меньше — слишком общие, чтобы ими владеть; больше — "
-        "слишком дробные, чтобы действовать)"
+        f"reasons: действующих причин {len(active)}, нужно не меньше {MIN_ACTIVE_REASONS} "
+        "(классификатору нужно выбирать хотя бы из двух; «Не определено» не считается)"
     ]
+
+
+def count_warnings(taxonomy: Taxonomy) -> list[str]:
+    """Advice, not a rule: Price & Jaffe's 20–30 active reasons (printed, never refused)."""
+    active = len(taxonomy.classes)
+    if active < ADVISED_MIN_REASONS:
+        return [
+            f"действующих причин {active}, рекомендуется от {ADVISED_MIN_REASONS} до "
+            f"{ADVISED_MAX_REASONS}: при малом числе причины слишком общие и прячут "
+            "настоящие корневые причины (Price & Jaffe); для небольшой организации это "
+            "допустимо, следите за долей «Не определено» и за крупными причинами"
+        ]
+    if active > ADVISED_MAX_REASONS:
+        return [
+            f"действующих причин {active}, рекомендуется от {ADVISED_MIN_REASONS} до "
+            f"{ADVISED_MAX_REASONS}: слишком дробные причины трудно различить (модели и "
+            "людям) и закрепить за владельцами (Price & Jaffe); подумайте об объединении "
+            "(taxonomy merge)"
+        ]
+    return []
 
 
 def _unique_problems(data: Taxonomy, key: str) -> list[str]:
@@ -237,7 +289,13 @@ def validate_taxonomy(raw: object, path: Path | str) -> Taxonomy:
     try:
         taxonomy = Taxonomy.model_validate(raw)
     except ValidationError as exc:
-        raise TaxonomyError(format_validation_error(path, exc, raw, "reasons")) from exc
+        notes = hints(
+            [[p for p in e["loc"] if not str(p).startswith("fun")] for e in exc.errors()]
+        )
+        lines = [
+            a + b for a, b in zip(validation_problems(exc, raw, "reasons"), notes, strict=True)
+        ]
+        raise TaxonomyError(f"{path}: ошибок {len(lines)}:\n  - " + "\n  - ".join(lines)) from exc
     problems = _problems(taxonomy)
     if problems:
         raise TaxonomyError(f"{path}: ошибок {len(problems)}:\n  - " + "\n  - ".join(problems))
@@ -265,6 +323,7 @@ def check(path: Path | str) -> str:
     ]
     if no_target:
         lines.append(f"  без цели: {', '.join(no_target)}")
+    lines += [f"  предупреждение: {w}" for w in count_warnings(taxonomy)]
     return "\n".join(lines)
 
 

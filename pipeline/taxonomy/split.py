@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.io.tables import read_table
+from pipeline.errors import summarise_rows
+from pipeline.io.tables import MALFORMED_CAUSES, read_table, row_problems
 from pipeline.taxonomy.edits import (
     Change,
     ReasonsEdit,
@@ -157,8 +158,11 @@ def rules_from_file(path: Path) -> SplitRule:
     """A CSV ``text,reason_id``: the labelled text (case and spacing ignored) -> new reason."""
     path = Path(path)
     table = read_table(path)
-    for problem in table.problems(path.name):
-        logger.warning("split --rules: row not read: %s", problem)
+    if table.malformed:
+        logger.warning(
+            "split --rules: rows not read:%s",
+            summarise_rows(row_problems(table, path.name), MALFORMED_CAUSES),
+        )
     rows = table.frame(path.name)
     missing = {"text", "reason_id"} - set(rows.columns)
     if missing:

@@ -11,7 +11,8 @@ and «Не определено» cut inside its own training part. Writes a JSO
 Russian summary.
 
 Without ``--taxonomy`` the label values themselves are the classes (a provisional taxonomy).
-With one, unknown labels are errors naming the file and line, and labels of retired reasons are
+With one, labels may be reason ids or titles; unknown labels are errors (a count, the first rows
+and the likely cause), and labels of retired reasons are
 mapped to their successors. Labels with fewer examples than folds cannot be cross-validated:
 they are dropped (the default, announced loudly) or merged into one class «прочее».
 """
@@ -34,9 +35,11 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 
 from pipeline.config import ConfigError, load_section
+from pipeline.errors import RowProblem, summarise_rows
 from pipeline.io import outputs
 from pipeline.model.training import TrainConfig, model_inputs, out_of_fold, per_reason, score
-from pipeline.taxonomy.labelfiles import read_labelled
+from pipeline.taxonomy.hints import RESERVED_LABEL, UNKNOWN_LABEL, unknown_labels_cause
+from pipeline.taxonomy.labelfiles import label_to_reason, read_labelled
 from pipeline.taxonomy.schema import load_taxonomy
 from pipeline.text import Lemmatizer
 from pipeline.tools.evaluate_summary import render_summary
@@ -145,23 +148,25 @@ def prepare(
 
 
 def _apply_taxonomy(rows: pd.DataFrame, taxonomy_path: Path) -> tuple[pd.DataFrame, int]:
+    """Labels as active reason ids: titles stand for their ids, retired ids for successors."""
     taxonomy = load_taxonomy(taxonomy_path)
-    problems = []
+    rows = rows.assign(label=rows["label"].map(label_to_reason(taxonomy)))
+    problems, unknown = [], []
     for row in rows.itertuples():
         reason = taxonomy.by_id.get(row.label)
         if reason is None:
-            problems.append(
-                f"{row.where}: неизвестная причина '{row.label}'; ожидается id из {taxonomy_path}"
-            )
+            problems.append(RowProblem(row.where, UNKNOWN_LABEL, row.label))
+            unknown.append(row.label)
         elif reason.reserved:
-            problems.append(f"{row.where}: причина '{row.label}' зарезервирована и не размечается")
+            problems.append(RowProblem(row.where, RESERVED_LABEL, row.label))
     if problems:
-        more = len(problems) - MAX_LISTED_PROBLEMS
-        tail = f"\n  … и ещё {more}" if more > 0 else ""
+        causes = {
+            UNKNOWN_LABEL: unknown_labels_cause(unknown, taxonomy),
+            RESERVED_LABEL: "строки, которым не подошла ни одна причина: уберите их из оценки",
+        }
         raise EvaluateError(
-            "метки не совпадают с таксономией:\n  - "
-            + "\n  - ".join(problems[:MAX_LISTED_PROBLEMS])
-            + tail
+            f"метки не совпадают с таксономией {taxonomy_path} (ожидаются id или названия "
+            "причин):" + summarise_rows(problems, causes)
         )
     successor = rows["label"].map(taxonomy.successor)
     remapped = int((successor != rows["label"]).sum())
