@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from pipeline.errors import PipelineError
 
@@ -66,6 +73,9 @@ class IngestConfig(_Frozen):
     columns: dict[str, dict[str, tuple[str, ...]]]
     channels: dict[str, tuple[str, ...]]
     call_channel: str = "phone"
+    # the channel of written requests whose export has no channel column or leaves it empty
+    # (a city portal's exports are all web reports); None: the column is required
+    complaint_channel: str | None = None
     outcomes: dict[str, tuple[str, ...]]
     statuses: dict[str, tuple[str, ...]]
     drivers_columns: dict[str, tuple[str, ...]]
@@ -76,6 +86,20 @@ class IngestConfig(_Frozen):
     earliest_date: dt.date = dt.date(2000, 1, 1)
     # a contact dated more than this many days after the day ingest runs is in the future
     future_days: int = Field(1, ge=0)
+
+    @model_validator(mode="after")
+    def _complaint_channel_is_known(self) -> IngestConfig:
+        if self.complaint_channel is not None and self.complaint_channel not in self.channels:
+            raise ValueError(
+                f"complaint_channel: {self.complaint_channel!r} — ожидается один из "
+                f"{', '.join(self.channels)}"
+            )
+        return self
+
+    def required_fields(self, kind: str) -> tuple[str, ...]:
+        """Fields an export of ``kind`` must have a column for."""
+        optional = {"channel"} if kind == "complaint" and self.complaint_channel else set()
+        return tuple(f for f in REQUIRED_FIELDS[kind] if f not in optional)
 
     @field_validator("columns")
     @classmethod

@@ -646,3 +646,33 @@ def test_a_file_mixing_cp1251_and_utf8_lines_keeps_both_readable(tmp_path, inges
     assert texts["CL-1"] == "кл. не может войти в ЛК, сброс пароля"
     assert texts["CL-3"] == "кл. переводили между отделами, недоволен"
     assert result.metrics["files"]["calls/telephony.csv"]["encoding"] == "utf-8+cp1251"
+
+
+def test_a_portal_export_without_a_channel_column_takes_the_configured_channel(
+    tmp_path, ingest_config
+):
+    """A city portal's reports carry no channel: `ingest.complaint_channel: web` says what they
+    are; without it the missing column stops the run naming it."""
+    write(
+        tmp_path / "complaints" / "portal.csv",
+        "id,created,text\n"
+        "2948002,2020-10-18T15:20:42,Низкая температура в 1 парадной\n"
+        "2948003,2020-10-18 16:05,Не убран мусор во дворе дома 5\n",
+    )
+    with pytest.raises(IngestError, match="нет обязательных колонок \\(channel\\)"):
+        run(tmp_path, ingest_config)
+    config = ingest_config.model_copy(update={"complaint_channel": "web"})
+    result = run(tmp_path, config)
+    assert result.contacts["channel"].tolist() == ["web", "web"]
+    assert result.quarantine.empty
+
+
+def test_complaint_channel_must_be_a_known_channel():
+    from pipeline.config import ConfigError, load_params
+
+    with pytest.raises((ConfigError, ValueError), match="complaint_channel"):
+        params = (ROOT / "params.yaml").read_text(encoding="utf-8")
+        broken = params.replace("  complaint_channel:\n", "  complaint_channel: portal\n")
+        path = Path(__import__("tempfile").mkdtemp()) / "params.yaml"
+        path.write_text(broken, encoding="utf-8")
+        load_params(path)

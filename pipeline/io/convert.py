@@ -209,6 +209,8 @@ def convert(
         else pd.Series(pd.NA, index=raw.index, dtype="string")
         for name in config.columns[kind]
     }
+    if kind == "complaint" and config.complaint_channel:
+        text_of["channel"] = text_of["channel"].fillna(config.complaint_channel)
     problems = Problems(raw.index)
     out = pd.DataFrame(index=raw.index)
     out["source_id"] = text_of["contact_id"]

@@ -92,6 +92,7 @@ def require_columns(
     kind: str,
     aliases: Mapping[str, Iterable[str]],
     path: Path,
+    required: Iterable[str] | None = None,
 ) -> None:
     folded = [fold_name(name).lstrip("\ufeff") for name in header]
     for field_name, names in aliases.items():
@@ -103,7 +104,8 @@ def require_columns(
                 f"{path}: колонок для поля {field_name} несколько ({', '.join(map(repr, same))}); "
                 "оставьте в выгрузке одну или переименуйте лишнюю"
             )
-    missing = [name for name in REQUIRED_FIELDS[kind] if name not in mapping]
+    required = REQUIRED_FIELDS[kind] if required is None else tuple(required)
+    missing = [name for name in required if name not in mapping]
     if missing:
         expected = "; ".join(f"{name}: {' | '.join(aliases[name])}" for name in missing)
         raise IngestError(
@@ -133,7 +135,7 @@ def read_delimited(text: str, path: Path, kind: str, config: IngestConfig) -> Ra
         )
     table = split_delimited(text, path, delimiter)
     mapping = column_map(table.header, aliases)
-    require_columns(mapping, table.header, kind, aliases, path)
+    require_columns(mapping, table.header, kind, aliases, path, config.required_fields(kind))
     records = [
         {
             **{name: fields[index] for name, index in mapping.items()},
@@ -200,7 +202,14 @@ def read_json_lines(text: str, path: Path, kind: str, config: IngestConfig) -> R
         records.append({**record, "source_row": line.place, "raw": line.raw})
     if records:
         present = set().union(*(r.keys() for r in records))
-        require_columns({name: 0 for name in present}, sorted(keys_seen), kind, aliases, path)
+        require_columns(
+            {name: 0 for name in present},
+            sorted(keys_seen),
+            kind,
+            aliases,
+            path,
+            config.required_fields(kind),
+        )
     frame = pd.DataFrame.from_records(records, columns=[*aliases, "source_row", "raw"])
     return RawTable(frame, bad_rows, rows_read=len(parsed) + len(malformed))
 
@@ -212,7 +221,7 @@ def read_excel(path: Path, kind: str, config: IngestConfig) -> RawTable:
         return RawTable(pd.DataFrame(columns=[*aliases, "source_row", "raw"]))
     header = table.header
     mapping = column_map(header, aliases)
-    require_columns(mapping, header, kind, aliases, path)
+    require_columns(mapping, header, kind, aliases, path, config.required_fields(kind))
     records = [
         {
             **{name: values[index] for name, index in mapping.items()},
