@@ -201,3 +201,23 @@ def test_a_stray_quote_in_the_header_does_not_swallow_the_file(tmp_path: Path) -
     assert table.header == ["id", "text", "label"]
     assert table.rows == [["RQ-1", "СМС", "sms"], ["RQ-2", "карта", "card"]]
     assert (table.places, table.stray_quotes) == ([2, 3], [1])
+
+
+def test_a_labelled_sheet_with_multi_line_texts_keeps_every_row(tmp_path):
+    """A sheet whose first column is free text: a quoted text over several lines, one of them
+    with a comma, is one row — not a stray quote (that needs an id-like first column)."""
+    frame = pd.DataFrame(
+        {
+            "text": [
+                "сгнил отлив.\nнеобходима замена.",
+                "Здравствуйте.\n\nНа фасаде дома, на уровне третьего этажа,\nустановлена антенна",
+                'Кран "течёт", прошу заменить',
+            ],
+            "category": ["Кровля", "Фасад", "Водоснабжение"],
+        }
+    )
+    path = tmp_path / "labels.csv"
+    frame.to_csv(path, index=False)
+    table = read_table(path)
+    assert table.frame("labels.csv")["text"].tolist() == frame["text"].tolist()
+    assert not table.problems("labels.csv")

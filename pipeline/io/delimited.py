@@ -123,7 +123,12 @@ class DelimitedText:
         if len(span) < 2 or width < 2:
             return False
         if shape == "":
-            shape = id_shape(literal_fields(span[0].rstrip("\r\n"), self.delimiter)[0])
+            first = literal_fields(span[0].rstrip("\r\n"), self.delimiter)[0]
+            if not id_like(first):
+                # a first column of free text (a labelled sheet: text, label) has no shape to
+                # tell a swallowed row from the next line of a quoted multi-line text
+                return False
+            shape = id_shape(first)
         return any(self._looks_like_row(line, width, shape) for line in span[1:])
 
     def _looks_like_row(self, line: str, width: int, shape: str | None) -> bool:
@@ -131,6 +136,13 @@ class DelimitedText:
         while len(fields) > width and not fields[-1].strip():
             fields.pop()  # trailing delimiters, common in exports
         return len(fields) == width and (shape is None or id_shape(fields[0]) == shape)
+
+
+def id_like(value: str) -> bool:
+    """A first field that can be an id or a time: short, with a digit, at most two words
+    (``RQ-17``, ``2948002``, ``2026-11-02 14:05``; not ``3 дня жду``, not ``сгнил отлив``)."""
+    value = value.strip().strip('"')
+    return len(value) <= 40 and any(c.isdigit() for c in value) and len(value.split()) <= 2
 
 
 def id_shape(value: str) -> str:

@@ -229,7 +229,7 @@ def init(
         out = root / "taxonomy" / "labels" / f"{Path(labels).stem}.csv"
         imported = import_labels(
             Path(labels), out, reasons_path, root / "taxonomy" / "labels",
-            text_column=text_column, label_column=label_column,
+            text_column=text_column, label_column=label_column, allow_conflicts=True,
         )  # fmt: skip
         result |= {"reasons": len(draft.ids), "labels": len(imported.new)}
     return result
