@@ -31,7 +31,7 @@ import pandas as pd
 from pipeline import sql
 from pipeline.closedloop.compliance import sla_tables
 from pipeline.closedloop.config import NO_EXPLANATION, AggregateConfig
-from pipeline.closedloop.loop import closed_loop
+from pipeline.closedloop.loop import closed_loop, unconfigured
 from pipeline.closedloop.owner_notes import load_owner_notes
 from pipeline.closedloop.tables import build_tables, check_inputs, choose_report_week
 from pipeline.closedloop.volumes import estimated_volumes, read_confusion
@@ -55,15 +55,18 @@ def loop_history(
     config: AggregateConfig,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.Timestamp]:
     """The report week's SLA and closed loop, and the closed loops of the archive weeks."""
-    sla, sla_by_reason, as_of = sla_tables(con, report_week, config.sla)
+    sla, sla_by_reason, as_of = sla_tables(con, report_week, config.sla_rule)
     loop = closed_loop(con, taxonomy, notes, sla_by_reason, estimated, report_week, config)
     history = [loop]
     data_weeks = {w for (w,) in con.execute(sql.load("weekly_weeks")).fetchall()}
     for week in week_range(report_week, config.archive_weeks + 1)[:-1][::-1]:
         if week in data_weeks:
-            _, by_reason, _ = sla_tables(con, week, config.sla)
+            _, by_reason, _ = sla_tables(con, week, config.sla_rule)
             history.append(closed_loop(con, taxonomy, notes, by_reason, estimated, week, config))
-    return loop, pd.concat(history, ignore_index=True), sla, as_of
+    history = pd.concat(history, ignore_index=True)
+    if not config.sla_enabled:  # no request has a deadline
+        sla = sla.iloc[0:0]
+    return unconfigured(loop, config), unconfigured(history, config), sla, as_of
 
 
 def run_info(

@@ -75,7 +75,9 @@ def main(
     site = pages.render_site(report)
     loop = report.loop(report.report_week).sort_values("order")
     run = report.run
-    workbook = excel.xlsx_bytes(loop, report.report_week, run.volume_interval, run.windows)
+    workbook = excel.xlsx_bytes(
+        loop, report.report_week, run.volume_interval, run.windows, run.sections
+    )
     with OutputSet() as files:
         for name, content in site.items():
             files.write(out_dir / name, outputs.data(content))

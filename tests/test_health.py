@@ -151,3 +151,42 @@ def test_health_warns_about_fewer_than_twenty_reasons(tmp_path, lemmatizer):
     assert report.active_reasons == 15
     text = render_health(report, load_taxonomy(path))
     assert "• Внимание: действующих причин 15, рекомендуется от 20 до 30" in text
+
+
+def test_target_due_dates_are_compared_with_the_report_week_not_today(tmp_path, lemmatizer):
+    """A warehouse of 2026-W47 read in June 2027: a target due 2027-03-31 was not yet due in
+    the week reported; one due 2026-11-01 was."""
+    import duckdb
+
+    raw = yaml.safe_load((ROOT / "taxonomy/reasons.yaml").read_text(encoding="utf-8"))
+    for reason in raw["reasons"]:
+        if reason.get("target"):
+            reason["target"]["due"] = "2027-03-31"
+    next(r for r in raw["reasons"] if r["id"] == "atm_problem")["target"]["due"] = "2026-11-01"
+    path = tmp_path / "reasons.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "CREATE TABLE contacts AS SELECT '2026-W47' AS iso_week, "
+            "'atm_problem' AS reason_id, 'classified' AS class_status"
+        )
+        con.execute(
+            "CREATE TABLE run_info AS SELECT '2026-W47' AS report_week, 7 AS repeat_window_days"
+        )
+    june = date(2027, 6, 1)
+    report = health(path, None, None, None, warehouse, None, lemmatizer, june)
+    assert report.report_week == "2026-W47"
+    assert report.target_overdue == ["atm_problem"]
+    text = render_health(report, load_taxonomy(path))
+    assert "Срок цели прошёл (на конец отчётной недели 2026-W47, 22.11.2026): atm_problem" in text
+    # without a warehouse: aggregate.report_week of params.yaml, else today (and it says so)
+    params = tmp_path / "params.yaml"
+    text = (ROOT / "params.yaml").read_text(encoding="utf-8")
+    params.write_text(text.replace('report_week: ""', "report_week: 2026-W47"), encoding="utf-8")
+    assert health(path, None, None, None, None, params, lemmatizer, june).target_overdue == [
+        "atm_problem"
+    ]
+    alone = health(path, None, None, None, None, None, lemmatizer, june)
+    assert len(alone.target_overdue) == len(load_taxonomy(path).classes)
+    assert "отчётная неделя неизвестна" in render_health(alone, load_taxonomy(path))

@@ -109,6 +109,7 @@ def row(
     status="classified",
     route=None,
     runner_up=None,
+    top=None,
 ):
     local = datetime.combine(WEEK_STARTS[week] + timedelta(days=day), datetime.min.time())
     local += timedelta(hours=hour)
@@ -128,6 +129,7 @@ def row(
         "route": route,
         "customer_id": customer or f"C-{cid}",
         "reason_id": reason,
+        "top_reason_id": top or reason,  # the model's guess, also under the threshold
         "class_status": status,
         "confidence": confidence if reason is not None else None,
         "runner_up_id": runner_up,
@@ -207,6 +209,7 @@ def demo_rows() -> list[dict]:
                         confidence=0.2 + 0.01 * i,
                         status="below_threshold",
                         runner_up="card_blocked",
+                        top="payment_declined" if topic is QR_TEXTS else "card_blocked",
                     )
                 )
         for i, (kind, text) in enumerate(NOISE_TEXTS):
@@ -519,7 +522,9 @@ def test_uncertain_clusters_find_the_growing_topics(con, lemmatizer):
         assert cluster.growth == pytest.approx(5 - 2)
         assert cluster.number in (1, 2)  # growing clusters come first
         assert not is_agent_note(cluster.suggested_title)
-        assert cluster.model_reasons == [("unknown", 1.0)]
+    # the model's top guess, not «Не определено» (every one of them was left there)
+    assert qr.model_reasons == [("payment_declined", 1.0)]
+    assert mir.model_reasons == [("card_blocked", 1.0)]
     assert "QR" in qr.suggested_title
     assert "Mir Pay" in mir.suggested_title
 

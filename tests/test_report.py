@@ -18,7 +18,7 @@ from conftest import ROOT, Visit
 
 from pipeline import report
 from pipeline.config import load_section
-from pipeline.reporting.data import run_windows
+from pipeline.reporting.data import data_sections, run_windows
 from pipeline.reporting.pages import environment
 
 SCREENSHOT = ROOT / "build" / "screenshots" / "index-1366x768.png"
@@ -169,9 +169,10 @@ def test_the_site_is_the_same_bytes_as_rendered(corrected_site, tmp_path):
     assert first["index.html"] == (corrected_site / "site" / "index.html").read_bytes()
     assert first["closed_loop.xlsx"] == (corrected_site / "closed_loop.xlsx").read_bytes()
     loop = pd.read_parquet(tmp_path / "w" / "closed_loop.parquet").sort_values("order")
+    weekly = pd.read_parquet(tmp_path / "w" / "weekly.parquet")
     with duckdb.connect(str(paths["warehouse"]), read_only=True) as con:
-        windows = run_windows(con)
-    write_xlsx(loop, tmp_path / "direct.xlsx", "2026-W47", 0.9, windows)
+        windows, sections = run_windows(con), data_sections(con, weekly)
+    write_xlsx(loop, tmp_path / "direct.xlsx", "2026-W47", 0.9, windows, sections)
     assert first["closed_loop.xlsx"] == (tmp_path / "direct.xlsx").read_bytes()
     run_report(paths)
     assert snapshot(paths["out"]) == first
@@ -563,7 +564,9 @@ def test_printed_windows_targets_and_limits_come_from_the_runs_params():
     env = environment()
     header = env.from_string(
         '{% import "macros.html.j2" as m with context %}{{ m.loop_table([], "") }}'
-    ).render(windows=windows, volume_interval=0.9)
+    ).render(
+        windows=windows, volume_interval=0.9, shows=dict.fromkeys(("sla", "calls", "cost"), True)
+    )
     assert "<th>26 недель</th>" in header and "13 недель" not in header
     templates = sorted((ROOT / "pipeline" / "reporting" / "templates").glob("*.j2"))
     assert len(templates) >= 5  # the folder moved once and this check silently read nothing

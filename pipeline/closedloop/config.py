@@ -39,7 +39,8 @@ class AggregateConfig(BaseModel):
     spike_alpha: float = Field(0.001, gt=0, lt=1)
     spike_min_excess: float = Field(10, ge=0)
     repeat_window_days: int = Field(7, ge=1, le=90)
-    cost_per_minute: float = Field(25.0, ge=0)
+    # roubles per handling minute; None (null or absent) = not configured: no cost, no prize
+    cost_per_minute: float | None = Field(None, ge=0)
     # handle time of a written contact by channel (calls use their measured handle time)
     handle_minutes: dict[str, float] = Field(
         default_factory=lambda: {
@@ -56,13 +57,25 @@ class AggregateConfig(BaseModel):
     note_valid_weeks: int = Field(6, ge=1)
     # volume must fall at least this much (weekly mean after vs 4 weeks before the action)
     action_min_drop: float = Field(0.10, ge=0, lt=1)
-    sla: SlaRule = SlaRule()
+    # the organisation's SLA rule; the default is the seed-003 rule (README, "SLA"); null or
+    # enabled: false = no SLA: its figures are empty and the report shows no SLA
+    sla: SlaRule | None = SlaRule()
     # earlier weeks whose closed loop is kept too, for the reports' archive
     archive_weeks: int = Field(8, ge=0, le=52)
     # volume corrected for the classifier's errors: interval level, bootstrap draws, their seed
     volume_interval: float = Field(quantify.DEFAULT_LEVEL, gt=0, lt=1)
     volume_draws: int = Field(quantify.DEFAULT_DRAWS, ge=20, le=5000)
     volume_seed: int = 0
+
+    @property
+    def sla_enabled(self) -> bool:
+        return self.sla is not None and self.sla.enabled
+
+    @property
+    def sla_rule(self) -> SlaRule:
+        """The rule the SLA tables are computed with (the default one when there is no SLA:
+        the tables keep their columns, the figures are then emptied)."""
+        return self.sla if self.sla is not None else SlaRule()
 
     @field_validator("report_week")
     @classmethod

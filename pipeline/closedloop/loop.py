@@ -328,3 +328,14 @@ def closed_loop(
     loop["target_status_ru"] = loop["target_status"].map(TARGET_STATUS)
     loop["trend_ru"] = loop["trend_verdict"].map(TREND_RU)
     return loop.sort_values("order", kind="stable").reset_index(drop=True)
+
+
+COST_COLUMNS = ("cost", "repeat_cost_week", "cost_with_repeats", "prize_year")
+
+
+def unconfigured(loop: pd.DataFrame, config: AggregateConfig) -> pd.DataFrame:
+    """The closed loop with the figures the organisation has not configured left empty: every
+    SLA column without an SLA, the costs without a cost per minute (not 0 ₽)."""
+    empty = [c for c in COST_COLUMNS if config.cost_per_minute is None]
+    empty += [c for c in loop.columns if c.startswith("sla_") and not config.sla_enabled]
+    return loop.assign(**{c: np.nan for c in empty if c in loop.columns})

@@ -48,6 +48,8 @@ class SlaRule(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    # false (or ``sla: null`` in params.yaml): the organisation has no SLA; the report shows none
+    enabled: bool = True
     timezone: str = "Europe/Moscow"
     cutoff: dt.time = dt.time(14, 0)
     end_of_day: dt.time = dt.time(18, 0)

@@ -44,7 +44,8 @@ class UncertainCluster:
     top_terms: list[tuple[str, int, float]]  # (term, contacts, z vs the other uncertain ones)
     examples: list[str]  # texts nearest the cluster centre
     suggested_title: str  # a client sentence nearest the centre: a suggestion to edit
-    model_reasons: list[tuple[str, float]]  # what the model leaned to: (reason id, share)
+    # what the model leaned to (its top guess, top_reason_id): (reason id, share)
+    model_reasons: list[tuple[str, float]]
     contact_ids: list[str] = field(repr=False)
 
 
@@ -170,7 +171,9 @@ def describe_cluster(
         members["lemmas"].tolist(), frame.loc[~member, "lemmas"].tolist(), min_count=2
     )
     terms = terms[terms["z"] > 0].head(n_terms)
-    leaning = members["reason_id"].value_counts(normalize=True).head(3)
+    # the model's top guess: reason_id is «Не определено» for every contact left there
+    guess = members["top_reason_id"] if "top_reason_id" in members else members["reason_id"]
+    leaning = guess.fillna(members["reason_id"]).value_counts(normalize=True).head(3)
     return UncertainCluster(
         number=0,
         size=int(member.sum()),

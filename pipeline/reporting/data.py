@@ -44,6 +44,9 @@ class RunInfo:
     windows: dict
     """Windows, targets and limits the pages print, from the run's params (``run_windows``):
     the report never states a number params.yaml does not hold."""
+    sections: dict[str, bool]
+    """What the data and the params hold (``data_sections``): calls, cost, drivers, sla. A
+    section or column needing what is missing is left out, not printed as 0 or «—»."""
 
 
 @dataclass(frozen=True)
@@ -116,20 +119,41 @@ def records(frame: pd.DataFrame) -> list[dict]:
     ]
 
 
+def run_params(con: duckdb.DuckDBPyConnection) -> dict:
+    """The ``aggregate`` params of the run that built the warehouse."""
+    return json.loads(sql.frame(con, "run_params")["params"].iloc[0])
+
+
 def run_windows(con: duckdb.DuckDBPyConnection) -> dict:
     """trend_weeks, sla_target, sla_limit_days, recent_weeks and repeat_window_days of the run
-    that built the warehouse: every window the report prints."""
-    params = json.loads(sql.frame(con, "run_params")["params"].iloc[0])
+    that built the warehouse: every window the report prints (SLA ones None without an SLA)."""
+    params = run_params(con)
+    sla = params.get("sla") or {}
     return {
         "trend_weeks": int(params["trend_weeks"]),
-        "sla_target": float(params["sla"]["target"]),
-        "sla_limit_days": int(params["sla"]["limit_business_days"]),
+        "sla_target": float(sla["target"]) if sla else None,
+        "sla_limit_days": int(sla["limit_business_days"]) if sla else None,
         "recent_weeks": int(params["recent_weeks"]),
         "repeat_window_days": int(params["repeat_window_days"]),
     }
 
 
-def run_info(con: duckdb.DuckDBPyConnection) -> RunInfo:
+def data_sections(con: duckdb.DuckDBPyConnection, weekly: pd.DataFrame) -> dict[str, bool]:
+    """Which sections the report can fill: ``calls`` (any call in the data: unanswered calls,
+    transfers), ``cost`` (cost_per_minute configured: cost and prize), ``drivers`` (customers of
+    some week from drivers.csv: CPX), ``sla`` (an SLA configured and enabled)."""
+    params = run_params(con)
+    sla = params.get("sla")
+    customers = weekly["customers"] if "customers" in weekly else pd.Series(dtype=float)
+    return {
+        "calls": bool(con.execute(sql.load("data_calls")).fetchone()[0]),
+        "cost": params.get("cost_per_minute") is not None,
+        "drivers": bool(pd.to_numeric(customers, errors="coerce").gt(0).any()),
+        "sla": bool(sla) and sla.get("enabled", True) is not False,
+    }
+
+
+def run_info(con: duckdb.DuckDBPyConnection, weekly: pd.DataFrame) -> RunInfo:
     # Python values (fetchone), not pandas ones: sla_as_of prints as the datetime it is
     week, level, model_version, taxonomy_version, sla_as_of = con.execute(
         sql.load("report_run")
@@ -141,6 +165,7 @@ def run_info(con: duckdb.DuckDBPyConnection) -> RunInfo:
         taxonomy_version=str(taxonomy_version),
         sla_as_of=str(sla_as_of),
         windows=run_windows(con),
+        sections=data_sections(con, weekly),
     )
 
 
@@ -204,7 +229,7 @@ def load(
     settings: Settings,
 ) -> ReportData:
     """Everything the pages need, from the warehouse and the stage's frames."""
-    run = run_info(con)
+    run = run_info(con, weekly)
     weeks = sorted(w for w in weekly["iso_week"].unique() if w <= run.report_week)
     recent_weeks = run.windows["recent_weeks"]
     overview_weeks = {run.report_week, *history["report_week"].unique()}

@@ -56,11 +56,31 @@ XLSX_PERCENT = {
 }
 XLSX_WHOLE = {"volume_estimated", "volume_estimated_low", "volume_estimated_high"}
 WIDE = {"title", "note_action"}
+# columns that need what the data or params may lack (``ReportData.run.sections``)
+NEEDS = {
+    "sla": ("sla_compliance", "sla_breached_limit"),
+    "calls": ("mean_transfers", "share_2plus_transfers"),
+    "cost": ("cost", "prize_year"),
+    "drivers": ("cpx",),
+}
 
 
-def sheet_frame(loop: pd.DataFrame, volume_interval: float, windows: dict) -> pd.DataFrame:
+def xlsx_columns(sections: dict[str, bool] | None = None) -> dict[str, str]:
+    """The workbook's columns; without ``sections`` every one (the demo's)."""
+    missing = [need for need in NEEDS if not (sections or {}).get(need, True)]
+    dropped = {column for need in missing for column in NEEDS[need]}
+    return {k: v for k, v in XLSX_COLUMNS.items() if k not in dropped}
+
+
+def sheet_frame(
+    loop: pd.DataFrame,
+    volume_interval: float,
+    windows: dict,
+    sections: dict[str, bool] | None = None,
+) -> pd.DataFrame:
     """The closed-loop rows with Russian values and headers; windows and the interval level
-    in the headers come from the run's params."""
+    in the headers come from the run's params; columns needing missing data are left out."""
+    columns = xlsx_columns(sections)
     frame = loop.copy()
     frame["quadrant_ru"] = frame["quadrant"].map(lambda q: QUADRANTS[q][0])
     frame["target_metric_ru"] = frame["target_metric"].map(METRIC_RU)
@@ -73,28 +93,38 @@ def sheet_frame(loop: pd.DataFrame, volume_interval: float, windows: dict) -> pd
         "trend_weeks_ru": formatting.weeks_ru(windows["trend_weeks"]),
         **windows,
     }
-    return frame[list(XLSX_COLUMNS)].rename(
-        columns={k: v.format(**words) for k, v in XLSX_COLUMNS.items()}
-    )
+    return frame[list(columns)].rename(columns={k: v.format(**words) for k, v in columns.items()})
 
 
 def write_xlsx(
-    loop: pd.DataFrame, path: Path, week: str, volume_interval: float, windows: dict
+    loop: pd.DataFrame,
+    path: Path,
+    week: str,
+    volume_interval: float,
+    windows: dict,
+    sections: dict[str, bool] | None = None,
 ) -> None:
     """The workbook, written to a temporary file renamed over ``path`` on success."""
-    write(path, data(xlsx_bytes(loop, week, volume_interval, windows)))
+    write(path, data(xlsx_bytes(loop, week, volume_interval, windows, sections)))
 
 
-def xlsx_bytes(loop: pd.DataFrame, week: str, volume_interval: float, windows: dict) -> bytes:
+def xlsx_bytes(
+    loop: pd.DataFrame,
+    week: str,
+    volume_interval: float,
+    windows: dict,
+    sections: dict[str, bool] | None = None,
+) -> bytes:
     """One sheet, frozen header and first column, filters, percent and whole-number formats."""
-    frame = sheet_frame(loop, volume_interval, windows)
+    columns = xlsx_columns(sections)
+    frame = sheet_frame(loop, volume_interval, windows, sections)
     sheet_name = f"Замкнутый цикл {week}"[:31]
     book = io.BytesIO()
     with pd.ExcelWriter(book, engine="openpyxl") as writer:
         frame.to_excel(writer, sheet_name=sheet_name, index=False)
         sheet = writer.sheets[sheet_name]
         sheet.freeze_panes = "B2"
-        for i, key in enumerate(XLSX_COLUMNS, start=1):
+        for i, key in enumerate(columns, start=1):
             letter = sheet.cell(row=1, column=i).column_letter
             sheet.column_dimensions[letter].width = 40 if key in WIDE else 16
             number_format = "0.0%" if key in XLSX_PERCENT else "0" if key in XLSX_WHOLE else None

@@ -89,6 +89,7 @@ def common_context(data: ReportData) -> dict:
         "sla_as_of": data.run.sla_as_of,
         "volume_interval": data.run.volume_interval,
         "windows": data.run.windows,
+        "shows": data.run.sections,
     }
 
 

@@ -37,7 +37,7 @@ SELECT
     r.title AS reason_title,
     r.owner_id,
     r.owner AS owner_title,
-    s.handle_minutes * $cost_per_minute AS cost,
+    s.handle_minutes * CAST($cost_per_minute AS DOUBLE) AS cost,
     -- a repeat: the same customer comes back within the window (a customer id is needed);
     -- false, not NULL, on a customer's last contact
     coalesce(
@@ -49,7 +49,8 @@ SELECT
     s.created_at + to_days(CAST($repeat_window_days AS INTEGER))
         <= (SELECT max(created_at) FROM joined) AS repeat_observed,
     CASE WHEN repeated THEN s.next_reason_id END AS repeat_reason_id,
-    CASE WHEN repeated THEN s.next_handle_minutes * $cost_per_minute ELSE 0 END AS repeat_cost
+    CASE WHEN repeated THEN s.next_handle_minutes * CAST($cost_per_minute AS DOUBLE) ELSE 0 END
+        AS repeat_cost
 FROM sequenced AS s
 LEFT JOIN reasons AS r ON r.reason_id = s.reason_id
 ORDER BY s.created_at, s.contact_id;

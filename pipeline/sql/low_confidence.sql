@@ -1,11 +1,12 @@
 -- Contacts with text in the given weeks that the classifier was unsure about: left
--- "не определено" (below the threshold) or among the $quantile least confident.
+-- "не определено" (below the threshold) or among the $quantile least confident. top_reason_id
+-- is the model's guess (reason_id of a contact left "не определено" is that reason).
 -- Used by investigate (uncertain contacts) and the report (emerging topics): one definition.
 -- Parameters: $weeks (list of ISO weeks), $quantile (0..1).
 WITH texts AS (
     SELECT
-        contact_id, iso_week, created_local, kind, channel, queue, reason_id, runner_up_id,
-        class_status, confidence, text
+        contact_id, iso_week, created_local, kind, channel, queue, reason_id, top_reason_id,
+        runner_up_id, class_status, confidence, text
     FROM contacts
     WHERE list_contains($weeks, iso_week)
         AND class_status IN ('classified', 'below_threshold')

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline import sql
+from pipeline.io.weeks import parse_week, week_bounds
 from pipeline.taxonomy.labels import labels_table, read_label_folder, validate_labels
 from pipeline.taxonomy.schema import Taxonomy, count_warnings, load_taxonomy, taxonomy_version
 from pipeline.text import Lemmatizer
@@ -44,6 +45,8 @@ class Health:
     target_overdue: list[str] = field(default_factory=list)
     quiet_reasons: list[str] | None = None
     quiet_weeks: int = QUIET_WEEKS
+    report_week: str | None = None  # of the warehouse's run; targets are due against its end
+    targets_as_of: str = ""  # the date target due dates are compared with, and why that one
     skipped: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # advice such as the 20–30 reasons
 
@@ -166,14 +169,40 @@ def health(
         report.confusion_pairs = confusion_pairs(pd.read_csv(confusion, dtype=str), confusion_rate)
     else:
         report.skipped.append(f"путаница причин: нет {confusion} (dvc repro, стадия train)")
+    _contacts(report, taxonomy, warehouse, quiet_weeks)
+    _targets(report, taxonomy, params, today)
+    return report
+
+
+def _targets(report: Health, taxonomy: Taxonomy, params: Path | None, today: date) -> None:
+    """Reasons without a target, and those whose due date is before the end of the report
+    week (the warehouse's, else aggregate.report_week of params.yaml; today only without
+    either): a report about a past week does not call every target overdue."""
+    week = report.report_week or _params_report_week(params)
+    if week:
+        as_of = week_bounds(week)[1]
+        report.targets_as_of = f"конец отчётной недели {week}, {as_of:%d.%m.%Y}"
+    else:
+        as_of = today
+        report.targets_as_of = f"сегодня, {as_of:%d.%m.%Y} (отчётная неделя неизвестна)"
     for reason_id in taxonomy.classes:
         target = taxonomy.by_id[reason_id].target
         if target is None:
             report.no_target.append(reason_id)
-        elif target.due < today:
+        elif target.due < as_of:
             report.target_overdue.append(reason_id)
-    _contacts(report, taxonomy, warehouse, quiet_weeks)
-    return report
+
+
+def _params_report_week(params: Path | None) -> str | None:
+    if params is None or not Path(params).exists():
+        return None
+    from pipeline.config import ConfigError, read_yaml
+
+    try:
+        week = (read_yaml(Path(params)).get("aggregate") or {}).get("report_week")
+        return parse_week(week) if week else None
+    except (ConfigError, AttributeError, ValueError):
+        return None
 
 
 def _examples(
@@ -213,6 +242,7 @@ def _contacts(report: Health, taxonomy: Taxonomy, warehouse: Path | None, weeks:
         report_week = (
             con.execute(sql.load("run_info")).fetchall()[0][0] if "run_info" in tables else None
         )
+    report.report_week = str(report_week) if report_week else None
     report.undefined_share = undefined_share(per_week, report_week)
     report.quiet_reasons = quiet_reasons(per_week, taxonomy, weeks)
     report.quiet_weeks = weeks
@@ -274,7 +304,9 @@ def render_health(report: Health, taxonomy: Taxonomy) -> str:
             lines.append("• Сильно путаемых пар нет")
     lines.append("• Без цели: " + (named(report.no_target) if report.no_target else "нет"))
     if report.target_overdue:
-        lines.append("• Срок цели прошёл: " + named(report.target_overdue))
+        lines.append(
+            f"• Срок цели прошёл (на {report.targets_as_of}): " + named(report.target_overdue)
+        )
     if report.quiet_reasons is not None:
         lines.append(
             f"• Без контактов за {report.quiet_weeks} недель: "
