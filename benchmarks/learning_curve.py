@@ -119,6 +119,9 @@ def selection_run(scorer: Scorer, train: np.ndarray, strategy: str, target: floa
         pipe = scorer.fit(labelled)
         f1 = scorer.macro_f1(pipe)
         steps.append({"labels": len(labelled), "macro_f1": round(f1, 4)})
+        logger.info(
+            "  %s: %d labels, macro-F1 %.3f (target %.3f)", strategy, len(labelled), f1, target
+        )
         if f1 >= target:
             reached = len(labelled)
             break
