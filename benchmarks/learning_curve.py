@@ -1,7 +1,8 @@
 """How many labels the pipeline's classifier needs, and whether choosing them beats chance.
 
     python benchmarks/learning_curve.py [--sets NAME ...] [--data-root ../shared/data]
-        [--seeds 0 1] [--limit N] [--out FILE.json]
+        [--seeds 0 1] [--limit N] [--strategies NAME ...] [--out FILE.json]
+    python benchmarks/learning_curve.py --table a.json b.json   # the tables of earlier runs
 
 Per set (``benchmarks/realsets.py``) and seed: a stratified 70/30 split into a training part (the
 pool labels come from) and a fixed held-out test part. Every model is the classifier ``train``
@@ -169,24 +170,44 @@ def summary_line(curve: dict, runs: dict) -> str:
 
 
 def table(results: dict) -> str:
-    lines = ["set | " + " | ".join([*map(str, PER_REASON), "all"]) + " | labels to 95 %"]
+    """Two markdown tables: macro-F1 by labels per reason; labels to 95 % by strategy (mean
+    over seeds, each seed's count in brackets; "—": not reached within the training part)."""
+    columns = [*map(str, PER_REASON), "all"]
+    lines = ["| set | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
     for name, result in results.items():
         seeds = list(result["seeds"].values())
-        f1 = [
-            np.mean([s["curve"][k]["macro_f1"] for s in seeds])
-            for k in [*map(str, PER_REASON), "all"]
-        ]
-        needed = {
-            strategy: [s["selection"][strategy]["labels_to_target"] for s in seeds]
-            for strategy in seeds[0]["selection"]
-        }
+        f1 = [np.mean([s["curve"][k]["macro_f1"] for s in seeds]) for k in columns]
+        lines.append(f"| {name} | " + " | ".join(f"{v:.3f}" for v in f1) + " |")
+    strategies = list(next(iter(results.values()))["seeds"]["0"]["selection"])
+    lines += ["", "| set | " + " | ".join(strategies) + " |", "|---" * (len(strategies) + 1) + "|"]
+    for name, result in results.items():
+        seeds = list(result["seeds"].values())
+        cells = []
+        for strategy in strategies:
+            needed = [s["selection"][strategy]["labels_to_target"] for s in seeds]
+            shown = ", ".join("—" if n is None else str(n) for n in needed)
+            mean = "—" if None in needed else f"{np.mean(needed):.0f}"
+            cells.append(f"{mean} ({shown})")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines + ["", *area_table(results, strategies)])
+
+
+def area_table(results: dict, strategies: list[str]) -> list[str]:
+    """Mean macro-F1 over the batches every strategy ran (same label counts): the whole curve
+    up to the first strategy reaching its target, not only where it crosses."""
+    lines = ["| set | " + " | ".join(strategies) + " |", "|---" * (len(strategies) + 1) + "|"]
+    for name, result in results.items():
+        means = {strategy: [] for strategy in strategies}
+        for seed in result["seeds"].values():
+            runs = seed["selection"]
+            common = min(len(runs[s]["steps"]) for s in strategies)
+            for strategy in strategies:
+                steps = runs[strategy]["steps"][1:common]  # the shared start left out
+                means[strategy].append(np.mean([step["macro_f1"] for step in steps]))
         lines.append(
-            f"{name} | "
-            + " | ".join(f"{v:.3f}" for v in f1)
-            + " | "
-            + ", ".join(f"{k}: {v}" for k, v in needed.items())
+            f"| {name} | " + " | ".join(f"{np.mean(means[s]):.3f}" for s in strategies) + " |"
         )
-    return "\n".join(lines)
+    return lines
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -197,7 +218,14 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--limit", type=int, default=None, help="default: per set")
     parser.add_argument("--strategies", nargs="+", default=list(selection.STRATEGIES))
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--table", nargs="+", type=Path, help="print the tables of these runs")
     args = parser.parse_args(argv)
+    if args.table:
+        results = {}
+        for path in args.table:
+            results.update(json.loads(path.read_text(encoding="utf-8")))
+        print(table(results))
+        return results
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("pipeline").setLevel(logging.WARNING)
     results = {}
