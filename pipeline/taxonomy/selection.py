@@ -10,7 +10,11 @@ The strategy (``choose``) mixes three things, each cheap:
   labels first, so one crowded, confusing pair of reasons cannot take the whole batch and a
   reason with few labels gets its examples early;
 * a share of random picks (every ``1 / random_share``-th pick), which keeps the labels a
-  sample of the real mix: uncertainty alone keeps choosing the same hard border cases.
+  sample of the real mix (the out-of-fold quality and volume corrections read them).
+
+Measured on three shared real sets (2 seeds): the mix, margin alone and margin by reason all
+need fewer labels than random to reach 95 % of the all-labels macro-F1, within noise of each
+other; the mix is the one with a random sample at no measured cost.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-RANDOM_SHARE = 0.2  # share of picks drawn at random (measured: benchmarks/learning_curve.py)
+RANDOM_SHARE = 0.2  # share of picks drawn at random (every fifth)
 STRATEGIES = ("random", "margin", "margin_by_reason", "mix")
 # a reason with fewer labels than this is thin: its picks come first in every round (the
 # `train` stage warns below 40 labels, params.yaml min_examples_per_reason)
