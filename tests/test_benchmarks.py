@@ -180,3 +180,40 @@ def test_benchmark_runs_on_a_real_subsample_split_across_processes(tmp_path, cap
     paths[1].write_text(json.dumps(seeded), encoding="utf-8")
     with pytest.raises(accuracy.MergeError, match="seed"):
         accuracy.merge(paths)
+
+
+# --- the learning-curve benchmark (benchmarks/learning_curve.py) -------------------------------
+
+
+def load_learning_curve():
+    spec = importlib.util.spec_from_file_location(
+        "learning_curve_benchmark", ROOT / "benchmarks" / "learning_curve.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_learning_curve_and_selection_runs_on_synthetic_contacts() -> None:
+    lc = load_learning_curve()
+    assert lc.schedule(6, 40) == [6, 9, 12, 16, 22, 30, 40]
+    loaded = synthetic_set("synthetic", 20, seed=3)
+    labels = loaded.labels
+    rows = np.arange(len(labels))
+    rng = np.random.default_rng(0)
+    sample = lc.per_reason_sample(labels, rows, 5, rng)
+    assert sorted(np.unique(labels[sample], return_counts=True)[1]) == [5, 5, 5]
+    config = load_section(ROOT / "params.yaml", "train", TrainConfig)
+    inputs = lc.model_inputs(loaded.texts, Lemmatizer())
+    test = lc.per_reason_sample(labels, rows, 6, rng)
+    train = np.setdiff1d(rows, test)
+    scorer = lc.Scorer(inputs, labels, test, config)
+    curve = lc.learning_curve(scorer, train, seed=0)
+    assert list(curve) == ["5", "10", "20", "50", "all"]
+    assert curve["5"]["labels"] == 15 and curve["all"]["labels"] == len(train)
+    assert curve["all"]["macro_f1"] > 0.8  # three reasons in distinct words
+    for strategy in ("random", "mix"):
+        run = lc.selection_run(scorer, train, strategy, target=0.8, seed=0)
+        counts = [step["labels"] for step in run["steps"]]
+        assert counts[0] == 6 and counts == sorted(counts) and counts[-1] <= len(train)
+        assert run["labels_to_target"] in (None, counts[-1])

@@ -11,10 +11,12 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
 from pipeline.cli import main as cli
+from pipeline.taxonomy import selection
 from pipeline.taxonomy.label_import import check_import, import_labels, read_labelled
 from pipeline.taxonomy.labelling import export_labeling, pick_for_labeling
 from pipeline.taxonomy.labels import labels_table, load_labels, read_label_folder, text_key
@@ -158,20 +160,23 @@ def test_export_picks_undefined_torn_and_least_confident_contacts(taxonomy_copy,
         classified,
         n=5,
     )
+    # selection.choose: every reason has 40+ labels, so the first round goes by the margin
+    # between the two likeliest reasons; every fifth pick is random (seeded: the same each run)
     assert picked["contact_id"].tolist() == [
-        "call:1",  # below the threshold
+        "call:1",  # below the threshold, 0.09 vs 0.08
         "complaint:3",  # torn: 0.47 vs 0.45
-        "complaint:2",  # least confident classified (0.41)
-        # then the two other queues are spent: least confident only
-        "call:4",
-        "call:9",
+        "complaint:2",  # torn: 0.41 vs 0.38
+        "call:9",  # 0.58 vs 0.40
+        "complaint:7",  # the random fifth
     ]
     first = picked.iloc[0]
     assert first["suggested_reason_id"] == "statement_request"
     assert first["why"].startswith("не определено")
     assert picked.iloc[1]["why"] == "модель колеблется: sms_code_missing 0.47 / app_error 0.45"
-    assert picked.iloc[2]["why"] == "низкая уверенность: 0.41"
-    assert picked["source"].tolist() == ["agent", "client", "client", "agent", "agent"]
+    assert picked.iloc[3]["why"] == "низкая уверенность: 0.58"
+    assert picked.iloc[4]["why"].startswith("случайный выбор: ")
+    assert picked.iloc[4]["why"].endswith("таких текстов 2")
+    assert picked["source"].tolist() == ["agent", "client", "client", "agent", "client"]
     again = export_labeling(
         warehouse,
         tmp_path / "again",
@@ -426,3 +431,57 @@ def test_import_reads_a_hand_labelled_csv_by_its_column_names(tmp_path):
     odd.write_text("отзыв,тип\nне приходит смс,sms\n", encoding="utf-8")
     with pytest.raises(MaintenanceError, match="искали: text, текст"):
         read_labelled(odd)
+
+
+# --- which contacts first: pipeline.taxonomy.selection -------------------------------------------
+
+STUB_PROBA = np.array(
+    [
+        [0.50, 0.45, 0.05],  # 0: a, torn between a and b
+        [0.90, 0.05, 0.05],  # 1: a, sure
+        [0.10, 0.60, 0.30],  # 2: b, margin 0.30
+        [0.05, 0.48, 0.47],  # 3: b, torn between b and c
+        [0.30, 0.08, 0.62],  # 4: c, margin 0.32
+        [0.02, 0.03, 0.95],  # 5: c, sure
+    ]
+)
+
+
+def test_the_thinnest_reasons_and_the_smallest_margins_come_first():
+    counts = {"a": 50, "b": 3, "c": 10}  # b is the thinnest, a is not thin (>= THIN labels)
+    order = selection.pick("margin_by_reason", STUB_PROBA, ["a", "b", "c"], counts, 6)
+    # round 1: the least certain contact of b, c, a (thinnest first); round 2 the same
+    assert order == [3, 4, 0, 2, 5, 1]
+    assert selection.pick("margin", STUB_PROBA, ["a", "b", "c"], counts, 3) == [3, 0, 2]
+    # the mix: the same order, every fifth pick drawn at random from the rest
+    mixed = selection.choose(
+        selection.margins(STUB_PROBA), np.array(["a", "b", "c"])[STUB_PROBA.argmax(1)], counts, 5
+    )
+    assert [i for i, _ in mixed[:4]] == [3, 4, 0, 2]
+    assert [kind for _, kind in mixed] == ["uncertain"] * 4 + ["random"]
+    assert mixed[4][0] in (1, 5)
+    assert mixed == selection.choose(
+        selection.margins(STUB_PROBA), np.array(["a", "b", "c"])[STUB_PROBA.argmax(1)], counts, 5
+    )
+
+
+def test_export_serves_a_thin_reason_first_and_says_so():
+    candidates = pd.DataFrame(
+        {
+            "contact_id": ["c1", "c2", "c3"],
+            "text": ["кэшбэк не пришёл", "карта не пришла вовремя", "код не приходит"],
+            "reason_id": ["cashback_missing", "card_not_delivered", "sms_code_missing"],
+            "class_status": "classified",
+            "confidence": [0.60, 0.50, 0.45],
+            "runner_up_id": ["fee_dispute", "card_reissue", "app_error"],
+            "runner_up_confidence": [0.20, 0.45, 0.38],
+        }
+    )
+    counts = {"cashback_missing": 4, "card_not_delivered": 60, "sms_code_missing": 60}
+    picked = pick_for_labeling(candidates, 3, labelled_counts=counts, random_share=0)
+    # the thin reason first despite its wider margin, then the smaller margins
+    assert picked["contact_id"].tolist() == ["c1", "c2", "c3"]
+    assert picked.iloc[0]["why"] == (
+        "низкая уверенность: 0.60; у причины cashback_missing размечено 4"
+    )
+    assert picked.iloc[1]["why"].startswith("модель колеблется: card_not_delivered 0.50")

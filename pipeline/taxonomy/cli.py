@@ -46,7 +46,8 @@ def _add_labelling(add) -> None:
         "--margin",
         type=float,
         default=None,
-        help="disagreement: top minus runner-up confidence below this (default 0.1)",
+        help="why says «модель колеблется» when top minus runner-up confidence is below this "
+        "(default 0.1); the order itself is by that margin (pipeline/taxonomy/selection.py)",
     )
     p = add(
         "import-labels",

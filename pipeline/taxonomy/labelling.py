@@ -1,15 +1,17 @@
 """Labelling, the way out: pick contacts worth labelling and write them for the labellers.
 
-``export_labeling`` picks contacts from the warehouse (below the confidence threshold, the model
-torn between two reasons, lowest confidence) and writes them as ``to_label.csv`` and as Label
-Studio tasks with the taxonomy as the labelling config. The way back is ``label_import``.
+``export_labeling`` picks contacts from the warehouse with ``selection.choose`` (the strategy
+measured by ``benchmarks/learning_curve.py``: smallest margin between the two likeliest reasons,
+round the predicted reasons with the thinly labelled ones first, every fifth pick at random) and
+writes them as ``to_label.csv`` and as Label Studio tasks with the taxonomy as the labelling
+config. Its ``why`` says what the model made of each contact. The way back is ``label_import``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,7 @@ import pandas as pd
 from pipeline import sql
 from pipeline.io import outputs
 from pipeline.io.cells import guard_frame
+from pipeline.taxonomy import selection
 from pipeline.taxonomy.labels import (
     TO_LABEL_COLUMNS,
     labels_table,
@@ -43,6 +46,7 @@ WHY = {
     "{runner_up_id} {runner_up_confidence:.2f}",
     "low_confidence": "низкая уверенность: {confidence:.2f}",
 }
+RANDOM_WHY = "случайный выбор: каждый пятый контакт, чтобы разметка была похожа на весь поток"
 
 
 # --- export --------------------------------------------------------------------------------------
@@ -53,22 +57,33 @@ def pick_for_labeling(
     n: int,
     labelled: Iterable[str] = (),
     margin: float = DISAGREEMENT_MARGIN,
+    labelled_counts: Mapping[str, int] | None = None,
+    random_share: float = selection.RANDOM_SHARE,
 ) -> pd.DataFrame:
-    """Choose up to ``n`` contacts, taking in turn from three queues, each worst-first.
+    """Choose up to ``n`` contacts in the order to label them (``selection.choose``).
 
     ``candidates``: contact_id, text, reason_id, class_status, confidence, runner_up_id,
     and optionally top_reason_id, runner_up_confidence, kind. Texts already labelled (by
-    ``text_key``) and repeated texts are skipped. Ties break by contact_id, so the pick is
-    deterministic.
+    ``text_key``) are skipped; a repeated text is offered once (its least certain contact).
+    ``labelled_counts``: labels per reason so far (thin reasons are served first). The pick is
+    deterministic: ties break by contact_id, the random share has a fixed seed.
     """
-    chosen = _take_in_turn(_queues(candidates, labelled, margin), n)
-    rows = [_to_label_row(why, row) for why, row in chosen]
+    frame = _candidates(candidates, labelled)
+    counts = dict(labelled_counts or {})
+    chosen = selection.choose(
+        frame["margin"].to_numpy(),
+        frame["top_reason_id"].fillna(frame["reason_id"]).to_numpy(),
+        counts,
+        n,
+        random_share,
+    )
+    rows = [_to_label_row(kind, frame.iloc[i], margin, counts) for i, kind in chosen]
     return pd.DataFrame(rows, columns=[c for c in TO_LABEL_COLUMNS if c != "suggested_title"])
 
 
-def _queues(
-    candidates: pd.DataFrame, labelled: Iterable[str], margin: float
-) -> dict[str, pd.DataFrame]:
+def _candidates(candidates: pd.DataFrame, labelled: Iterable[str]) -> pd.DataFrame:
+    """Unlabelled candidates, one per text, with the margin between the top two reasons (the
+    confidence itself where the runner-up is unknown)."""
     frame = candidates.copy()
     if "runner_up_confidence" not in frame:
         frame["runner_up_confidence"] = np.nan
@@ -77,48 +92,36 @@ def _queues(
     frame["key"] = frame["text"].map(text_key)
     frame = frame[~frame["key"].isin(set(labelled)) & (frame["key"] != "")]
     frame["same_text"] = frame.groupby("key")["contact_id"].transform("size")
-    frame["margin"] = frame["confidence"] - frame["runner_up_confidence"]
-    below = frame["class_status"] == "below_threshold"
-    classified = frame["class_status"] == "classified"
-    return {
-        "below_threshold": frame[below].sort_values(["confidence", "contact_id"]),
-        "disagreement": frame[classified & (frame["margin"] < margin)].sort_values(
-            ["margin", "contact_id"]
-        ),
-        "low_confidence": frame[classified].sort_values(["confidence", "contact_id"]),
-    }
+    frame["margin"] = (frame["confidence"] - frame["runner_up_confidence"]).fillna(
+        frame["confidence"]
+    )
+    frame = frame.sort_values(["margin", "contact_id"]).drop_duplicates("key")
+    return frame.sort_values("contact_id").reset_index(drop=True)
 
 
-def _take_in_turn(queues: dict[str, pd.DataFrame], n: int) -> list[tuple[str, pd.Series]]:
-    """One from each queue in turn, skipping texts already taken, until ``n`` or all empty."""
-    chosen: list[tuple[str, pd.Series]] = []
-    seen_keys: set[str] = set()
-    iterators = {why: queue.iterrows() for why, queue in queues.items()}
-    while len(chosen) < n and iterators:
-        for why in list(iterators):
-            for _, row in iterators[why]:
-                if row["key"] not in seen_keys:
-                    seen_keys.add(row["key"])
-                    chosen.append((why, row))
-                    break
-            else:
-                del iterators[why]
-            if len(chosen) >= n:
-                break
-    return chosen
-
-
-def _to_label_row(why: str, row: pd.Series) -> dict:
+def _to_label_row(kind: str, row: pd.Series, margin: float, counts: Mapping[str, int]) -> dict:
     suggested = row["top_reason_id"] if pd.notna(row["top_reason_id"]) else None
     values = {**row.to_dict(), "reason_id": row["top_reason_id"]}
+    if row["class_status"] == "below_threshold":
+        why = "below_threshold"
+    elif pd.notna(row["runner_up_confidence"]) and row["margin"] < margin:
+        why = "disagreement"
+    else:
+        why = "low_confidence"
+    text = WHY[why].format(**values)
+    if kind == "random":
+        text = f"{RANDOM_WHY}; {text}"
+    elif suggested and counts.get(suggested, 0) < selection.THIN:
+        text += f"; у причины {suggested} размечено {counts.get(suggested, 0)}"
+    if row["same_text"] > 1:
+        text += f"; таких текстов {row['same_text']}"
     return {
         "contact_id": row["contact_id"],
         "text": row["text"],
         "suggested_reason_id": suggested or "",
         "confidence": round(float(row["confidence"]), 4),
         "runner_up_id": row["runner_up_id"] if pd.notna(row["runner_up_id"]) else "",
-        "why": WHY[why].format(**values)
-        + (f"; таких текстов {row['same_text']}" if row["same_text"] > 1 else ""),
+        "why": text,
         "reason_id": "",
         "source": SOURCE_OF_KIND.get(row.get("kind"), ""),
     }
@@ -136,10 +139,12 @@ def export_labeling(
 ) -> pd.DataFrame:
     taxonomy = load_taxonomy(taxonomy_path)
     candidates, model_version = _label_candidates(warehouse, weeks, classified)
-    labelled = set()
+    labelled, counts = set(), {}
     if labels_dir is not None and Path(labels_dir).exists():
-        labelled = {text_key(t) for t in labels_table(read_label_folder(labels_dir))["text"]}
-    picked = pick_for_labeling(candidates, n, labelled, margin)
+        table = labels_table(read_label_folder(labels_dir))
+        labelled = {text_key(t) for t in table["text"]}
+        counts = table["reason_id"].value_counts().to_dict()
+    picked = pick_for_labeling(candidates, n, labelled, margin, counts)
     picked.insert(
         3,
         "suggested_title",
