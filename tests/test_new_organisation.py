@@ -131,3 +131,7 @@ def test_the_weekly_run_writes_a_city_report_with_nothing_from_the_bank(first_we
     pages = "\n".join(p.read_text(encoding="utf-8") for p in site.rglob("*.html"))
     for bank in ("Карточный бизнес", "СМС-код", "банкомат", "Не приходит"):
         assert bank not in pages, bank
+    # no calls, no drivers, no cost per minute (init cleared the demo's): no such sections
+    for absent in ("Звонки без ответа", "Переводы", "₽", "CPX", "Приз", "приз"):
+        assert absent not in pages, absent
+    assert "cost_per_minute: null" in (first_week["ws"] / "params.yaml").read_text("utf-8")

@@ -223,6 +223,7 @@ def init(
         _check_before_writing(draft)
     aside, moved = set_aside(root, delete, reasons=rows is not None)
     result = {"aside": aside, "moved": moved, "reasons": 0, "labels": 0}
+    result["cost_cleared"] = clear_demo_cost(root / "params.yaml")
     if rows is not None:
         reasons_path = root / "taxonomy" / "reasons.yaml"
         outputs.write(reasons_path, outputs.text(draft.yaml))
@@ -233,6 +234,21 @@ def init(
         )  # fmt: skip
         result |= {"reasons": len(draft.ids), "labels": len(imported.new)}
     return result
+
+
+_COST_RE = re.compile(r"^(  cost_per_minute:)[ \t]*[0-9.]+", re.MULTILINE)
+
+
+def clear_demo_cost(params: Path) -> bool:
+    """The demo bank's cost per handling minute is not the new organisation's: set it to
+    null (no cost or prize in the report until the organisation enters its own)."""
+    if not params.exists():
+        return False
+    text = params.read_text(encoding="utf-8")
+    cleared, count = _COST_RE.subn(r"\1 null", text)
+    if count:
+        outputs.write(params, outputs.text(cleared))
+    return bool(count)
 
 
 def _check_before_writing(draft: Skeleton) -> None:
@@ -261,6 +277,11 @@ def cli(args: argparse.Namespace) -> None:
     if result["moved"]:
         where = "удалено" if args.delete else f"перенесено в {result['aside']}"
         print(f"демо ({', '.join(str(p) for p in result['moved'])}): {where}")
+    if result["cost_cleared"]:
+        print(
+            "params.yaml: стоимость минуты демо (aggregate.cost_per_minute) снята — "
+            "впишите свою, чтобы видеть стоимость и приз"
+        )
     if result["reasons"]:
         print(
             f"taxonomy/reasons.yaml: {result['reasons']} причин из {args.labels} "
