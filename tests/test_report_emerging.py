@@ -76,7 +76,7 @@ def test_the_report_uses_the_one_low_confidence_definition():
         """CREATE TABLE contacts (contact_id VARCHAR, iso_week VARCHAR, class_status VARCHAR,
            confidence DOUBLE, text VARCHAR, created_local TIMESTAMP DEFAULT '2026-11-20',
            kind VARCHAR DEFAULT 'call', channel VARCHAR DEFAULT 'phone', queue VARCHAR,
-           reason_id VARCHAR, runner_up_id VARCHAR)"""
+           reason_id VARCHAR, top_reason_id VARCHAR, runner_up_id VARCHAR)"""
     )
     con.executemany(
         "INSERT INTO contacts (contact_id, iso_week, class_status, confidence, text) "
