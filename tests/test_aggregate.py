@@ -158,6 +158,35 @@ def write_inputs(folder, rows: list[dict], confusion: pd.DataFrame = PERFECT_CON
     return paths
 
 
+def aggregate_and_render(work, paths: dict, config: AggregateConfig, rows_read: int):
+    """The demo taxonomy's aggregate over ``paths`` (from ``write_inputs``), then the report
+    into ``work / "site"`` with stub ingest and model metrics; returns ``work``."""
+    import json
+
+    from pipeline import report
+
+    aggregate.main(
+        paths, ROOT / "taxonomy/reasons.yaml", ROOT / "taxonomy/owner_notes.yaml", config
+    )
+    ingest = {"rows_read": rows_read, "accepted": rows_read, "quarantined": 0, "duplicates": 0}
+    (work / "ingest.json").write_text(json.dumps({**ingest, "reconciles": True}))
+    model = {"macro_f1": 0.9, "accuracy": 0.9, "coverage": 0.9, "baselines": {}, "examples": 200}
+    (work / "model.json").write_text(json.dumps(model))
+    report.main(
+        paths["warehouse"],
+        paths["closed_loop_history"],
+        paths["weekly"],
+        None,
+        work / "ingest.json",
+        work / "model.json",
+        ROOT / "taxonomy/reasons.yaml",
+        work / "site",
+        work / "closed_loop.xlsx",
+        report.ReportConfig(),
+    )
+    return work
+
+
 @pytest.fixture
 def small_run(tmp_path):
     rows = [

@@ -35,9 +35,7 @@ PAYLOAD = (
 @pytest.fixture(scope="module")
 def corrected_site(tmp_path_factory) -> Path:
     """A small site: «Карту заблокировали» is taken for «Не проходит оплата картой» 20 in 100."""
-    import json
-
-    from test_aggregate import confusion_rows, contact, write_inputs
+    from test_aggregate import aggregate_and_render, confusion_rows, contact, write_inputs
 
     from pipeline import aggregate
 
@@ -52,29 +50,9 @@ def corrected_site(tmp_path_factory) -> Path:
     rows += [contact(f"p{i}", "2026-11-18 10:00", reason="payment_declined") for i in range(50)]
     rows += [contact(f"a{i}", "2026-11-10 10:00", reason="card_blocked") for i in range(30)]
     paths = write_inputs(work, rows, confusion)
-    aggregate.main(
-        paths,
-        ROOT / "taxonomy/reasons.yaml",
-        ROOT / "taxonomy/owner_notes.yaml",
-        aggregate.AggregateConfig(report_week="2026-W47"),
+    return aggregate_and_render(
+        work, paths, aggregate.AggregateConfig(report_week="2026-W47"), rows_read=130
     )
-    ingest = {"rows_read": 130, "accepted": 130, "quarantined": 0, "duplicates": 0}
-    (work / "ingest.json").write_text(json.dumps({**ingest, "reconciles": True}))
-    model = {"macro_f1": 0.9, "accuracy": 0.9, "coverage": 0.9, "baselines": {}, "examples": 200}
-    (work / "model.json").write_text(json.dumps(model))
-    report.main(
-        paths["warehouse"],
-        paths["closed_loop_history"],
-        paths["weekly"],
-        None,
-        work / "ingest.json",
-        work / "model.json",
-        ROOT / "taxonomy/reasons.yaml",
-        work / "site",
-        work / "closed_loop.xlsx",
-        report.ReportConfig(),
-    )
-    return work
 
 
 def test_closed_loop_shows_the_corrected_volume_and_expected_precision(corrected_site):

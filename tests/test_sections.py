@@ -4,17 +4,14 @@ those sections printed with zeros or dashes. The demo keeps every one of them.""
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
-from conftest import ROOT
-from test_aggregate import contact, write_inputs
+from test_aggregate import aggregate_and_render, contact, write_inputs
 
-from pipeline import aggregate, report
 from pipeline.closedloop.config import AggregateConfig
 
 # words of those sections (the demo taxonomy's titles have «Перевод…» and «грубили» of their own)
@@ -61,26 +58,7 @@ def city_site(tmp_path_factory) -> Path:
     empty = pd.read_parquet(paths["drivers"]).iloc[0:0]
     empty.to_parquet(paths["drivers"])  # as ingest writes it without drivers.csv
     config = AggregateConfig(report_week="2026-W47", cost_per_minute=None, sla=None)
-    aggregate.main(
-        paths, ROOT / "taxonomy/reasons.yaml", ROOT / "taxonomy/owner_notes.yaml", config
-    )
-    ingest = {"rows_read": 26, "accepted": 26, "quarantined": 0, "duplicates": 0}
-    (work / "ingest.json").write_text(json.dumps({**ingest, "reconciles": True}))
-    model = {"macro_f1": 0.9, "accuracy": 0.9, "coverage": 0.9, "baselines": {}, "examples": 200}
-    (work / "model.json").write_text(json.dumps(model))
-    report.main(
-        paths["warehouse"],
-        paths["closed_loop_history"],
-        paths["weekly"],
-        None,
-        work / "ingest.json",
-        work / "model.json",
-        ROOT / "taxonomy/reasons.yaml",
-        work / "site",
-        work / "closed_loop.xlsx",
-        report.ReportConfig(),
-    )
-    return work
+    return aggregate_and_render(work, paths, config, rows_read=26)
 
 
 def visible_text(html: str) -> str:
