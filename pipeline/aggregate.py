@@ -41,7 +41,7 @@ from pipeline.io.inputs import read_parquet
 from pipeline.io.outputs import OutputSet, parquet
 from pipeline.io.weeks import week_range
 from pipeline.taxonomy.schema import Taxonomy, load_taxonomy
-from pipeline.text import mask_personal_data
+from pipeline.text import mask_column
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ def main(
             )
             weekly = con.execute(sql.load("weekly_facts")).df()
             text = read_parquet(paths["contacts"], "ingest", columns=["contact_id", "text"])
-            text["text"] = text["text"].map(mask_personal_data, na_action="ignore")
+            text["text"] = mask_column(text["text"])
             info = run_info(con, report_week, as_of, config)
             write_warehouse(con, text, loop, sla, notes, info, history, estimated)
         finally:

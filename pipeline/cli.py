@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from pipeline.errors import USER_ERRORS, terminal_safe
 from pipeline.taxonomy import cli as taxonomy_cli
 
 STAGES = {
@@ -255,8 +256,6 @@ class TerminalSafeFormatter(logging.Formatter):
     """Log lines quote file names and values from exports: control characters print inert."""
 
     def format(self, record: logging.LogRecord) -> str:
-        from pipeline.errors import terminal_safe
-
         return terminal_safe(super().format(record))
 
 
@@ -267,8 +266,6 @@ def main(argv: list[str] | None = None) -> int:
         TerminalSafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")
     )
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, handlers=[handler])
-    from pipeline.errors import USER_ERRORS, terminal_safe
-
     try:
         args.func(args)
     except USER_ERRORS as exc:

@@ -24,34 +24,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from test_ingest import CALL_HEADER, CRM_HEADER, GOOD_CALLS, GOOD_CRM
 
 from pipeline import ingest
 from pipeline.errors import PipelineError
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# --- writing exports (self-contained copies of tests/test_ingest.py's helpers) -----------------
+# --- writing exports (the headers and good rows of tests/test_ingest.py) ---------------------
 
-CALL_HEADER = (
-    "ИД звонка;Начало;Окончание;Ожидание, с;Очередь;Результат;Переводов;Маршрут;Клиент;"
-    "Комментарий оператора"
-)
-CRM_HEADER = (
-    "request_id,received_at,channel,customer_id,text,department,resolved_at,status,status_updates"
-)
-GOOD_CALLS = [
-    "CL-1;02.11.2026 14:05;02.11.2026 14:11;35;Карты;Отвечен;0;;C000101;"
-    "кл. не может войти в ЛК, сброс пароля",
-    "CL-2;02.11.2026 13:20;02.11.2026 13:22;240;Отделение №12 (Тверская);Пропущен;0;;C000102;",
-    "CL-3;03.11.2026 10:00;03.11.2026 10:09;20;Кредиты;Отвечен;2;Кредиты > Карты > Кредиты;"
-    "C000103;кл. переводили между отделами, недоволен",
-]
-GOOD_CRM = [
-    'RQ-1,2026-11-02 15:30,E-mail,C000201,"Здравствуйте! СМС с кодом не приходит уже третий '
-    'день, ничего не могу оплатить",Дирекция цифровых каналов,2026-11-03 10:15,Закрыто,1',
-    "RQ-2,2026-11-03 09:10,Web-форма,C000202,Карта не пришла до сих пор 😡,Карточный бизнес,,"
-    "В работе,0",
-]
 CALLS = "calls/telephony.csv"
 CRM = "complaints/crm.csv"
 

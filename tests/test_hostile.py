@@ -23,6 +23,7 @@ import duckdb
 import pandas as pd
 import pytest
 from conftest import Visit, copy_repository, run_dvc
+from test_ingest import CALL_HEADER, CRM_HEADER
 from test_notebooks import KERNEL, NOTEBOOKS, install_kernel
 
 pytestmark = [pytest.mark.slow]
@@ -59,13 +60,6 @@ QUEUE = "<a href=\"javascript:window.__xss = 'queue'\">Карты VIP</a>"
 DEPARTMENT = "Отдел <img src=x onerror=\"window.__xss = 'dept'\">"
 FORMULA = '=HYPERLINK("http://evil.example/","нажмите")'
 HOSTILE_FILE = "crm_<img src=x onerror=window.__xss=5>.csv"
-CRM_HEADER = (
-    "request_id,received_at,channel,customer_id,text,department,resolved_at,status,status_updates"
-)
-CALL_HEADER = (
-    "ИД звонка;Начало;Окончание;Ожидание, с;Очередь;Результат;Переводов;Маршрут;Клиент;"
-    "Комментарий оператора"
-)
 
 
 def csv_cell(text: str) -> str:

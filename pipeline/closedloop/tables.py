@@ -14,7 +14,7 @@ from pipeline.closedloop.config import AggregateConfig, AggregateError
 from pipeline.io.inputs import parquet_columns
 from pipeline.io.weeks import week_of
 from pipeline.taxonomy.schema import Taxonomy
-from pipeline.text import mask_personal_data
+from pipeline.text import mask_column
 
 # tables our code creates from DataFrames (a name is never client data)
 STORED_TABLES = frozenset(
@@ -117,7 +117,7 @@ def build_tables(
     table_from_parquet(con, "drivers", paths["drivers"])
     # a quarantined row is raw client input: masked like contact texts before it is stored
     quarantine = pd.read_parquet(paths["quarantine"])
-    quarantine["raw"] = quarantine["raw"].map(mask_personal_data, na_action="ignore")
+    quarantine["raw"] = mask_column(quarantine["raw"])
     store_frame(con, "quarantine", quarantine)
     con.execute(
         sql.load("contacts"),

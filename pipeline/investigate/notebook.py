@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipeline.reporting.charts import plotly_text
+
 # JupyterLab, Notebook 7 and VS Code draw the mimetype bundle with the plotly extension shipped
 # in the plotly package; nbconvert HTML exports use the "notebook" output, whose plotly.js is
 # embedded once per notebook (about 5 MB). "notebook_connected" would load it from a CDN.
@@ -81,8 +83,6 @@ def show(figure: Any) -> None:
 
 
 def _escaped(value: Any, key: str = "") -> Any:
-    from pipeline.reporting.charts import plotly_text
-
     if isinstance(value, str):
         return value if key in _PLOTLY_MARKUP_KEYS else plotly_text(value)
     if isinstance(value, Mapping):

@@ -24,11 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 from pipeline.io import outputs
 from pipeline.taxonomy.label_import import import_labels
 from pipeline.taxonomy.labelfiles import read_labelled
-from pipeline.taxonomy.schema import MaintenanceError, load_taxonomy
+from pipeline.taxonomy.schema import PALETTE, MaintenanceError, validate_taxonomy
 from pipeline.text import mask_personal_data
 
 ASIDE = Path("build") / "demo-aside"
@@ -44,12 +45,6 @@ DEMO_MATERIAL = (
 )
 UNDEFINED_ID = "unknown"
 UNDEFINED_COLOUR = "#bdbdbd"
-# distinct colours, one per reason in display order (plotly's and d3's categorical palettes)
-PALETTE = (
-    "#1f77b4 #ff7f0e #2ca02c #d62728 #9467bd #8c564b #e377c2 #7f7f7f #bcbd22 #17becf "
-    "#aec7e8 #ffbb78 #98df8a #ff9896 #c5b0d5 #c49c94 #f7b6d2 #c7c7c7 #dbdb8d #9edae5 "
-    "#393b79 #637939 #8c6d31 #843c39 #7b4173 #3182bd #e6550d #31a354 #756bb1 #636363"
-).split()
 _TRANSLIT = dict(
     zip(
         "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
@@ -220,7 +215,7 @@ def init(
         if rows["label"].nunique() < 2:
             raise MaintenanceError(f"{labels}: меньше двух разных меток — классифицировать нечего")
         draft = skeleton(rows)
-        _check_before_writing(draft)
+        _check_before_writing(draft, root / "taxonomy" / "reasons.yaml")
     aside, moved = set_aside(root, delete, reasons=rows is not None)
     result = {"aside": aside, "moved": moved, "reasons": 0, "labels": 0}
     result["cost_cleared"] = clear_demo_cost(root / "params.yaml")
@@ -251,14 +246,9 @@ def clear_demo_cost(params: Path) -> bool:
     return bool(count)
 
 
-def _check_before_writing(draft: Skeleton) -> None:
+def _check_before_writing(draft: Skeleton, path: Path) -> None:
     """The skeleton passes ``taxonomy check`` before anything is moved or written."""
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "reasons.yaml"
-        path.write_text(draft.yaml, encoding="utf-8")
-        load_taxonomy(path)
+    validate_taxonomy(yaml.safe_load(draft.yaml), path)
 
 
 NEXT_STEPS = """Дальше:
