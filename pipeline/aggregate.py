@@ -37,11 +37,9 @@ from pipeline.closedloop.tables import build_tables, check_inputs, choose_report
 from pipeline.closedloop.volumes import estimated_volumes, read_confusion
 from pipeline.closedloop.warehouse import write_warehouse
 from pipeline.config import load_section
-from pipeline.io.inputs import read_parquet
 from pipeline.io.outputs import OutputSet, parquet
 from pipeline.io.weeks import week_range
 from pipeline.taxonomy.schema import Taxonomy, load_taxonomy
-from pipeline.text import mask_column
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +101,8 @@ def main(
         con = duckdb.connect(str(outputs.temp(paths["warehouse"])))
         try:
             con.execute("SET threads TO 2")
+            # history is read from the week parts out of core: memory does not grow with it
+            con.execute(f"SET memory_limit = '{config.memory_limit}'")  # pattern-checked
             build_tables(con, paths, taxonomy, config)
             report_week = choose_report_week(con, config, params_path)
             estimated = estimated_volumes(con, taxonomy, confusion, config)
@@ -110,10 +110,8 @@ def main(
                 con, taxonomy, notes, estimated, report_week, config
             )
             weekly = con.execute(sql.load("weekly_facts")).df()
-            text = read_parquet(paths["contacts"], "ingest", columns=["contact_id", "text"])
-            text["text"] = mask_column(text["text"])
             info = run_info(con, report_week, as_of, config)
-            write_warehouse(con, text, loop, sla, notes, info, history, estimated)
+            write_warehouse(con, loop, sla, notes, info, history, estimated)
         finally:
             con.close()
         outputs.write(paths["weekly"], parquet(weekly))

@@ -6,23 +6,29 @@ known text) get the reserved reason «Не определено» with status ``
 guess is kept in ``top_reason_id``. Contacts with no text (abandoned or dropped calls, empty
 notes) are kept and marked ``no_text``: they are counted, never guessed. The work is in
 ``pipeline/model/predict.py``.
+
+Classified contacts are stored by ISO week like the lemmas (``pipeline/io/partitions.py``):
+a weekly run classifies only the parts whose lemmas changed. A new model or taxonomy
+re-classifies every week on purpose, so that trends compare like with like, and says so in
+the log.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import logging
 from pathlib import Path
+from typing import Literal
 
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.config import load_section
-from pipeline.io.inputs import read_parquet
-from pipeline.io.outputs import parquet, write
-from pipeline.model.predict import check_classes, classify_frame, explain_text, load_model
-from pipeline.taxonomy.schema import load_taxonomy
-from pipeline.text.batch import LEMMA_COLUMNS
+from pipeline.engine.plan import Plan
+from pipeline.engine.run import run_stage
+from pipeline.engine.tasks import CLASSIFY
+from pipeline.model.predict import check_classes, explain_text, load_model
+from pipeline.taxonomy.schema import load_taxonomy, taxonomy_version
 
 logger = logging.getLogger(__name__)
 
@@ -31,28 +37,55 @@ class ClassifyConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     batch_size: int = Field(100_000, ge=1000)
+    workers: int = Field(1, ge=1, le=64)  # worker processes of the local engine
+    engine: Literal["local", "spark"] = "local"  # or Apache Spark (see lemmatize)
+    spark_master: str | None = None
+
+
+def model_code_version() -> str:
+    """What classification depends on besides the model file: the model package's code."""
+    digest = hashlib.sha256()
+    for path in sorted((Path(__file__).parent / "model").glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def main(
-    lemmas_path: Path,
+    lemmas_root: Path,
     model_path: Path,
     taxonomy_path: Path,
-    out_path: Path,
+    out_root: Path,
     config: ClassifyConfig,
-) -> pd.DataFrame:
+) -> Plan:
+    """Classify the changed week parts of ``lemmas_root`` into ``out_root``."""
     taxonomy = load_taxonomy(taxonomy_path)
     pipeline = load_model(model_path)
     check_classes(pipeline, taxonomy.classes, taxonomy_path)
-    lemmas = read_parquet(lemmas_path, "lemmatize", columns=list(LEMMA_COLUMNS))
-    classified = classify_frame(lemmas, pipeline, config.batch_size)
-    write(out_path, parquet(classified))
-    counts = classified["status"].value_counts().to_dict()
-    logger.info("classify: %d contacts %s", len(classified), counts)
-    return classified
+    versions = {
+        "model": hashlib.sha256(Path(model_path).read_bytes()).hexdigest()[:20],
+        "taxonomy": taxonomy_version(taxonomy_path),
+        "code": model_code_version(),
+    }
+    plan, _ = run_stage(
+        CLASSIFY,
+        lemmas_root,
+        out_root,
+        versions,
+        pipeline,
+        engine=config.engine,
+        workers=config.workers,
+        batch_size=config.batch_size,
+        what_changed="модель или таксономия",
+        spark_master=config.spark_master,
+    )
+    logger.info("classify: %d частей посчитано, %d без изменений", len(plan.tasks), len(plan.kept))
+    return plan
 
 
 def cli(args: argparse.Namespace) -> None:
     config = load_section(args.params, "classify", ClassifyConfig)
+    overrides = {"engine": args.engine, "spark_master": args.spark_master}
+    config = config.model_copy(update={k: v for k, v in overrides.items() if v is not None})
     main(args.lemmas, args.model, args.taxonomy, args.out, config)
 
 

@@ -55,6 +55,12 @@ def _add_ingest(sub) -> None:
     p.add_argument("--quarantine", type=Path, required=True)
     p.add_argument("--drivers", type=Path, required=True, help="output: customers per week")
     p.add_argument("--metrics", type=Path, required=True)
+    p.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        help="кэш прочитанных выгрузок (по умолчанию ingest_cache рядом с --contacts)",
+    )
 
 
 def _add_synth(sub) -> None:
@@ -75,12 +81,28 @@ def _add_synth(sub) -> None:
     p.add_argument("--clean", action="store_true", help="no malformed rows and no overlap")
 
 
+def _add_engine(p) -> None:
+    p.add_argument(
+        "--engine",
+        choices=["local", "spark"],
+        default=None,
+        help="где считать части недель: local (эта машина) или spark (Apache Spark); "
+        "по умолчанию — из params.yaml",
+    )
+    p.add_argument(
+        "--spark-master",
+        default=None,
+        help="адрес Spark (local[*], spark://host:7077, yarn); по умолчанию — из params.yaml",
+    )
+
+
 def _add_lemmatize(sub) -> None:
     p = sub.add_parser("lemmatize", help=STAGES["lemmatize"])
     p.set_defaults(func=command("pipeline.lemmatize"))
     p.add_argument("--contacts", type=Path, required=True)
     p.add_argument("--lemmas", type=Path, required=True)
     p.add_argument("--cache", type=Path, required=True, help="persistent token -> lemma cache")
+    _add_engine(p)
 
 
 def _add_train(sub) -> None:
@@ -142,6 +164,7 @@ def _add_classify(sub) -> None:
     p.add_argument("--model", type=Path, required=True)
     p.add_argument("--taxonomy", type=Path, required=True)
     p.add_argument("--out", type=Path, required=True)
+    _add_engine(p)
 
 
 def _add_aggregate(sub) -> None:
@@ -195,9 +218,7 @@ def _add_explain(sub) -> None:
 def _add_score_demo(sub) -> None:
     p = sub.add_parser("score-demo", help=STAGES["score-demo"])
     p.set_defaults(func=command("pipeline.tools.score"))
-    p.add_argument(
-        "--classified", type=Path, default=Path("data/processed/contacts_classified.parquet")
-    )
+    p.add_argument("--classified", type=Path, default=Path("data/processed/classified"))
     p.add_argument("--answers", type=Path, default=Path("data/demo/answers.csv"))
     p.add_argument("--taxonomy", type=Path, default=Path("taxonomy/reasons.yaml"))
     p.add_argument("--out", type=Path, default=Path("reports/metrics/demo_answers.json"))

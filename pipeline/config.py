@@ -86,6 +86,9 @@ class IngestConfig(_Frozen):
     earliest_date: dt.date = dt.date(2000, 1, 1)
     # a contact dated more than this many days after the day ingest runs is in the future
     future_days: int = Field(1, ge=0)
+    # contacts are stored by ISO week in parts of at most this many rows: the unit of work of
+    # lemmatize and classify (a part is computed whole, in one worker)
+    partition_rows: int = Field(200_000, ge=1000)
 
     @model_validator(mode="after")
     def _complaint_channel_is_known(self) -> IngestConfig:

@@ -18,9 +18,14 @@ import argparse
 import logging
 from pathlib import Path
 
+import duckdb
+
 from pipeline.config import IngestConfig, load_params
-from pipeline.io.exports import IngestResult, check_bad_share, ingest
+from pipeline.io.assemble import save, write_weeks
+from pipeline.io.exports import IngestResult, Previous, check_bad_share, ingest
+from pipeline.io.filecache import prune
 from pipeline.io.outputs import OutputSet, json_text, parquet, write
+from pipeline.io.partitions import glob, manifest_extra, read_manifest
 from pipeline.io.sources import IngestError
 
 logger = logging.getLogger(__name__)
@@ -32,37 +37,74 @@ def rejected_quarantine_path(quarantine_path: Path) -> Path:
     return quarantine_path.with_name(f"{quarantine_path.stem}.failed{quarantine_path.suffix}")
 
 
+def previous_run(contacts_root: Path) -> Previous:
+    """The last run's contacts manifest (nothing when the dataset is new or of an older
+    layout: every week is computed)."""
+    parts = read_manifest(contacts_root)
+    extra = manifest_extra(contacts_root)
+    if not parts or not isinstance(extra.get("files"), dict):
+        return Previous()
+    return Previous(parts, extra["files"], extra.get("weeks", {}))
+
+
+def count_customers(contacts_root: Path) -> int:
+    """Distinct customers over every week stored (DuckDB reads one column of every part)."""
+    con = duckdb.connect()
+    try:
+        query = (
+            "SELECT count(DISTINCT customer_id) FROM read_parquet($g, hive_partitioning = false)"
+        )
+        return int(con.execute(query, {"g": glob(contacts_root)}).fetchone()[0])
+    finally:
+        con.close()
+
+
 def main(
     raw_dir: Path,
-    contacts_path: Path,
+    contacts_root: Path,
     quarantine_path: Path,
     drivers_out: Path,
     metrics_path: Path,
     config: IngestConfig,
     params_path: Path | None = None,
+    cache_dir: Path | None = None,
 ) -> IngestResult:
-    """Read, check, then write all four outputs together; a run stopped by the bad-row share
-    writes none of them, only the rejected rows beside the quarantine for the analyst."""
-    result = ingest(raw_dir, config, drivers_path=raw_dir / "drivers.csv")
-    logger.info(
-        "ingest: %d rows read, %d contacts, %d quarantined, %d duplicates",
-        result.metrics["rows_read"],
-        result.metrics["accepted"],
-        result.metrics["quarantined"],
-        result.metrics["duplicates"],
-    )
+    """Read (new or changed exports only), check, then write: the weeks whose exports changed
+    as parts of ``contacts_root``, the quarantine, drivers and metrics together; the contacts
+    manifest last. A run stopped by the bad-row share writes none of them, only the rejected
+    rows beside the quarantine for the analyst."""
+    cache_dir = cache_dir or contacts_root.parent / "ingest_cache"
+    previous = previous_run(contacts_root)
+    result = ingest(raw_dir, config, raw_dir / "drivers.csv", cache_dir, previous)
     rejected = rejected_quarantine_path(quarantine_path)
     try:
         check_bad_share(result.metrics, config.max_bad_row_share, rejected, params_path)
     except IngestError:
         write(rejected, parquet(result.quarantine))
         raise
+    parts, written = write_weeks(
+        contacts_root, result.contacts, result.weeks, previous.parts, config.partition_rows
+    )
+    result.metrics["customers"] = count_customers(contacts_root) if parts else 0
     with OutputSet() as outputs:
-        outputs.write(contacts_path, parquet(result.contacts))
         outputs.write(quarantine_path, parquet(result.quarantine))
         outputs.write(drivers_out, parquet(result.drivers))
         outputs.write(metrics_path, json_text(result.metrics, sort_keys=True))
+    save(contacts_root, parts, result.files, result.stats)
+    prune(cache_dir, {entry.key for entry in result.files})
     rejected.unlink(missing_ok=True)  # the quarantine of an earlier stopped run is stale now
+    recomputed = sorted(result.weeks) if result.weeks is not None else "все"
+    logger.info(
+        "ingest: %d rows read, %d contacts, %d quarantined, %d duplicates; недели пересчитаны: "
+        "%s; частей записано %d из %d",
+        result.metrics["rows_read"],
+        result.metrics["accepted"],
+        result.metrics["quarantined"],
+        result.metrics["duplicates"],
+        recomputed,
+        written,
+        len(parts),
+    )
     return result
 
 
@@ -76,4 +118,5 @@ def cli(args: argparse.Namespace) -> None:
         args.metrics,
         params.ingest,
         args.params,
+        args.cache,
     )

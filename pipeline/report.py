@@ -22,6 +22,7 @@ from pipeline.config import load_section
 from pipeline.io import outputs
 from pipeline.io.inputs import InputError, connect_read_only, read_json, read_parquet
 from pipeline.io.outputs import OutputSet
+from pipeline.io.partitions import require_dataset
 from pipeline.reporting import data, excel, pages
 from pipeline.taxonomy.schema import load_taxonomy
 
@@ -55,14 +56,13 @@ def main(
     taxonomy = load_taxonomy(taxonomy_path)
     history = read_parquet(history_path, "aggregate")
     weekly = read_parquet(weekly_path, "aggregate")
-    lemmas = (
-        read_parquet(lemmas_path, "lemmatize", ["contact_id", "lemmas"]) if lemmas_path else None
-    )
+    if lemmas_path:
+        require_dataset(lemmas_path, "lemmatize")
     ingest = read_json(ingest_metrics, "ingest")
     model = read_json(model_metrics, "train")
     con = connect_read_only(warehouse, "aggregate")
     try:
-        report = data.load(con, taxonomy, history, weekly, ingest, model, lemmas, config)
+        report = data.load(con, taxonomy, history, weekly, ingest, model, lemmas_path, config)
     except (duckdb.CatalogException, duckdb.BinderException) as exc:  # a table or column missing
         why = str(exc).splitlines()[0]
         raise InputError(

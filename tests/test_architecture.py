@@ -17,6 +17,7 @@ LAYERS = (
     ("errors", "config"),
     ("io", "text", "sql"),
     ("model",),
+    ("engine",),
     ("taxonomy",),
     ("closedloop", "reporting"),
     ("ingest", "lemmatize", "train", "classify", "aggregate", "report"),

@@ -29,6 +29,8 @@ class AggregateConfig(BaseModel):
 
     # ISO week to report ("2026-W47"); empty = the last complete week in the data
     report_week: str | None = None
+    # DuckDB's memory for the run; beyond it the history spills to disk instead of growing RSS
+    memory_limit: str = Field("2GB", pattern=r"^\d+(\.\d+)?\s*(MB|GB|MiB|GiB)$")
     trend_weeks: int = Field(13, ge=6, le=104)
     # "recent" weeks: volume, cost, repeats and transfers over this many weeks ending at the
     # report week, compared with as many before; an action's effect against as many before it

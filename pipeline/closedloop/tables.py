@@ -12,6 +12,7 @@ import pandas as pd
 from pipeline import sql
 from pipeline.closedloop.config import AggregateConfig, AggregateError
 from pipeline.io.inputs import parquet_columns
+from pipeline.io.partitions import glob, require_dataset
 from pipeline.io.weeks import week_of
 from pipeline.taxonomy.schema import Taxonomy
 from pipeline.text import mask_column
@@ -35,12 +36,9 @@ STORED_TABLES = frozenset(
 
 
 # the Parquet inputs of the run's tables, and the stage that writes each
-INPUT_STAGES = {
-    "contacts": "ingest",
-    "drivers": "ingest",
-    "quarantine": "ingest",
-    "classified": "classify",
-}
+INPUT_STAGES = {"drivers": "ingest", "quarantine": "ingest"}
+# the datasets stored by ISO week (pipeline/io/partitions.py)
+DATASET_STAGES = {"contacts": "ingest", "classified": "classify"}
 
 
 def check_inputs(paths: dict[str, Path]) -> None:
@@ -48,6 +46,11 @@ def check_inputs(paths: dict[str, Path]) -> None:
     one is a message naming its path and the stage that writes it)."""
     for key, stage in INPUT_STAGES.items():
         parquet_columns(paths[key], stage)
+    for key, stage in DATASET_STAGES.items():
+        if not require_dataset(paths[key], stage):
+            raise AggregateError(
+                f"{paths[key]}: в наборе нет ни одной недели; запустите `dvc repro {stage}`"
+            )
 
 
 def table_from_parquet(con: duckdb.DuckDBPyConnection, name: str, path: Path) -> None:
@@ -122,8 +125,8 @@ def build_tables(
     con.execute(
         sql.load("contacts"),
         {
-            "contacts": str(paths["contacts"]),
-            "classified": str(paths["classified"]),
+            "contacts": glob(paths["contacts"]),
+            "classified": glob(paths["classified"]),
             "repeat_window_days": config.repeat_window_days,
             "cost_per_minute": config.cost_per_minute,
             "default_handle_minutes": config.default_handle_minutes,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from pipeline import sql
 from pipeline.closedloop.tables import store_frame
 
 TABLE_DOCS = {
@@ -88,7 +87,6 @@ def _literal(text: str) -> str:
 
 def write_warehouse(
     con: duckdb.DuckDBPyConnection,
-    masked_text: pd.DataFrame,
     loop: pd.DataFrame,
     sla: pd.DataFrame,
     notes: pd.DataFrame,
@@ -96,8 +94,6 @@ def write_warehouse(
     history: pd.DataFrame,
     estimated: pd.DataFrame,
 ) -> None:
-    con.register("masked_df", masked_text)
-    con.execute(sql.load("masked_contacts"))
     for name, frame in (
         ("closed_loop", loop),
         ("closed_loop_history", history),
@@ -111,5 +107,4 @@ def write_warehouse(
         con.execute(f"COMMENT ON TABLE {table} IS {_literal(doc)}")
     for (table, column), doc in COLUMN_DOCS.items():
         con.execute(f"COMMENT ON COLUMN {table}.{column} IS {_literal(doc)}")
-    con.unregister("masked_df")
     con.execute("DROP TABLE IF EXISTS handle_defaults")

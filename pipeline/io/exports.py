@@ -5,26 +5,19 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from pipeline.config import IngestConfig
-from pipeline.io.convert import (
-    CONTACT_COLUMNS,
-    QUARANTINE_COLUMNS,
-    add_calendar,
-    convert,
-)
+from pipeline.io.assemble import affected_weeks, load_rows, week_stats
+from pipeline.io.convert import CONTACT_COLUMNS, QUARANTINE_COLUMNS
 from pipeline.io.drivers import empty_drivers, read_drivers
-from pipeline.io.sources import (
-    IngestError,
-    _file_label,
-    list_sources,
-    read_source,
-)
+from pipeline.io.filecache import CachedFile, code_fingerprint, read_cached
+from pipeline.io.sources import IngestError, _file_label, list_sources
 from pipeline.text.mask import mask_column
 
 logger = logging.getLogger(__name__)
@@ -35,10 +28,13 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class IngestResult:
-    contacts: pd.DataFrame
+    contacts: pd.DataFrame  # the contacts of ``weeks`` (all of them when ``weeks`` is None)
     quarantine: pd.DataFrame
     drivers: pd.DataFrame
     metrics: dict
+    files: list[CachedFile] = field(default_factory=list)
+    weeks: set[str] | None = None  # the weeks recomputed; None = all
+    stats: dict = field(default_factory=dict)  # per week: counts by export (the manifest's)
 
 
 # what a contact is; a later export may add the resolution (status, time), not change these
@@ -57,96 +53,91 @@ CONTENT_COLUMNS = (
 )
 
 
-def conflicting_copies(contacts: pd.DataFrame) -> pd.Series:
-    """Per source file: copies of an already-read contact id whose content differs from the
-    first copy (the resolution aside) — a corrected or clashing re-export, counted and logged,
-    never silently folded into the duplicates."""
+def conflicting_rows(contacts: pd.DataFrame) -> pd.DataFrame:
+    """Copies of an already-read contact id whose content differs from the first copy (the
+    resolution aside) — a corrected or clashing re-export, counted and logged, never silently
+    folded into the duplicates. Texts compare as stored (masked)."""
     copies = contacts[contacts["contact_id"].duplicated(keep=False)]
     if copies.empty:
-        return pd.Series(dtype="int64")
+        return contacts.iloc[0:0]
     content = copies[list(CONTENT_COLUMNS)].astype("string").fillna("\u0000")
     signature = content.agg("\u001f".join, axis=1)
     first_signature = signature.groupby(copies["contact_id"]).transform("first")
     conflicted = signature != first_signature  # the first copy always equals itself
-    return copies.loc[conflicted, "source_file"].value_counts()
+    return copies.loc[conflicted]
 
 
-def deduplicate(contacts: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+def deduplicate(contacts: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One row per contact id. A resolved copy wins over an open one, otherwise the first seen.
 
-    Returns the unique contacts and the duplicate count per source file.
+    Returns the unique contacts and the copies dropped.
     """
     order = contacts.assign(
         _unresolved=contacts["resolved_at"].isna(), _pos=np.arange(len(contacts))
     ).sort_values(["contact_id", "_unresolved", "_pos"], kind="stable")
     duplicated = order["contact_id"].duplicated(keep="first")
-    per_file = order.loc[duplicated, "source_file"].value_counts()
+    losers = order.loc[duplicated, ["source_file", "iso_week"]]
     unique = order.loc[~duplicated].sort_values("_pos").drop(columns=["_unresolved", "_pos"])
-    return unique.reset_index(drop=True), per_file
+    return unique.reset_index(drop=True), losers
 
 
 def read_exports(
-    sources: list[tuple[Path, str]], raw_dir: Path, config: IngestConfig
-) -> tuple[list[pd.DataFrame], list[pd.DataFrame], dict]:
-    """Each export's accepted rows, its rejected rows (quarantine), and what was read."""
-    accepted_parts, rejected_parts, files = [], [], {}
+    sources: list[tuple[Path, str]],
+    raw_dir: Path,
+    config: IngestConfig,
+    cache_dir: Path,
+    previous: dict[str, dict],
+) -> tuple[list[CachedFile], dict]:
+    """Each export through the cache (read only when new or changed), and what was read."""
+    code = code_fingerprint()
+    entries, files, fresh = [], {}, 0
     for path, kind in sources:
         label = _file_label(path, raw_dir)
-        table = read_source(path, kind, config)
-        good, bad = convert(table.frame, kind, config)
-        structural = pd.DataFrame(
-            table.bad_rows, columns=["source_row", "raw", "reason_code", "reason"]
-        ).assign(kind=kind)
-        rejected = pd.concat([bad, structural], ignore_index=True).sort_values("source_row")
-        rejected.insert(0, "source_file", label)
-        accepted_parts.append(good.assign(source_file=label))
-        rejected_parts.append(rejected)
-        files[label] = {
-            "kind": kind,
-            "encoding": table.encoding,
-            "delimiter": table.delimiter,
-            "rows_read": table.rows_read,
-            "quarantined": len(rejected),
-        }
-        logger.info("%s: %d rows, %d rejected", label, table.rows_read, len(rejected))
-        if table.stray_quotes:
+        entry, was_read = read_cached(
+            path, kind, label, config, cache_dir, previous.get(label), code
+        )
+        fresh += was_read
+        entries.append(entry)
+        info = {k: v for k, v in entry.info.items() if k not in ("weeks", "valid_until")}
+        files[label] = info
+        if was_read:
+            logger.info("%s: %d rows, %d rejected", label, info["rows_read"], info["quarantined"])
+        if info.get("stray_quotes"):
             # read with the quote as text: counted and logged, so the export can be fixed
-            files[label]["stray_quotes"] = table.stray_quotes
             logger.warning(
                 "%s: незакрытая кавычка в строках %s; строки прочитаны с кавычкой как текстом",
                 label,
-                ", ".join(map(str, table.stray_quotes)),
+                ", ".join(map(str, info["stray_quotes"])),
             )
-        if table.rows_read == 0:
+        if info.get("empty"):
             # a header and nothing else: visible in the metrics and the log, not silent
-            files[label]["empty"] = True
             logger.warning("%s: в файле только заголовок, строк нет", label)
-    return accepted_parts, rejected_parts, files
+    logger.info(
+        "ingest: выгрузок %d, прочитано заново %d, из кэша %d",
+        len(entries),
+        fresh,
+        len(entries) - fresh,
+    )
+    return entries, files
 
 
-def contacts_table(
-    parts: list[pd.DataFrame], timezone: str
-) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
-    """All accepted rows as contacts (ids prefixed by kind), de-duplicated, with the local
-    calendar, in time order; the duplicates dropped per file, and among them the copies whose
-    content differed (conflicts)."""
-    contacts = pd.concat(parts, ignore_index=True)
-    contacts["contact_id"] = (contacts["kind"] + ":" + contacts["source_id"]).astype("string")
-    conflicts = conflicting_copies(contacts)
-    if conflicts.sum():
+def contacts_table(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Accepted rows (in reading order) as contacts, de-duplicated, in time order; the copies
+    dropped, and among them the copies whose content differed (conflicts)."""
+    conflicts = conflicting_rows(rows)
+    if len(conflicts):
         logger.warning(
             "разные данные под одним id контакта: %s; оставлена первая прочитанная копия "
             "(решённая копия заменяет открытую)",
-            conflicts.to_dict(),
+            conflicts["source_file"].value_counts().to_dict(),
         )
-    contacts, duplicates = deduplicate(contacts)
-    contacts = add_calendar(contacts, timezone)
+    contacts, losers = deduplicate(rows)
     contacts = (
         contacts.loc[:, list(CONTACT_COLUMNS)]
         .sort_values(["created_at", "contact_id"], kind="stable")
         .reset_index(drop=True)
     )
-    return contacts, duplicates, conflicts
+    return contacts, losers, conflicts
 
 
 def quarantine_table(parts: list[pd.DataFrame]) -> pd.DataFrame:
@@ -167,64 +158,101 @@ def quarantine_table(parts: list[pd.DataFrame]) -> pd.DataFrame:
     )
 
 
-def reconcile(
-    files: dict, contacts: pd.DataFrame, duplicates: pd.Series, conflicts: pd.Series
-) -> None:
-    """Per file: accepted and duplicate counts (``conflicts``: the duplicates whose content
-    differed from the copy kept), and whether every row read is accounted for."""
-    accepted_per_file = contacts["source_file"].value_counts()
+def reconcile(files: dict, stats: dict[str, dict]) -> None:
+    """Per file: accepted and duplicate counts summed over the weeks (``conflicts``: the
+    duplicates whose content differed from the copy kept), and whether every row read is
+    accounted for."""
     for label, info in files.items():
         if info["kind"] == "drivers":
             info["accepted"] = info["rows_read"] - info["quarantined"] - info["duplicates"]
         else:
-            info["accepted"] = int(accepted_per_file.get(label, 0))
-            info["duplicates"] = int(duplicates.get(label, 0))
-            info["conflicts"] = int(conflicts.get(label, 0))
+            for key in ("accepted", "duplicates", "conflicts"):
+                info[key] = int(sum(week[key].get(label, 0) for week in stats.values()))
         info["reconciles"] = (
             info["rows_read"] == info["accepted"] + info["quarantined"] + info["duplicates"]
         )
 
 
-def ingest(raw_dir: Path, config: IngestConfig, drivers_path: Path | None = None) -> IngestResult:
-    """Read, validate, type and de-duplicate every raw export under ``raw_dir``."""
+@dataclass
+class Previous:
+    """What the last run left in the contacts dataset: its parts, the exports' keys and the
+    per-week counts (all empty on a first run)."""
+
+    parts: dict = field(default_factory=dict)
+    files: dict = field(default_factory=dict)
+    weeks: dict = field(default_factory=dict)
+
+
+def ingest(
+    raw_dir: Path,
+    config: IngestConfig,
+    drivers_path: Path | None = None,
+    cache_dir: Path | None = None,
+    previous: Previous | None = None,
+) -> IngestResult:
+    """Read, validate, type and de-duplicate the raw exports under ``raw_dir``.
+
+    With ``previous`` (the last run's contacts manifest) only the weeks touched by a new,
+    changed or removed export are de-duplicated again: ``contacts`` holds those weeks
+    (``weeks``; all weeks on a first run, ``weeks is None``). ``cache_dir`` keeps each export's
+    rows between runs (a temporary folder when not given)."""
+    if cache_dir is None:
+        with tempfile.TemporaryDirectory() as tmp:
+            return ingest(raw_dir, config, drivers_path, Path(tmp), previous)
+    previous = previous or Previous()
     sources = list_sources(raw_dir)
     if not sources:
         raise IngestError(
             f"{raw_dir}: нет файлов выгрузок; положите звонки в {raw_dir / 'calls'} и обращения "
             f"в {raw_dir / 'complaints'}"
         )
-    accepted_parts, rejected_parts, files = read_exports(sources, raw_dir, config)
+    entries, files = read_exports(sources, raw_dir, config, cache_dir, previous.files)
+    quarantine = [pd.read_parquet(e.rejected) for e in entries]
     drivers = empty_drivers()
     if drivers_path is not None and drivers_path.exists():
         label = _file_label(drivers_path, raw_dir)
         drivers, bad, files[label] = read_drivers(drivers_path, config)
         bad.insert(0, "source_file", label)
-        rejected_parts.append(bad)
-    contacts, duplicates, conflicts = contacts_table(accepted_parts, config.timezone)
-    quarantine = quarantine_table(rejected_parts)
-    # nothing downstream of the raw exports holds personal data (conflicts compared above)
-    contacts["text"] = mask_column(contacts["text"])
-    quarantine["raw"] = mask_column(quarantine["raw"])
-    reconcile(files, contacts, duplicates, conflicts)
-    metrics = build_metrics(files, contacts, quarantine, drivers)
-    return IngestResult(contacts, quarantine, drivers.reset_index(drop=True), metrics)
+        bad["raw"] = mask_column(bad["raw"].astype("string"))
+        quarantine.append(bad)
+    old = [
+        cache_dir / f"{info['key']}.accepted.parquet"
+        for label, info in previous.files.items()
+        if info.get("key") not in {e.key for e in entries}
+    ]
+    weeks = affected_weeks(entries, {**previous.files} if previous.parts else {}, old)
+    contacts, losers, conflicts = contacts_table(load_rows(entries, weeks))
+    stats = {
+        w: v for w, v in previous.weeks.items() if weeks is not None and w not in weeks
+    } | week_stats(contacts, losers, conflicts)
+    reconcile(files, stats)
+    metrics = build_metrics(files, stats, quarantine_table(quarantine), drivers)
+    return IngestResult(
+        contacts,
+        quarantine_table(quarantine),
+        drivers.reset_index(drop=True),
+        metrics,
+        entries,
+        weeks,
+        stats,
+    )
 
 
-def build_metrics(files: dict, contacts, quarantine, drivers) -> dict:
+def build_metrics(files: dict, stats: dict[str, dict], quarantine, drivers) -> dict:
     totals = {
         key: int(sum(info[key] for info in files.values() if info["kind"] != "drivers"))
         for key in ("rows_read", "accepted", "quarantined", "duplicates", "conflicts")
     }
+    weeks = sorted(w for w, v in stats.items() if sum(v["accepted"].values()))
     return {
         **totals,
         "reconciles": all(info["reconciles"] for info in files.values()),
-        "contacts": int(len(contacts)),
-        "calls": int((contacts["kind"] == "call").sum()),
-        "complaints": int((contacts["kind"] == "complaint").sum()),
-        "customers": int(contacts["customer_id"].nunique()),
-        "weeks": int(contacts["iso_week"].nunique()),
-        "first_week": str(contacts["iso_week"].min()) if len(contacts) else None,
-        "last_week": str(contacts["iso_week"].max()) if len(contacts) else None,
+        "contacts": totals["accepted"],
+        "calls": int(sum(v["calls"] for v in stats.values())),
+        "complaints": int(sum(v["complaints"] for v in stats.values())),
+        "weeks": len(weeks),
+        "first_week": weeks[0] if weeks else None,
+        "last_week": weeks[-1] if weeks else None,
         "drivers_weeks": int(len(drivers)),
         "quarantine_reasons": {
             str(k): int(v)

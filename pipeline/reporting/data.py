@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import duckdb
@@ -16,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import sql
+from pipeline.io.partitions import glob
 from pipeline.reporting.emerging import Topic, emerging_topics
 from pipeline.taxonomy.schema import Taxonomy
 from pipeline.text import mask_personal_data
@@ -203,14 +205,28 @@ def reason_details(
     )
 
 
+def lemmas_of(con: duckdb.DuckDBPyConnection, lemmas_root: Path, ids: pd.Series) -> pd.DataFrame:
+    """The lemmas of ``ids`` from the lemma dataset (DuckDB reads the week parts; only these
+    contacts' rows come into memory)."""
+    con.register("wanted_ids", pd.DataFrame({"contact_id": ids.astype("string")}))
+    try:
+        return con.execute(
+            "SELECT l.contact_id, l.lemmas FROM read_parquet($g, hive_partitioning = false) AS l "
+            "SEMI JOIN wanted_ids AS w ON w.contact_id = l.contact_id",
+            {"g": glob(lemmas_root)},
+        ).df()
+    finally:
+        con.unregister("wanted_ids")
+
+
 def low_confidence_topics(
-    con: duckdb.DuckDBPyConnection, lemmas: pd.DataFrame, weeks: list[str], settings: Settings
+    con: duckdb.DuckDBPyConnection, lemmas_root: Path, weeks: list[str], settings: Settings
 ) -> list[Topic]:
     """Emerging topics among the low-confidence contacts (``low_confidence.sql``) of ``weeks``."""
     low = sql.frame(con, "low_confidence", weeks=weeks, quantile=settings.low_confidence_quantile)
     return emerging_topics(
         low,
-        lemmas,
+        lemmas_of(con, lemmas_root, low["contact_id"]),
         weeks,
         recent=settings.emerging_weeks,
         min_count=settings.emerging_min_count,
@@ -225,7 +241,7 @@ def load(
     weekly: pd.DataFrame,
     ingest: dict,
     model: dict,
-    lemmas: pd.DataFrame | None,
+    lemmas: Path | None,
     settings: Settings,
 ) -> ReportData:
     """Everything the pages need, from the warehouse and the stage's frames."""

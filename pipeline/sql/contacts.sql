@@ -1,5 +1,6 @@
 -- Every accepted contact with its reason: the fact table all other aggregates read.
--- Parameters: $contacts, $classified (Parquet paths), $repeat_window_days.
+-- Parameters: $contacts, $classified (globs of the week parts: pipeline/io/partitions.py),
+-- $repeat_window_days.
 -- Tables read: reasons (taxonomy), successors (retired id -> active successor),
 -- handle_defaults (channel -> minutes), drivers.
 CREATE OR REPLACE TABLE contacts AS
@@ -13,13 +14,13 @@ WITH joined AS (
         -- a retired reason's contacts count under its successor, so history stays continuous
         coalesce(succ.successor, k.reason_id) AS reason_id, k.status AS class_status,
         k.confidence, k.top_reason_id, k.runner_up_id, k.runner_up_confidence,
-        k.model_version, k.taxonomy_version,
+        k.model_version, k.taxonomy_version, c.text,
         CASE
             WHEN c.kind = 'call' THEN coalesce(c.handle_time_s, 0) / 60.0
             ELSE coalesce(h.minutes, $default_handle_minutes)
         END AS handle_minutes
-    FROM read_parquet($contacts) AS c
-    LEFT JOIN read_parquet($classified) AS k USING (contact_id)
+    FROM read_parquet($contacts, hive_partitioning = false) AS c
+    LEFT JOIN read_parquet($classified, hive_partitioning = false) AS k USING (contact_id)
     LEFT JOIN handle_defaults AS h ON h.channel = c.channel
     LEFT JOIN successors AS succ ON succ.reason_id = k.reason_id
 ),
@@ -33,7 +34,7 @@ sequenced AS (
     WINDOW customer_order AS (PARTITION BY customer_id ORDER BY created_at, contact_id)
 )
 SELECT
-    s.* EXCLUDE (next_at, next_reason_id, next_handle_minutes),
+    s.* EXCLUDE (next_at, next_reason_id, next_handle_minutes, text),
     r.title AS reason_title,
     r.owner_id,
     r.owner AS owner_title,
@@ -50,7 +51,9 @@ SELECT
         <= (SELECT max(created_at) FROM joined) AS repeat_observed,
     CASE WHEN repeated THEN s.next_reason_id END AS repeat_reason_id,
     CASE WHEN repeated THEN s.next_handle_minutes * CAST($cost_per_minute AS DOUBLE) ELSE 0 END
-        AS repeat_cost
+        AS repeat_cost,
+    -- masked of personal data at ingest
+    s.text
 FROM sequenced AS s
 LEFT JOIN reasons AS r ON r.reason_id = s.reason_id
 ORDER BY s.created_at, s.contact_id;

@@ -34,7 +34,7 @@ def _add_labelling(add) -> None:
     p.add_argument(
         "--classified",
         type=Path,
-        default=Path("data/processed/contacts_classified.parquet"),
+        default=Path("data/processed/classified"),
         help="for the runner-up confidence (model disagreement)",
     )
     p.add_argument("--out", type=Path, required=True, help="folder to write")

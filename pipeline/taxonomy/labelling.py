@@ -160,14 +160,19 @@ def _label_candidates(
     """Contacts of the latest ``weeks`` with the runner-up confidence where it is known."""
     import duckdb
 
+    from pipeline.io.partitions import MANIFEST, read_dataset
+
     if not Path(warehouse).exists():
         raise MaintenanceError(f"{warehouse}: нет хранилища; сначала dvc repro (стадия aggregate)")
     with duckdb.connect(str(warehouse), read_only=True) as con:
         candidates = con.execute(sql.load("label_candidates"), {"weeks": weeks}).df()
         model_version = con.execute(sql.load("model_version")).fetchall()
-    if classified is not None and Path(classified).exists():
-        extra = pd.read_parquet(
-            classified, columns=["contact_id", "top_reason_id", "runner_up_confidence"]
+    if classified is not None and Path(classified, MANIFEST).exists():
+        extra = read_dataset(
+            classified,
+            "classify",
+            ["contact_id", "top_reason_id", "runner_up_confidence"],
+            weeks=set(candidates["iso_week"]) if "iso_week" in candidates else None,
         )
         candidates = candidates.merge(extra, on="contact_id", how="left")
     else:

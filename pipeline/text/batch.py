@@ -9,6 +9,7 @@ import logging
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
@@ -30,6 +31,10 @@ class LemmatizeConfig(BaseModel):
     workers: int = Field(1, ge=1, le=64)
     parallel_min_texts: int = Field(50_000, ge=1)
     chunk_size: int = Field(5_000, ge=100)
+    # where the stage runs over the week parts: "local" (this machine, `workers` processes) or
+    # "spark" (Apache Spark, `spark_master`; empty = SPARK_MASTER or local[*])
+    engine: Literal["local", "spark"] = "local"
+    spark_master: str | None = None
 
 
 def _lemmatize_chunk(

@@ -15,7 +15,8 @@ import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score
 
 from pipeline.io import outputs
-from pipeline.io.inputs import read_parquet, require
+from pipeline.io.inputs import require
+from pipeline.io.partitions import read_dataset
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def main(classified_path: Path, answers_path: Path, taxonomy_path: Path, out_pat
     from pipeline.taxonomy.schema import load_taxonomy
 
     taxonomy = load_taxonomy(taxonomy_path)
-    classified = read_parquet(classified_path, "classify")
+    classified = read_dataset(classified_path, "classify")
     answers = pd.read_csv(require(answers_path))
     result = score_against_answers(classified, answers, taxonomy.undefined_reason)
     outputs.write(out_path, outputs.json_text(result))
