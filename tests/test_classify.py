@@ -3,6 +3,7 @@ does not fit the taxonomy or the package is a Russian message, never a traceback
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 
@@ -12,12 +13,15 @@ import pytest
 from conftest import ROOT
 
 from pipeline import classify
+from pipeline.io.partitions import parquet_bytes, read_dataset, read_manifest, write_dataset
 from pipeline.model.predict import CLASSIFIED_COLUMNS, ModelError, classify_frame, load_model
 from pipeline.model.training import TrainConfig, model_inputs
 from pipeline.taxonomy.labels import load_labels
 from pipeline.taxonomy.schema import load_taxonomy
 
 REASONS = ("sms_code_missing", "card_not_delivered", "atm_problem", "cannot_login")
+# c1-c3 in one ISO week, c4-c6 in the next
+WEEK_OF = pd.Series(["2026-W46"] * 3 + ["2026-W47"] * 3)
 TEXTS = {
     "c1": "Не приходит смс с кодом для входа",
     "c2": "карта так и не пришла, заказывал месяц назад",
@@ -96,23 +100,15 @@ def test_the_same_text_gets_the_same_answer_and_the_order_is_kept(model, lemmas)
 
 
 def test_stage_writes_the_documented_columns(model, lemmas, tmp_path):
-    paths = {name: tmp_path / f"{name}.parquet" for name in ("lemmas", "out")}
-    lemmas.to_parquet(paths["lemmas"], index=False)
-    joblib.dump(model, tmp_path / "model.joblib")
-    classify.main(
-        paths["lemmas"],
-        tmp_path / "model.joblib",
-        ROOT / "taxonomy/reasons.yaml",
-        paths["out"],
-        classify.ClassifyConfig(),
-    )
-    written = pd.read_parquet(paths["out"])
+    paths = stage_files(model, lemmas, tmp_path)
+    written = read_dataset(paths["out"])
     assert tuple(written.columns) == CLASSIFIED_COLUMNS
+    assert sorted(written["contact_id"]) == sorted(TEXTS)
     assert (written["model_version"] == "test-model").all()
 
 
 def test_a_model_that_knows_reasons_the_taxonomy_lacks_is_refused(model, lemmas, tmp_path):
-    lemmas.to_parquet(tmp_path / "lemmas.parquet", index=False)
+    write_dataset(tmp_path / "lemmas", lemmas, WEEK_OF)
     joblib.dump(model, tmp_path / "model.joblib")
     reasons = (ROOT / "taxonomy/reasons.yaml").read_text(encoding="utf-8")
     # the taxonomy without atm_problem: the model would assign a reason nobody owns
@@ -121,13 +117,13 @@ def test_a_model_that_knows_reasons_the_taxonomy_lacks_is_refused(model, lemmas,
     (tmp_path / "reasons.yaml").write_text(trimmed, encoding="utf-8")
     with pytest.raises(ModelError, match="atm_problem.*dvc repro train"):
         classify.main(
-            tmp_path / "lemmas.parquet",
+            tmp_path / "lemmas",
             tmp_path / "model.joblib",
             tmp_path / "reasons.yaml",
-            tmp_path / "out.parquet",
+            tmp_path / "out",
             classify.ClassifyConfig(),
         )
-    assert not (tmp_path / "out.parquet").exists()
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_file_that_is_not_a_model_is_a_russian_message(tmp_path):
@@ -138,86 +134,148 @@ def test_a_file_that_is_not_a_model_is_a_russian_message(tmp_path):
         load_model(tmp_path / "missing.joblib")
 
 
-def stage_files(model, lemmas, folder) -> dict:
-    """classify's inputs, and last run's output as classify wrote it."""
+def stage_files(model, lemmas, folder, config: classify.ClassifyConfig | None = None) -> dict:
+    """classify's inputs (lemmas of two ISO weeks), and last run's output as classify wrote
+    it."""
     paths = {
-        "lemmas": folder / "interim" / "lemmas.parquet",
+        "lemmas": folder / "interim" / "lemmas",
         "model": folder / "models" / "model.joblib",
         "taxonomy": ROOT / "taxonomy/reasons.yaml",
-        "out": folder / "processed" / "classified.parquet",
+        "out": folder / "processed" / "classified",
     }
-    for key in ("lemmas", "model", "out"):
-        paths[key].parent.mkdir(parents=True, exist_ok=True)
-    lemmas.to_parquet(paths["lemmas"], index=False)
+    paths["model"].parent.mkdir(parents=True, exist_ok=True)
+    write_dataset(paths["lemmas"], lemmas, WEEK_OF, partition_rows=2)
     joblib.dump(model, paths["model"])
-    run_stage(paths)
+    run_stage(paths, config)
     return paths
 
 
-def run_stage(paths: dict) -> pd.DataFrame:
+def run_stage(paths: dict, config: classify.ClassifyConfig | None = None):
     keys = ("lemmas", "model", "taxonomy", "out")
-    return classify.main(*(paths[k] for k in keys), classify.ClassifyConfig())
+    return classify.main(*(paths[k] for k in keys), config or classify.ClassifyConfig())
 
 
 def temporary_files(folder) -> list[str]:
     return sorted(p.name for p in folder.rglob("*") if ".tmp" in p.name)
 
 
-def test_a_rerun_writes_the_same_bytes_as_a_direct_write(model, lemmas, tmp_path):
+def output_bytes(root) -> dict[str, bytes]:
+    """Every file of a dataset (parts and manifest) by its path inside it."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_a_rerun_computes_nothing_and_a_part_is_the_bytes_of_a_direct_write(
+    model, lemmas, tmp_path
+):
     paths = stage_files(model, lemmas, tmp_path)
-    classified = run_stage(paths)
-    classified.to_parquet(tmp_path / "direct.parquet", index=False)
-    assert paths["out"].read_bytes() == (tmp_path / "direct.parquet").read_bytes()
+    before = output_bytes(paths["out"])
+    assert len(run_stage(paths).tasks) == 0
+    assert output_bytes(paths["out"]) == before
+    part = read_dataset(paths["lemmas"], weeks=["2026-W46"]).iloc[:2]
+    direct = parquet_bytes(classify_frame(part, model))
+    assert before["week=2026-W46/part-00000.parquet"] == direct
 
 
-def test_classify_before_lemmatize_names_the_missing_file_and_the_stage(model, lemmas, tmp_path):
+def test_two_workers_write_the_same_bytes_as_one(model, lemmas, tmp_path):
+    one = stage_files(model, lemmas, tmp_path / "one")
+    two = stage_files(model, lemmas, tmp_path / "two", classify.ClassifyConfig(workers=2))
+    assert output_bytes(one["out"]) == output_bytes(two["out"])
+    assert len(read_manifest(one["out"])) == 4  # 6 contacts, 2 weeks, at most 2 rows a part
+
+
+def test_only_the_changed_week_is_classified_again(model, lemmas, tmp_path, caplog):
+    paths = stage_files(model, lemmas, tmp_path)
+    before = output_bytes(paths["out"])
+    changed = lemmas.copy()
+    changed.loc[changed["contact_id"] == "c5", ["normalized", "lemmas"]] = (
+        "банкомат съел карту",
+        "банкомат съесть карта",
+    )
+    write_dataset(paths["lemmas"], changed, WEEK_OF, partition_rows=2)
+    with caplog.at_level("INFO"):
+        plan = run_stage(paths)
+    assert [t.part for t in plan.tasks] == ["week=2026-W47/part-00000.parquet"]
+    assert "недель с изменёнными входами 1 из 2 (2026-W47)" in caplog.text
+    after = output_bytes(paths["out"])
+    unchanged = [n for n in before if "W46" in n]
+    assert unchanged and all(after[n] == before[n] for n in unchanged)
+    row = read_dataset(paths["out"]).set_index("contact_id").loc["c5"]
+    assert row["reason_id"] == "atm_problem"
+
+
+def test_a_new_model_classifies_all_of_history_again_and_says_so(model, lemmas, tmp_path, caplog):
+    paths = stage_files(model, lemmas, tmp_path)
+    model.metadata_ = {**model.metadata_, "model_version": "test-model-2"}
+    try:
+        joblib.dump(model, paths["model"])
+        with caplog.at_level("INFO"):
+            plan = run_stage(paths)
+    finally:
+        model.metadata_ = {**model.metadata_, "model_version": "test-model"}
+    assert len(plan.tasks) == 4
+    assert "модель или таксономия изменились — вся история (2 нед.) пересчитывается" in caplog.text
+    assert set(read_dataset(paths["out"])["model_version"]) == {"test-model-2"}
+
+
+def test_classify_before_lemmatize_names_the_missing_dataset_and_the_stage(
+    model, lemmas, tmp_path
+):
     from pipeline.io.inputs import InputError
 
     paths = stage_files(model, lemmas, tmp_path)
-    before = paths["out"].read_bytes()
-    paths["lemmas"].unlink()
+    before = output_bytes(paths["out"])
+    shutil.rmtree(paths["lemmas"])
     with pytest.raises(InputError) as caught:
         run_stage(paths)
     assert str(caught.value) == (
-        f"{paths['lemmas']}: файла нет; его пишет стадия lemmatize: "
-        "запустите `dvc repro lemmatize`"
+        f"{paths['lemmas']}: нет набора данных (_manifest.json не найден); его пишет стадия "
+        "lemmatize: запустите `dvc repro lemmatize`"
     )
-    paths["lemmas"].write_bytes(b"\x00PAR1junk")
-    with pytest.raises(InputError, match=f"{paths['lemmas']}: не читается как Parquet"):
-        run_stage(paths)
-    lemmas.drop(columns="normalized").to_parquet(paths["lemmas"], index=False)
+    write_dataset(paths["lemmas"], lemmas.drop(columns="normalized"), WEEK_OF, partition_rows=2)
     with pytest.raises(InputError, match=r"нет столбцов \['normalized'\]"):
         run_stage(paths)
-    assert paths["out"].read_bytes() == before and temporary_files(tmp_path) == []
+    part = paths["lemmas"] / "week=2026-W46/part-00000.parquet"
+    part.write_bytes(b"\x00PAR1junk")
+    with pytest.raises(InputError, match=f"{part}: не читается как Parquet"):
+        run_stage(paths)
+    assert output_bytes(paths["out"]) == before and temporary_files(tmp_path) == []
 
 
 def test_a_missing_or_broken_model_names_the_path_and_train(model, lemmas, tmp_path):
     paths = stage_files(model, lemmas, tmp_path)
-    before = paths["out"].read_bytes()
+    before = output_bytes(paths["out"])
     paths["model"].write_bytes(bytes(range(10)))
     with pytest.raises(ModelError, match=f"{paths['model']}: не читается как модель.*repro train"):
         run_stage(paths)
     paths["model"].unlink()
     with pytest.raises(ModelError, match=f"{paths['model']}: файла модели нет"):
         run_stage(paths)
-    assert paths["out"].read_bytes() == before and temporary_files(tmp_path) == []
+    assert output_bytes(paths["out"]) == before and temporary_files(tmp_path) == []
 
 
-def test_a_failure_while_writing_keeps_last_runs_output(model, lemmas, tmp_path, monkeypatch):
+def test_a_failure_while_writing_keeps_the_manifest_and_leaves_no_temporary_file(
+    model, lemmas, tmp_path, monkeypatch
+):
+    """A part that cannot be written stops the stage with the part's path; the manifest still
+    records last run's parts, so the next run computes again what this one did not finish."""
+    from pipeline.io import outputs
+
     paths = stage_files(model, lemmas, tmp_path)
-    before = paths["out"].read_bytes()
+    manifest = (paths["out"] / "_manifest.json").read_bytes()
+    model.metadata_ = {**model.metadata_, "model_version": "test-model-2"}
 
-    def half_written(frame):
-        def fail(tmp):
-            tmp.write_bytes(b"PAR1 half")
-            raise OSError(28, "No space left on device")
+    def full_disk(path, writer):
+        raise outputs.OutputError(f"{path}: не удалось записать (No space left on device)")
 
-        return fail
-
-    monkeypatch.setattr(classify, "parquet", half_written)
-    with pytest.raises(OSError, match=f"{paths['out']}: не удалось записать"):
-        run_stage(paths)
-    assert paths["out"].read_bytes() == before and temporary_files(tmp_path) == []
+    monkeypatch.setattr("pipeline.io.partitions.write", full_disk)
+    try:
+        joblib.dump(model, paths["model"])
+        with pytest.raises(outputs.OutputError, match="part-00000.parquet: не удалось записать"):
+            run_stage(paths)
+    finally:
+        model.metadata_ = {**model.metadata_, "model_version": "test-model"}
+    assert (paths["out"] / "_manifest.json").read_bytes() == manifest
+    assert temporary_files(tmp_path) == []
 
 
 def test_explain_prints_why_a_text_gets_its_reason(model, tmp_path):

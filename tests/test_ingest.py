@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -52,6 +53,30 @@ GOOD_CRM = [
     "RQ-2,2026-11-03 09:10,Web-форма,C000202,Карта не пришла до сих пор 😡,Карточный бизнес,,"
     "В работе,0",
 ]
+
+
+def snapshot(paths, without: tuple[str, ...] = ()) -> list:
+    """Each output's bytes; a dataset folder as {file inside it: bytes} (the manifest's keys in
+    ``without`` left out: a file's modification time)."""
+    if isinstance(paths, list) and paths and isinstance(paths[0], dict | bytes):
+        taken = paths
+    else:
+        taken = [
+            {
+                p.relative_to(path).as_posix(): p.read_bytes()
+                for p in sorted(path.rglob("*"))
+                if p.is_file()
+            }
+            if path.is_dir()
+            else path.read_bytes()
+            for path in paths
+        ]
+    if not without:
+        return taken
+    pattern = re.compile(rb'\s*"(?:' + b"|".join(k.encode() for k in without) + rb')": \d+,?')
+    return [
+        {k: pattern.sub(b"", v) for k, v in t.items()} if isinstance(t, dict) else t for t in taken
+    ]
 
 
 def run(raw: Path, ingest_config):
@@ -324,14 +349,15 @@ def test_bad_row_share_above_limit_stops_with_counts(tmp_path, ingest_config):
     with pytest.raises(IngestError, match=r"calls/telephony\.csv: в карантине 2 из 5 строк"):
         ingest.main(
             tmp_path,
-            out / "c.parquet",
+            out / "c",
             out / "q.parquet",
             out / "d.parquet",
             out / "m.json",
             strict,
         )
-    # nothing is written, but the rejected rows are beside the quarantine for the analyst
-    assert sorted(p.name for p in out.iterdir()) == ["q.failed.parquet"]
+    # nothing is written (but the exports' read cache), the rejected rows are beside the
+    # quarantine for the analyst
+    assert sorted(p.name for p in out.iterdir()) == ["ingest_cache", "q.failed.parquet"]
     assert len(pd.read_parquet(out / "q.failed.parquet")) == 2
 
 
@@ -342,9 +368,9 @@ def test_a_stopped_run_keeps_the_previous_outputs_and_names_the_paths_given(
     the message names the rejected rows' file and the params file actually used."""
     calls_file(tmp_path / "raw", GOOD_CALLS)
     out = tmp_path / "interim"
-    paths = [out / "c.parquet", out / "q.parquet", out / "d.parquet", tmp_path / "m" / "m.json"]
+    paths = [out / "c", out / "q.parquet", out / "d.parquet", tmp_path / "m" / "m.json"]
     ingest.main(tmp_path / "raw", *paths, ingest_config)
-    before = [p.read_bytes() for p in paths]
+    before = snapshot(paths)
     calls_file(tmp_path / "raw", [*GOOD_CALLS, "мусор", "ещё мусор"])
     strict = ingest_config.model_copy(update={"max_bad_row_share": 0.2})
     params = tmp_path / "settings.yaml"
@@ -354,10 +380,11 @@ def test_a_stopped_run_keeps_the_previous_outputs_and_names_the_paths_given(
     assert f"Причины — в {out / 'q.failed.parquet'} (колонка reason)" in message
     assert f"ingest.max_bad_row_share в {params}" in message
     assert "data/interim" not in message and "params.yaml" not in message
-    assert [p.read_bytes() for p in paths] == before
+    assert snapshot(paths) == before
     assert sorted(p.name for p in out.iterdir()) == [
-        "c.parquet",
+        "c",
         "d.parquet",
+        "ingest_cache",
         "q.failed.parquet",
         "q.parquet",
     ]
@@ -365,15 +392,15 @@ def test_a_stopped_run_keeps_the_previous_outputs_and_names_the_paths_given(
     calls_file(tmp_path / "raw", GOOD_CALLS)
     ingest.main(tmp_path / "raw", *paths, strict, params)
     assert not (out / "q.failed.parquet").exists()
-    assert [p.read_bytes() for p in paths] == before
+    assert snapshot(paths, without=("mtime_ns",)) == snapshot(before, without=("mtime_ns",))
 
 
 def test_a_failure_while_reading_writes_nothing(tmp_path, ingest_config, monkeypatch):
     calls_file(tmp_path / "raw", GOOD_CALLS)
     out = tmp_path / "out"
-    paths = [out / "c.parquet", out / "q.parquet", out / "d.parquet", out / "m.json"]
+    paths = [out / "c", out / "q.parquet", out / "d.parquet", out / "m.json"]
     ingest.main(tmp_path / "raw", *paths, ingest_config)
-    before = [p.read_bytes() for p in paths]
+    before = snapshot(paths)
 
     def fail(*args, **kwargs):
         raise IngestError("сломано")
@@ -381,10 +408,11 @@ def test_a_failure_while_reading_writes_nothing(tmp_path, ingest_config, monkeyp
     monkeypatch.setattr(ingest, "ingest", fail)
     with pytest.raises(IngestError, match="сломано"):
         ingest.main(tmp_path / "raw", *paths, ingest_config)
-    assert [p.read_bytes() for p in paths] == before
+    assert snapshot(paths) == before
     assert sorted(p.name for p in out.iterdir()) == [
-        "c.parquet",
+        "c",
         "d.parquet",
+        "ingest_cache",
         "m.json",
         "q.parquet",
     ]
@@ -396,9 +424,9 @@ def test_a_failure_while_writing_one_output_renames_none(tmp_path, ingest_config
 
     calls_file(tmp_path / "raw", GOOD_CALLS)
     out = tmp_path / "out"
-    paths = [out / "c.parquet", out / "q.parquet", out / "d.parquet", out / "m.json"]
+    paths = [out / "c", out / "q.parquet", out / "d.parquet", out / "m.json"]
     ingest.main(tmp_path / "raw", *paths, ingest_config)
-    before = [p.read_bytes() for p in paths]
+    before = snapshot(paths)
     crm_file(tmp_path / "raw", GOOD_CRM)
 
     def no_json(*args, **kwargs):
@@ -411,10 +439,14 @@ def test_a_failure_while_writing_one_output_renames_none(tmp_path, ingest_config
     monkeypatch.setattr(ingest, "json_text", no_json)
     with pytest.raises(outputs.OutputError, match=r"m\.json: не удалось записать \(No space"):
         ingest.main(tmp_path / "raw", *paths, ingest_config)
-    assert [p.read_bytes() for p in paths] == before
+    # the quarantine, drivers and metrics are renamed together or not at all; the contacts'
+    # manifest is written after them, so it still describes last run's parts
+    assert snapshot(paths[1:]) == before[1:]
+    assert (out / "c" / "_manifest.json").read_bytes() == before[0]["_manifest.json"]
     assert sorted(p.name for p in out.iterdir()) == [
-        "c.parquet",
+        "c",
         "d.parquet",
+        "ingest_cache",
         "m.json",
         "q.parquet",
     ]
@@ -443,11 +475,11 @@ def test_rerun_writes_identical_outputs(tmp_path, ingest_config):
     outputs = []
     for attempt in ("one", "two"):
         out = tmp_path / attempt
-        paths = [out / "c.parquet", out / "q.parquet", out / "d.parquet", out / "m.json"]
+        paths = [out / "c", out / "q.parquet", out / "d.parquet", out / "m.json"]
         ingest.main(
             tmp_path / "raw", *paths, ingest_config.model_copy(update={"max_bad_row_share": 1})
         )
-        outputs.append([p.read_bytes() for p in paths])
+        outputs.append(snapshot(paths))
     assert outputs[0] == outputs[1]
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 from pipeline import sql
 from pipeline.closedloop.config import AggregateConfig, AggregateError
 from pipeline.io.inputs import parquet_columns
-from pipeline.io.partitions import glob, require_dataset
+from pipeline.io.partitions import check_dataset, glob
 from pipeline.io.weeks import week_of
 from pipeline.taxonomy.schema import Taxonomy
 from pipeline.text import mask_column
@@ -47,7 +47,7 @@ def check_inputs(paths: dict[str, Path]) -> None:
     for key, stage in INPUT_STAGES.items():
         parquet_columns(paths[key], stage)
     for key, stage in DATASET_STAGES.items():
-        if not require_dataset(paths[key], stage):
+        if not check_dataset(paths[key], stage):
             raise AggregateError(
                 f"{paths[key]}: в наборе нет ни одной недели; запустите `dvc repro {stage}`"
             )

@@ -7,10 +7,13 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.engine.tasks import INPUT_STAGE, Task
+from pipeline.engine.tasks import CLASSIFY, INPUT_STAGE, LEMMATIZE, Task
 from pipeline.io.partitions import Part, intact, read_manifest, require_dataset
 
 logger = logging.getLogger(__name__)
+
+# which fingerprint of an input part a task depends on: lemmatize reads only ids and texts
+INPUT_KEY = {LEMMATIZE: "text_fingerprint", CLASSIFY: "fingerprint"}
 
 
 @dataclass
@@ -40,7 +43,7 @@ def make_plan(kind: str, source_root: Path, target_root: Path, versions: dict) -
     target = read_manifest(target_root)
     plan = Plan(kind, Path(source_root), Path(target_root), dict(versions))
     for name, info in sorted(source.items()):
-        inputs = {"input": info["fingerprint"], **versions}
+        inputs = {"input": info.get(INPUT_KEY[kind]) or info["fingerprint"], **versions}
         have = target.get(name)
         if have and have.get("inputs") == inputs and intact(target_root, name, have):
             plan.kept[name] = have

@@ -22,6 +22,7 @@ import pandas as pd
 
 from pipeline.io.convert import CONTACT_COLUMNS
 from pipeline.io.filecache import CachedFile
+from pipeline.io.outputs import write
 from pipeline.io.partitions import (
     Part,
     clear_unlisted,
@@ -139,6 +140,12 @@ def _counts(values: pd.Series) -> dict[str, int]:
     return {str(k): int(v) for k, v in sorted(Counter(values.tolist()).items())}
 
 
+def text_fingerprint(frame: pd.DataFrame) -> str:
+    """Fingerprint of a part's contact ids and texts, in order (pandas' fixed-key row hash)."""
+    rows = pd.util.hash_pandas_object(frame[["contact_id", "text"]], index=False)
+    return fingerprint(rows.to_numpy().tobytes())
+
+
 def write_weeks(
     root: Path,
     contacts: pd.DataFrame,
@@ -160,18 +167,21 @@ def write_weeks(
         for index, frame in enumerate(split_rows(group.reset_index(drop=True), partition_rows)):
             part = Part(str(week), index)
             data = parquet_bytes(frame)
-            entry = {"rows": len(frame), "size": len(data), "fingerprint": fingerprint(data)}
+            entry = {
+                "rows": len(frame),
+                "size": len(data),
+                "fingerprint": fingerprint(data),
+                # what lemmatize reads: a part whose texts are unchanged (a resolution added
+                # by a later export) is not lemmatised again
+                "text_fingerprint": text_fingerprint(frame),
+            }
             old = manifest.get(part.name)
             if not (
                 old
                 and old.get("fingerprint") == entry["fingerprint"]
                 and intact(root, part.name, old)
             ):
-                path = root / part.name
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_name(f".{path.name}.tmp")
-                tmp.write_bytes(data)
-                tmp.replace(path)
+                write(root / part.name, lambda tmp, data=data: tmp.write_bytes(data))
                 written += 1
             parts[part.name] = entry
     remove_parts(root, [n for n in manifest if n not in parts])

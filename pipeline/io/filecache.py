@@ -68,8 +68,13 @@ class CachedFile:
         return self.info["weeks"]
 
 
+# settings that do not change how a file is read into rows
+NOT_READING = {"max_bad_row_share", "partition_rows"}
+
+
 def cache_key(digest: str, label: str, config: IngestConfig, code: str) -> str:
-    settings = json.dumps(config.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    reading = config.model_dump(mode="json", exclude=NOT_READING)
+    settings = json.dumps(reading, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(f"{digest}\n{label}\n{settings}\n{code}".encode()).hexdigest()[:24]
 
 

@@ -33,6 +33,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.io.inputs import InputError
+from pipeline.io.outputs import write
 
 MANIFEST = "_manifest.json"
 PART_GLOB = "week=*/part-*.parquet"
@@ -80,11 +81,7 @@ def write_part(root: Path, part: Part, frame: pd.DataFrame, **entry) -> dict:
     """Write one part (to a hidden temporary file renamed into place); returns its manifest
     entry: rows, size, fingerprint and whatever ``entry`` adds (the inputs it came from)."""
     data = parquet_bytes(frame)
-    path = Path(root) / part.name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    write(Path(root) / part.name, lambda tmp: tmp.write_bytes(data))
     return {"rows": len(frame), "size": len(data), "fingerprint": fingerprint(data), **entry}
 
 
@@ -103,9 +100,8 @@ def write_manifest(root: Path, parts: dict[str, dict], **extra) -> None:
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     content = {"parts": dict(sorted(parts.items())), **extra}
-    tmp = root / f".{MANIFEST}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(content, ensure_ascii=False, indent=1, sort_keys=True) + "\n")
-    os.replace(tmp, root / MANIFEST)
+    text = json.dumps(content, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+    write(root / MANIFEST, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def manifest_extra(root: Path) -> dict:
@@ -180,6 +176,19 @@ def require_dataset(root: Path, stage: str | None = None) -> dict[str, dict]:
     return read_manifest(root)
 
 
+def check_dataset(root: Path, stage: str | None = None) -> dict[str, dict]:
+    """The manifest of a dataset a stage reads, every part on disk as recorded (a part missing,
+    cut short or replaced is named with the stage that writes it)."""
+    manifest = require_dataset(root, stage)
+    made_by = f"; его пишет стадия {stage}: запустите `dvc repro {stage}`" if stage else ""
+    for name, entry in sorted(manifest.items()):
+        if not intact(root, name, entry):
+            raise InputError(
+                f"{Path(root) / name}: части нет или её размер не тот, что в {MANIFEST}{made_by}"
+            )
+    return manifest
+
+
 def read_dataset(
     root: Path,
     stage: str | None = None,
@@ -193,14 +202,26 @@ def read_dataset(
     wanted = set(weeks) if weeks is not None else None
     names = [n for n in sorted(manifest) if wanted is None or Part.parse(n).week in wanted]
     frames = [read_parquet(Path(root) / n, stage, columns) for n in names]
-    if not frames:
-        return read_empty(root, names, columns)
+    if not frames:  # no part: the requested columns, empty
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in columns or ()})
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
-def read_empty(root: Path, names: list[str], columns: list[str] | None) -> pd.DataFrame:
-    """No part to read: an empty frame with the requested columns."""
-    return pd.DataFrame({c: pd.Series(dtype="object") for c in columns or ()})
+def write_dataset(
+    root: Path, frame: pd.DataFrame, weeks: pd.Series, partition_rows: int = 200_000
+) -> dict[str, dict]:
+    """Write a whole dataset from one frame (``weeks``: each row's ISO week), replacing what
+    was there; returns the manifest. For tools and tests; stages write part by part."""
+    root = Path(root)
+    parts: dict[str, dict] = {}
+    grouped = frame.reset_index(drop=True).groupby(weeks.reset_index(drop=True), sort=True)
+    for week, group in grouped:
+        for index, rows in enumerate(split_rows(group.reset_index(drop=True), partition_rows)):
+            part = Part(str(week), index)
+            parts[part.name] = write_part(root, part, rows)
+    clear_unlisted(root, parts)
+    write_manifest(root, parts)
+    return parts
 
 
 def weeks_of(manifest: dict[str, dict]) -> list[str]:
