@@ -155,7 +155,10 @@ def test_no_pyspark_is_a_russian_message_naming_pip_install(monkeypatch):
 
 def test_the_master_comes_from_the_argument_then_spark_master_then_local(monkeypatch):
     monkeypatch.delenv("SPARK_MASTER", raising=False)
+    monkeypatch.delenv("PYSPARK_GATEWAY_PORT", raising=False)
     assert spark.resolve_master(None) == "local[*]"
+    monkeypatch.setenv("PYSPARK_GATEWAY_PORT", "40000")  # started by spark-submit: its --master
+    assert spark.resolve_master(None) is None
     monkeypatch.setenv("SPARK_MASTER", "spark://head:7077")
     assert spark.resolve_master(None) == "spark://head:7077"
     assert spark.resolve_master("local[2]") == "local[2]"

@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 
 APP_NAME = "contact-reasons"
 DEFAULT_MASTER = "local[*]"
+SUBMITTED = "PYSPARK_GATEWAY_PORT"  # set in the Python process spark-submit starts
 RESULT_SCHEMA = "part string, entry string, learnt string, error string"
 TASK_COLUMNS = ("kind", "part", "source_root", "target_root", "inputs")
 # the driver JVM's log: errors only (Spark's start-up otherwise prints a screen of WARN lines)
@@ -64,13 +65,16 @@ class SparkTaskError(PipelineError, RuntimeError):
     """A part could not be computed on an executor (the executor's message, with the part)."""
 
 
-def resolve_master(master: str | None) -> str:
-    """The argument, else ``$SPARK_MASTER``, else ``local[*]``."""
-    return master or os.environ.get("SPARK_MASTER") or DEFAULT_MASTER
+def resolve_master(master: str | None) -> str | None:
+    """The argument, else ``$SPARK_MASTER``, else spark-submit's ``--master`` when spark-submit
+    started this process (None: the session takes it), else ``local[*]``."""
+    if master or os.environ.get("SPARK_MASTER"):
+        return master or os.environ["SPARK_MASTER"]
+    return None if os.environ.get(SUBMITTED) else DEFAULT_MASTER
 
 
-def is_local(master: str) -> bool:
-    return master == "local" or master.startswith("local[")
+def is_local(master: str | None) -> bool:
+    return master is not None and (master == "local" or master.startswith("local["))
 
 
 def java_command() -> str | None:
@@ -106,14 +110,16 @@ def package_zip(folder: Path) -> Path:
     return target
 
 
-def start_session(master: str, folder: Path):
+def start_session(master: str | None, folder: Path):
     """A SparkSession at ``master``: no UI, quiet log; a local one runs this very Python."""
     require_spark()
     from pyspark.sql import SparkSession
 
     log_config = folder / "log4j2.properties"
     log_config.write_text(QUIET_LOG4J, encoding="utf-8")
-    builder = SparkSession.builder.master(master).appName(APP_NAME)
+    builder = SparkSession.builder.appName(APP_NAME)
+    if master is not None:
+        builder = builder.master(master)
     for key, value in {
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
@@ -191,15 +197,16 @@ def run_spark(
     with tempfile.TemporaryDirectory(prefix="contact-reasons-spark-") as folder:
         session = start_session(master, Path(folder))
         try:
-            collected = compute_parts(session, master, tasks, context, batch_size, Path(folder))
+            collected = compute_parts(session, tasks, context, batch_size, Path(folder))
         finally:
             session.stop()
     return gather(collected)
 
 
-def compute_parts(session, master: str, tasks: list[Task], context, batch_size: int, folder):
+def compute_parts(session, tasks: list[Task], context, batch_size: int, folder: Path):
     """Run the tasks through ``mapInPandas``; the collected result rows in part order."""
     spark = session.sparkContext
+    master = spark.master  # spark-submit's when it gave it
     if not is_local(master):
         spark.addPyFile(str(package_zip(folder)))
     logger.info("spark: частей к расчёту %d, master %s", len(tasks), master)
