@@ -51,7 +51,7 @@ def params_file(folder: Path, settings: dict, master: str) -> Path:
 def stage(name: str, params: Path, *args: str) -> float:
     """Run ``python -m pipeline NAME`` and return its wall time in seconds."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "pipeline", name, "--params", str(params), *args]
+    command = [sys.executable, "-m", "pipeline", "--params", str(params), name, *args]
     start = time.perf_counter()
     subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start

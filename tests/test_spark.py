@@ -162,3 +162,16 @@ def test_the_master_comes_from_the_argument_then_spark_master_then_local(monkeyp
     monkeypatch.setenv("SPARK_MASTER", "spark://head:7077")
     assert spark.resolve_master(None) == "spark://head:7077"
     assert spark.resolve_master("local[2]") == "local[2]"
+
+
+def test_a_part_an_executor_could_not_read_is_named_in_the_message():
+    rows = [
+        {"part": "week=2026-W45/part-00000.parquet", "entry": '{"rows": 3}', "learnt": "{}",
+         "error": None},
+        {"part": "week=2026-W46/part-00001.parquet", "entry": "{}", "learnt": "{}",
+         "error": "contacts/week=2026-W46/part-00001.parquet: не читается как Parquet"},
+    ]  # fmt: skip
+    with pytest.raises(spark.SparkTaskError, match="не посчитано 1: week=2026-W46/part-00001"):
+        spark.gather(rows)
+    entries, learnt = spark.gather(rows[:1])
+    assert entries == {"week=2026-W45/part-00000.parquet": {"rows": 3}} and learnt == {}
