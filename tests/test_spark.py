@@ -175,3 +175,13 @@ def test_a_part_an_executor_could_not_read_is_named_in_the_message():
         spark.gather(rows)
     entries, learnt = spark.gather(rows[:1])
     assert entries == {"week=2026-W45/part-00000.parquet": {"rows": 3}} and learnt == {}
+
+
+def test_a_master_that_does_not_answer_is_named_with_the_java_cause():
+    error = RuntimeError(
+        "An error occurred while calling None.org.apache.spark.sql.classic.SparkSession.\n"
+        ": java.lang.IllegalStateException: Cannot call methods on a stopped SparkContext.\n"
+        "\tat org.apache.spark.SparkContext.assertNotStopped(SparkContext.scala:122)"
+    )
+    assert spark.java_cause(error).startswith("java.lang.IllegalStateException: Cannot call")
+    assert spark.java_cause(RuntimeError("")) == "RuntimeError"

@@ -136,12 +136,18 @@ def start_session(master: str | None, folder: Path):
             session = builder.getOrCreate()
     except Exception as error:  # pyspark raises its own and py4j's types here
         raise SparkUnavailable(
-            f"движок spark: не удалось запустить Spark (master {master!r}): "
-            f"{str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__}"
-            f"; проверьте адрес мастера, {INSTALL_HINT}"
+            f"движок spark: не удалось запустить Spark (master {master!r}): {java_cause(error)}; "
+            "проверьте адрес мастера и что кластер запущен, либо запустите с `--engine local`"
         ) from error
     session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+def java_cause(error: Exception) -> str:
+    """The line of a py4j error that names the Java exception, else its first line."""
+    lines = [line.strip(" \t:") for line in str(error).splitlines() if line.strip(" \t:")]
+    named = [line for line in lines if "Exception:" in line and not line.startswith("at ")]
+    return (named or lines or [type(error).__name__])[0]
 
 
 @contextmanager
