@@ -126,25 +126,28 @@ def plant_malformed(files: dict[str, dict], rng: random.Random) -> list[dict]:
     crm = sorted(k for k in files if k.startswith("complaints/crm_"))
     desk = sorted(k for k in files if k.startswith("complaints/servicedesk_"))
 
-    def breaks(name: str, index: int, mutate, code: str) -> None:
+    def breaks(names: list[str], which: int, index: int, mutate, code: str) -> None:
+        # fewer weeks or contacts than the demo's: the file and row wrap around
+        name = names[which % len(names)]
         rows = files[name]["rows"]
+        index %= len(rows)
         row = rows[index]
         rows[index] = mutate(row if isinstance(row, str) else list(row))
         # file line: CSV files have a header line, JSON lines do not
         line = index + (1 if files[name]["kind"] == "desk" else 2)
         manifest.append({"file": name, "line": line, "reason_code": code})
 
-    breaks(calls[2], 40, lambda r: r[:1] + ["31.02.2026 25:61"] + r[2:], "bad_date")
-    breaks(calls[5], 100, lambda r: [""] + r[1:], "missing_id")
+    breaks(calls, 2, 40, lambda r: r[:1] + ["31.02.2026 25:61"] + r[2:], "bad_date")
+    breaks(calls, 5, 100, lambda r: [""] + r[1:], "missing_id")
     breaks(
-        calls[8], 7, lambda r: ["---- выгрузка прервана, повторите запрос ----"], "bad_field_count"
+        calls, 8, 7, lambda r: ["---- выгрузка прервана, повторите запрос ----"], "bad_field_count"
     )
-    breaks(calls[9], 55, lambda r: r[:6] + ["много"] + r[7:], "bad_number")
-    breaks(crm[3], 12, lambda r: r[:4] + [""] + r[5:], "empty_text")
-    breaks(crm[6], 30, lambda r: r[:2] + ["Голубиная почта"] + r[3:], "unknown_channel")
-    breaks(crm[10], 3, lambda r: r[:1] + ["2026-13-45 10:00"] + r[2:], "bad_date")
-    breaks(desk[4], 9, lambda r: r[: len(r) // 2], "bad_json")
-    breaks(desk[7], 2, lambda r: '["не", "объект"]', "bad_json")
+    breaks(calls, 9, 55, lambda r: r[:6] + ["много"] + r[7:], "bad_number")
+    breaks(crm, 3, 12, lambda r: r[:4] + [""] + r[5:], "empty_text")
+    breaks(crm, 6, 30, lambda r: r[:2] + ["Голубиная почта"] + r[3:], "unknown_channel")
+    breaks(crm, 10, 3, lambda r: r[:1] + ["2026-13-45 10:00"] + r[2:], "bad_date")
+    breaks(desk, 4, 9, lambda r: r[: len(r) // 2], "bad_json")
+    breaks(desk, 7, 2, lambda r: '["не", "объект"]', "bad_json")
     return manifest
 
 
