@@ -75,7 +75,7 @@ def main(
         engine=config.engine,
         workers=config.workers,
         batch_size=config.batch_size,
-        what_changed="модель или таксономия",
+        what_changed="модель или таксономия изменились",
         spark_master=config.spark_master,
     )
     logger.info("classify: %d частей посчитано, %d без изменений", len(plan.tasks), len(plan.kept))

@@ -61,7 +61,7 @@ def main(
         lemmatizer,
         engine=config.engine,
         workers=config.workers,
-        what_changed="лемматизатор (код, стоп-слова или словари)",
+        what_changed="лемматизатор изменился (код, стоп-слова или словари)",
         spark_master=config.spark_master,
     )
     lemmatizer.update_cache(learnt)

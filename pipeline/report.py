@@ -22,7 +22,7 @@ from pipeline.config import load_section
 from pipeline.io import outputs
 from pipeline.io.inputs import InputError, connect_read_only, read_json, read_parquet
 from pipeline.io.outputs import OutputSet
-from pipeline.io.partitions import require_dataset
+from pipeline.io.partitions import check_dataset
 from pipeline.reporting import data, excel, pages
 from pipeline.taxonomy.schema import load_taxonomy
 
@@ -57,7 +57,7 @@ def main(
     history = read_parquet(history_path, "aggregate")
     weekly = read_parquet(weekly_path, "aggregate")
     if lemmas_path:
-        require_dataset(lemmas_path, "lemmatize")
+        check_dataset(lemmas_path, "lemmatize")
     ingest = read_json(ingest_metrics, "ingest")
     model = read_json(model_metrics, "train")
     con = connect_read_only(warehouse, "aggregate")

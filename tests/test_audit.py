@@ -16,6 +16,7 @@ from conftest import ROOT
 
 from pipeline import aggregate, ingest
 from pipeline.closedloop.config import AggregateConfig
+from pipeline.io.partitions import write_dataset
 
 CALLS = """call_id;started_at;ended_at;duration_s;queue;outcome;transfers;route;customer_id;note
 K1;16.11.2026 10:00;16.11.2026 10:06;360;Карты;Отвечен;0;;A;карта заблокирована
@@ -73,15 +74,15 @@ def run_week(root, ingest_config, drivers: str | None):
     paths = {
         name: root / f"{name}.parquet"
         for name in (
-            "contacts",
             "quarantine",
             "drivers",
-            "classified",
             "weekly",
             "closed_loop",
             "closed_loop_history",
         )
     }
+    # contacts and their reasons are datasets stored by ISO week, as ingest and classify write
+    paths["contacts"], paths["classified"] = root / "contacts", root / "classified"
     paths["warehouse"] = root / "warehouse.duckdb"
     paths["confusion"] = root / "confusion.csv"
     result = ingest.main(
@@ -94,7 +95,7 @@ def run_week(root, ingest_config, drivers: str | None):
     )
     ids = result.contacts["contact_id"].tolist()
     reasons = [REASONS[c] for c in ids]
-    pd.DataFrame(
+    classified = pd.DataFrame(
         {
             "contact_id": ids,
             "reason_id": pd.array(reasons, dtype="string"),
@@ -107,7 +108,10 @@ def run_week(root, ingest_config, drivers: str | None):
             "model_version": "audit",
             "taxonomy_version": "audit",
         }
-    ).to_parquet(paths["classified"], index=False)
+    )
+    # a contact's reason is stored in the week of its contact
+    weeks = classified["contact_id"].map(result.contacts.set_index("contact_id")["iso_week"])
+    write_dataset(paths["classified"], classified, weeks)
     classes = sorted({r for r in REASONS.values() if r})
     pd.DataFrame({"actual": classes, "predicted": classes, "above_threshold": True}).to_csv(
         paths["confusion"], index=False

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from pipeline.cli import main as cli
+from pipeline.io.partitions import write_dataset
 from pipeline.taxonomy import selection
 from pipeline.taxonomy.label_import import check_import, import_labels, read_labelled
 from pipeline.taxonomy.labelling import export_labeling, pick_for_labeling
@@ -120,7 +121,7 @@ CONTACTS = [
 
 
 def fake_outputs(folder: Path) -> tuple[Path, Path]:
-    """A warehouse ``contacts`` table and a classified Parquet like the pipeline writes."""
+    """A warehouse ``contacts`` table and a classified dataset like the pipeline writes."""
     frame = pd.DataFrame(
         CONTACTS,
         columns=[
@@ -145,8 +146,13 @@ def fake_outputs(folder: Path) -> tuple[Path, Path]:
         con.register("frame", frame.drop(columns=["top_reason_id", "runner_up_confidence"]))
         con.execute("CREATE TABLE contacts AS SELECT * FROM frame")
         con.execute("CREATE TABLE run_info AS SELECT '2026-W47' AS report_week")
-    classified = folder / "contacts_classified.parquet"
-    frame[["contact_id", "top_reason_id", "runner_up_confidence"]].to_parquet(classified)
+    # classify stores each contact's reasons by the ISO week of the contact
+    classified = folder / "classified"
+    write_dataset(
+        classified,
+        frame[["contact_id", "top_reason_id", "runner_up_confidence"]],
+        frame["iso_week"],
+    )
     return warehouse, classified
 
 

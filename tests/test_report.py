@@ -238,6 +238,27 @@ def test_a_missing_input_names_the_path_given_and_its_stage(corrected_site, tmp_
     assert snapshot(paths["out"]) == before
 
 
+def test_a_missing_lemmas_dataset_names_the_path_given_and_lemmatize(corrected_site, tmp_path):
+    """The lemmas are a dataset stored by ISO week (a folder with ``_manifest.json``): a
+    folder without one, or a single file where the folder should be, names lemmatize."""
+    from pipeline.io.inputs import InputError
+
+    paths = report_folder(corrected_site, tmp_path / "w")
+    before = snapshot(paths["out"])
+    paths["lemmas"] = tmp_path / "elsewhere" / "lemmas"
+    with pytest.raises(InputError) as caught:
+        run_report(paths)
+    assert str(caught.value) == (
+        f"{paths['lemmas']}: нет набора данных (_manifest.json не найден); его пишет стадия "
+        "lemmatize: запустите `dvc repro lemmatize`"
+    )
+    paths["lemmas"].parent.mkdir()
+    paths["lemmas"].write_bytes(os.urandom(10))
+    with pytest.raises(InputError, match=f"{paths['lemmas']}: это файл.*dvc repro lemmatize"):
+        run_report(paths)
+    assert snapshot(paths["out"]) == before
+
+
 def test_a_warehouse_without_its_tables_says_to_rerun_aggregate(corrected_site, tmp_path):
     from pipeline.io.inputs import InputError
 
@@ -459,7 +480,7 @@ def render_demo_with(ws: Path, warehouse: Path, work: Path) -> Path:
         warehouse,
         ws / "data/processed/closed_loop_history.parquet",
         ws / "data/processed/weekly.parquet",
-        ws / "data/interim/lemmas.parquet",
+        ws / "data/interim/lemmas",
         ws / "reports/metrics/ingest.json",
         ws / "reports/metrics/model.json",
         ws / "taxonomy/reasons.yaml",

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import duckdb
 import pandas as pd
 
+from pipeline.io.partitions import write_dataset
 from pipeline.reporting import data
 from pipeline.reporting.emerging import contact_terms, emerging_topics
 
@@ -61,7 +62,7 @@ def test_rare_terms_and_an_empty_selection_give_no_topics():
     assert emerging_topics(empty, lemmas, WEEKS, recent=4, min_count=3, limit=10) == []
 
 
-def test_the_report_uses_the_one_low_confidence_definition():
+def test_the_report_uses_the_one_low_confidence_definition(tmp_path):
     """low_confidence.sql: below-threshold contacts plus the quantile least confident of the
     weeks' contacts with text (the cut includes its own value); confident ones and contacts
     without text stay out."""
@@ -86,7 +87,9 @@ def test_the_report_uses_the_one_low_confidence_definition():
     lemmas = pd.DataFrame(
         {"contact_id": [r[0] for r in rows], "lemmas": [r[4] or "" for r in rows]}
     )
-    topics = data.low_confidence_topics(con, lemmas, WEEKS, SETTINGS)
+    # lemmatize stores the lemmas by the ISO week of their contact
+    write_dataset(tmp_path / "lemmas", lemmas, pd.Series([r[1] for r in rows]))
+    topics = data.low_confidence_topics(con, tmp_path / "lemmas", WEEKS, SETTINGS)
     terms = {t.term for t in topics}
     assert "новая тема" in terms and "смс код" in terms
     assert not terms & {"кредит", "досрочно", "кредит досрочно"}

@@ -62,8 +62,7 @@ def describe(plan: Plan, what_changed: str) -> None:
     weeks = plan.weeks
     if plan.versions_changed and plan.kept == {} and plan.tasks:
         logger.warning(
-            "%s: %s изменились — вся история (%d нед.) пересчитывается, чтобы тренды были "
-            "сопоставимы",
+            "%s: %s — вся история (%d нед.) пересчитывается, чтобы тренды были сопоставимы",
             plan.kind,
             what_changed,
             len(weeks),

@@ -25,7 +25,7 @@ def run_stage(
     engine: str = "local",
     workers: int = 1,
     batch_size: int = 100_000,
-    what_changed: str = "версии",
+    what_changed: str = "версии изменились",
     spark_master: str | None = None,
 ) -> tuple[Plan, dict[str, str]]:
     """Bring ``target_root`` up to date with ``source_root``; returns the plan and the tokens

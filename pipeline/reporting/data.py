@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import sql
-from pipeline.io.partitions import glob
+from pipeline.io.partitions import glob, read_manifest
 from pipeline.reporting.emerging import Topic, emerging_topics
 from pipeline.taxonomy.schema import Taxonomy
 from pipeline.text import mask_personal_data
@@ -207,7 +207,9 @@ def reason_details(
 
 def lemmas_of(con: duckdb.DuckDBPyConnection, lemmas_root: Path, ids: pd.Series) -> pd.DataFrame:
     """The lemmas of ``ids`` from the lemma dataset (DuckDB reads the week parts; only these
-    contacts' rows come into memory)."""
+    contacts' rows come into memory; a dataset without weeks: none)."""
+    if not read_manifest(lemmas_root):
+        return pd.DataFrame({"contact_id": pd.Series(dtype="string"), "lemmas": []})
     con.register("wanted_ids", pd.DataFrame({"contact_id": ids.astype("string")}))
     try:
         return con.execute(

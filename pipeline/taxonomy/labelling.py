@@ -160,13 +160,15 @@ def _label_candidates(
     """Contacts of the latest ``weeks`` with the runner-up confidence where it is known."""
     import duckdb
 
-    from pipeline.io.partitions import MANIFEST, read_dataset
+    from pipeline.io.partitions import MANIFEST, read_dataset, require_dataset
 
     if not Path(warehouse).exists():
         raise MaintenanceError(f"{warehouse}: нет хранилища; сначала dvc repro (стадия aggregate)")
     with duckdb.connect(str(warehouse), read_only=True) as con:
         candidates = con.execute(sql.load("label_candidates"), {"weeks": weeks}).df()
         model_version = con.execute(sql.load("model_version")).fetchall()
+    if classified is not None and Path(classified).is_file():
+        require_dataset(classified, "classify")  # an old single file: says it wants the folder
     if classified is not None and Path(classified, MANIFEST).exists():
         extra = read_dataset(
             classified,
