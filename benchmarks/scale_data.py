@@ -120,6 +120,7 @@ EXTRA_AGENT = (
 )
 PUNCTUATION = str.maketrans("", "", ".,!?;:«»—")
 WORD = re.compile(r"[а-яё]{4,}")
+CONTENT = re.compile(r"[а-яё]{5,}")  # a word that can carry a reason: not "кл.", "не", "в"
 
 
 def _money(r: int) -> str:
@@ -195,6 +196,17 @@ def _typo(words: list[str], r: int) -> None:
         words[i] = w[:j] + w[j] + w[j:]
 
 
+def _second_content_word(text: str) -> int:
+    """Index of the second word of 5+ letters that shorthand does not abbreviate (or the last)."""
+    words = text.split()
+    found = [
+        i
+        for i, w in enumerate(words)
+        if CONTENT.fullmatch(w.lower().strip(",.;:«»")) and w not in SHORTHAND
+    ]
+    return found[1] if len(found) > 1 else len(words) - 1
+
+
 def _misspell(text: str) -> str:
     for right, wrong in MISSPELLINGS.items():
         if right in text:
@@ -231,6 +243,9 @@ class TextDiversifier:
             [maker.fill(t) for t in templates for _ in range(FILLS_PER_TEMPLATE)]
             for templates in self.templates
         ]
+        # agent notes are cut after their second content word at the earliest, so that a cut
+        # note (and one typo in it) still says what the contact is about
+        self.min_cut = [[_second_content_word(text) + 1 for text in pool] for pool in self.pools]
         self.openers = phrases["openers"]
         self.closers = phrases["closers"]
         self.backstory = phrases["backstory"]
@@ -340,8 +355,10 @@ class TextDiversifier:
 
     def _agent(self, group: int, repeat: bool, u: list[float], r: list[int]) -> str:
         pool = self.pools[group]
-        words = pool[r[0] % len(pool)].split()
-        cut = 3 + r[1] % 10  # 3-12 words of the note, the rest left out
+        item = r[0] % len(pool)
+        words = pool[item].split()
+        # 3-12 words of the note, the rest left out
+        cut = max(3 + r[1] % 10, self.min_cut[group][item])
         if len(words) > cut:
             words = words[:cut]
             words[-1] = words[-1].rstrip(",;")
