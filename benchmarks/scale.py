@@ -10,9 +10,10 @@ and peak memory. Three runs:
 * week alone: that new week's exports only, in a fresh folder.
 
 Peak memory is measured two ways: ``peak_rss_mb`` is ``ru_maxrss`` from ``os.wait4`` on the dvc
-process, i.e. the largest single process of the tree (dvc waits for the stage's ``python -m
-pipeline``, so its peak is included); ``tree_rss_mb`` is the largest sum of RSS over the whole
-process tree, sampled by psutil every ``SAMPLE_S`` seconds (misses peaks shorter than that).
+process (in a small launcher process, see ``LAUNCHER``), i.e. the largest single process of the
+tree (dvc waits for the stage's ``python -m pipeline``, so its peak is included);
+``tree_rss_mb`` is the largest sum of RSS over the dvc process tree, sampled by psutil every
+``SAMPLE_S`` seconds (misses peaks shorter than that).
 
 Writes ``scale.json`` and ``scale.md`` (the table) to ``--out`` and prints the table.
 """
@@ -112,12 +113,12 @@ def stage_env() -> dict[str, str]:
     return env
 
 
-def _tree_rss(pid: int) -> int:
+def _tree_rss(pid: int, include_root: bool = True) -> int:
     import psutil
 
     try:
         root = psutil.Process(pid)
-        procs = [root, *root.children(recursive=True)]
+        procs = [root] * include_root + root.children(recursive=True)
     except psutil.NoSuchProcess:
         return 0
     total = 0
@@ -129,34 +130,56 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
+# Runs the measured command and prints its rusage. ru_maxrss counts the memory a process had
+# before exec, so a command forked straight from this (large) process would report at least this
+# process's own peak; forked from this small launcher, it reports its own.
+LAUNCHER = """
+import json, os, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as out:
+    json.dump({"code": os.waitstatus_to_exitcode(status), "maxrss_kb": usage.ru_maxrss}, out)
+"""
+
+
 def run_measured(cmd: list[str], cwd: Path, log: Path) -> dict:
-    """Wall seconds, ru_maxrss of the process and its waited-for descendants, and the sampled
-    peak RSS sum of the process tree."""
+    """Wall seconds, ru_maxrss of the command and its waited-for descendants (the largest
+    single process), and the sampled peak RSS sum of its process tree."""
+    result = log.with_name(f".{log.name}.rusage.json")
     start = time.perf_counter()
     with log.open("ab") as out:
         out.write(f"\n$ {' '.join(cmd)}\n".encode())
         out.flush()
-        proc = subprocess.Popen(cmd, cwd=cwd, env=stage_env(), stdout=out, stderr=out)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", LAUNCHER, str(result), *cmd],
+            cwd=cwd,
+            env=stage_env(),
+            stdout=out,
+            stderr=out,
+        )
     peak = [0]
     done = threading.Event()
 
     def sample() -> None:
         while not done.is_set():
-            peak[0] = max(peak[0], _tree_rss(proc.pid))
+            peak[0] = max(peak[0], _tree_rss(proc.pid, include_root=False))
             done.wait(SAMPLE_S)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    _, status, usage = os.wait4(proc.pid, 0)
+    proc.wait()
     wall = time.perf_counter() - start
     done.set()
     sampler.join()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}); see {log}")
+    usage = json.loads(result.read_text(encoding="utf-8"))
+    result.unlink()
+    if proc.returncode != 0 or usage["code"] != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({usage['code']}); see {log}")
     return {
         "wall_s": round(wall, 2),
-        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),  # Linux: kilobytes
+        "peak_rss_mb": round(usage["maxrss_kb"] / 1024, 1),  # Linux: kilobytes
         "tree_rss_mb": round(peak[0] / 2**20, 1),
     }
 
@@ -383,8 +406,9 @@ def main(argv: list[str] | None = None) -> int:
             "seed": args.seed,
             "stages": stages,
             "data_stages": data_only,
-            "rss": "peak_rss_mb: ru_maxrss from os.wait4 on dvc (largest single process incl. "
-            f"the stage); tree_rss_mb: psutil sum over the process tree every {SAMPLE_S} s",
+            "rss": "peak_rss_mb: ru_maxrss from os.wait4 on dvc in a small launcher (largest "
+            "single process incl. the stage); tree_rss_mb: psutil sum over the dvc process "
+            f"tree every {SAMPLE_S} s",
         },
         "generation_s": generation_s,
         "texts": stats,

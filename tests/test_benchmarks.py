@@ -307,6 +307,11 @@ def test_scale_runner_reads_stages_from_dvc_yaml_and_measures_the_child_peak_mem
     measured = scale.run_measured([sys.executable, "-c", hold], tmp_path, tmp_path / "log")
     assert measured["peak_rss_mb"] >= 300 and measured["tree_rss_mb"] >= 250
     assert measured["wall_s"] >= 1
+    # ...and a small child is measured small while this process holds 600 MB more
+    ballast = bytearray(600 * 2**20)
+    ballast[::4096] = b"x" * len(ballast[::4096])
+    small = scale.run_measured([sys.executable, "-c", "pass"], tmp_path, tmp_path / "log")
+    assert small["peak_rss_mb"] < 200
 
 
 def test_scale_table_states_each_goal_met_or_not() -> None:
