@@ -59,6 +59,16 @@ demo-data: setup ## Regenerate the bundled demo exports in data/raw (determinist
 bench: setup ## Speed and memory benchmark of lemmatize + classify
 	$(BIN)/python -m pipeline bench
 
+# make bench-scale [CONTACTS=1000000] [WEEKS=1] [HISTORY=N]: the whole pipeline (dvc repro, stage
+# by stage) on realistic exports with distinct texts, a +1 week run and that week alone;
+# build/bench-scale/scale.json and scale.md (several minutes at 1 M contacts)
+CONTACTS ?= 1000000
+WEEKS ?= 1
+HISTORY ?=
+bench-scale: setup ## Whole-pipeline scale benchmark at CONTACTS per week (table in build/bench-scale)
+	$(BIN)/python benchmarks/scale.py --contacts-per-week $(CONTACTS) --weeks $(WEEKS) \
+	  $(if $(HISTORY),--history-weeks $(HISTORY))
+
 ACCURACY_DATA ?= ../shared/data
 ACCURACY_OUT := build/accuracy
 ACCURACY_SETS := gpb-sravni-reviews ryazan-appeals spb-appeals
@@ -122,4 +132,4 @@ clean: ## Remove generated data, models and reports (keeps data/raw and .venv)
 	  reports/reasons reports/owners reports/archive reports/assets reports/closed_loop.xlsx \
 	  reports/metrics reports/plots reports/notebooks
 
-.PHONY: help setup lock demo repro run init test lint demo-data bench bench-accuracy clean why undefined model-errors
+.PHONY: help setup lock demo repro run init test lint demo-data bench bench-scale bench-accuracy clean why undefined model-errors

@@ -9,6 +9,7 @@ import importlib.util
 import json
 import random
 import sys
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -217,3 +218,139 @@ def test_learning_curve_and_selection_runs_on_synthetic_contacts() -> None:
         counts = [step["labels"] for step in run["steps"]]
         assert counts[0] == 6 and counts == sorted(counts) and counts[-1] <= len(train)
         assert run["labels_to_target"] in (None, counts[-1])
+
+
+# --- the scale benchmark (benchmarks/scale.py, benchmarks/scale_data.py) ------------------------
+
+
+def load_scale():
+    spec = importlib.util.spec_from_file_location(
+        "scale_benchmark", ROOT / "benchmarks" / "scale.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+scale = load_scale()
+scale_data = sys.modules["scale_data"]  # imported by the benchmark from benchmarks/
+
+
+def test_scale_texts_are_distinct_and_each_still_says_its_reason() -> None:
+    from pipeline.tools.synth.text import load_phrases
+
+    diversifier = scale_data.TextDiversifier(load_phrases(), seed=0)
+    rng = np.random.default_rng(0)
+    groups = rng.integers(0, len(diversifier.groups), 2000)
+    is_call = np.array([diversifier.groups[g][1] == "agent" for g in groups])
+    texts = diversifier.texts(groups, is_call, rng.random(2000) < 0.1, rng)
+    stats = scale_data.text_stats(texts)
+    assert stats["distinct_share"] >= 0.9
+    words = {g: scale_data.reason_words(diversifier, g) for g in set(groups.tolist())}
+    silent = [
+        text
+        for text, g in zip(texts, groups.tolist(), strict=True)
+        if not set(scale_data.WORD.findall(text.lower().replace("ё", "е"))) & words[g]
+    ]
+    assert len(silent) <= 0.005 * len(texts), silent[:5]  # a typo may hit a short note's word
+    agent = scale_data.text_stats([t for t, c in zip(texts, is_call, strict=True) if c])
+    client = scale_data.text_stats([t for t, c in zip(texts, is_call, strict=True) if not c])
+    assert 3 <= agent["words_percentiles"]["p5"] and agent["words_percentiles"]["p95"] <= 16
+    assert client["words_percentiles"]["p50"] > agent["words_percentiles"]["p50"]
+    assert 0.01 <= client["share_over_100_words"] <= 0.1  # the long tail of letters
+    again = diversifier.texts(groups, is_call, np.zeros(2000, bool), np.random.default_rng(1))
+    assert again == diversifier.texts(
+        groups, is_call, np.zeros(2000, bool), np.random.default_rng(1)
+    )
+
+
+@pytest.mark.slow
+def test_scale_exports_are_read_by_ingest_as_the_demo_exports_are(tmp_path) -> None:
+    from pipeline.config import load_params
+    from pipeline.io.exports import ingest
+
+    data = scale_data.ScaleData(
+        ROOT / "taxonomy" / "reasons.yaml", 2, 1500, seed=3, last_week=date(2026, 11, 16)
+    )
+    assert data.labels() == ["2026-W46", "2026-W47"]
+    raw = tmp_path / "data" / "raw"
+    for i in range(2):
+        scale.write_files(data.week_files(i), raw)
+    (raw / "drivers.csv").write_bytes(data.drivers([0, 1]))
+    assert (
+        data.week_files(1)["calls/telephony_2026-W47.csv"]
+        == (raw / "calls" / "telephony_2026-W47.csv").read_bytes()
+    )  # deterministic: the same week, the same bytes
+    result = ingest(
+        raw, load_params(ROOT / "params.yaml").ingest, drivers_path=raw / "drivers.csv"
+    )
+    assert result.metrics["accepted"] == 3000 == scale._count(tmp_path)
+    assert result.metrics["quarantined"] == 0 and result.metrics["duplicates"] == 0
+    contacts = result.contacts
+    assert contacts["text"].nunique() >= 0.9 * len(contacts)
+    assert set(contacts["channel"]) >= {"phone", "email", "service_desk"}
+    assert len(result.drivers) == 2
+
+
+def test_scale_runner_reads_stages_from_dvc_yaml_and_measures_the_child_peak_memory(
+    tmp_path,
+) -> None:
+    stages = scale.stage_names(ROOT / "dvc.yaml")
+    assert stages[0] == "ingest" and "report" in stages
+    data = scale.data_stages(ROOT / "dvc.yaml")
+    assert "train" in stages and "train" not in data  # trains on the labels, not the exports
+    assert data == [s for s in stages if s != "train"]
+    # a child holding 300 MB: ru_maxrss from os.wait4 is the child's, not this process's
+    hold = (
+        "import time; b = bytearray(300 * 2**20); b[::4096] = b'x' * len(b[::4096]); time.sleep(1)"
+    )
+    measured = scale.run_measured([sys.executable, "-c", hold], tmp_path, tmp_path / "log")
+    assert measured["peak_rss_mb"] >= 300 and measured["tree_rss_mb"] >= 250
+    assert measured["wall_s"] >= 1
+    # ...and a small child is measured small while this process holds 600 MB more
+    ballast = bytearray(600 * 2**20)
+    ballast[::4096] = b"x" * len(ballast[::4096])
+    small = scale.run_measured([sys.executable, "-c", "pass"], tmp_path, tmp_path / "log")
+    assert small["peak_rss_mb"] < 200
+
+
+def test_scale_table_states_each_goal_met_or_not() -> None:
+    def run(contacts, walls, rss):
+        stages = {
+            s: {"wall_s": w, "peak_rss_mb": rss, "tree_rss_mb": rss, "contacts_per_s": 1.0}
+            for s, w in zip(["ingest", "train", "report"], walls, strict=True)
+        }
+        data = {s: r for s, r in stages.items() if s != "train"}
+        return {
+            "contacts": contacts,
+            "stages": stages,
+            "total": scale._total(stages.values(), contacts),
+            "data_stages": scale._total(data.values(), contacts),
+        }
+
+    report = {
+        "machine": scale.machine(),
+        "parameters": {
+            "contacts_per_week": 1_000_000,
+            "history_weeks": 1,
+            "data_stages": ["ingest", "report"],
+        },
+        "generation_s": 30.0,
+        "texts": {"distinct_share": 0.99, "words_percentiles": {"p50": 12, "p95": 40, "p99": 200}},
+        "runs": {
+            "full": run(1_000_000, [50, 40, 20], 3000),
+            "incremental": run(2_000_000, [100, 1, 60], 5000),
+            "alone": run(1_000_000, [50, 40, 20], 3000),
+        },
+        "incremental_ratio": 160 / 70,
+        "incremental_ratio_all_stages": 161 / 110,
+    }
+    report["goals"] = scale.goals(report)
+    assert report["goals"]["end_to_end"]["met"]  # 110 s for 1 M contacts
+    assert not report["goals"]["peak_rss"]["met"]  # 5,000 MB in the incremental run
+    assert not report["goals"]["incremental"]["met"]
+    table = scale.markdown(report)
+    assert "| full run (1,000,000 contacts) | ingest | 50.0 | 3000 | 3000 |" in table
+    assert "total without train" in table
+    assert "≤ 120 s: met (110 s)" in table and "peak RSS ≤ 4 GB: not met (5000 MB)" in table
+    assert "that week alone: not met (2.29×)" in table
