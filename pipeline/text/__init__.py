@@ -17,9 +17,9 @@ addresses, full names) with labels such as ``[телефон]``; ingest stores t
 and notebooks mask again what they show. ``normalize`` reads the labels as its placeholders.
 
 Modules: ``patterns`` (shared regular expressions), ``normalize``, ``lemmatizer``, ``mask``;
-the names below are the package's public API. Nothing here downloads data: tokenisation uses
-nltk's ``RegexpTokenizer`` and the stop-word list
-ships in ``pipeline/text/stopwords_ru.txt``.
+the names below are the package's public API. Nothing here downloads data: tokenisation is
+one regular expression (``patterns.TOKEN_PATTERN``) and the stop-word list ships in
+``pipeline/text/stopwords_ru.txt``.
 """
 
 from pipeline.text.lemmatizer import (

@@ -50,7 +50,7 @@ from pipeline.text.patterns import (
     _SNILS_RE,
     _SUM_RE,
     _TIME_RE,
-    _TOKENIZER,
+    _TOKEN_RE,
     _URL_SCHEME_RE,
     _WHITESPACE_RE,
     ADDRESS_TOKEN,
@@ -241,4 +241,4 @@ def tokenize(normalized: str) -> list[str]:
     """
     if not isinstance(normalized, str) or not normalized:
         return []
-    return _TOKENIZER.tokenize(normalized)
+    return _TOKEN_RE.findall(normalized)
