@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 class ClassifyConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    batch_size: int = Field(100_000, ge=1000)
+    batch_size: int = Field(20_000, ge=1000)
     workers: int = Field(1, ge=1, le=64)  # worker processes of the local engine
     engine: Literal["local", "spark"] = "local"  # or Apache Spark (see lemmatize)
     spark_master: str | None = None
