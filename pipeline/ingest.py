@@ -37,12 +37,15 @@ def rejected_quarantine_path(quarantine_path: Path) -> Path:
     return quarantine_path.with_name(f"{quarantine_path.stem}.failed{quarantine_path.suffix}")
 
 
-def previous_run(contacts_root: Path) -> Previous:
-    """The last run's contacts manifest (nothing when the dataset is new or of an older
-    layout: every week is computed)."""
+def previous_run(contacts_root: Path, partition_rows: int) -> Previous:
+    """The last run's contacts manifest (nothing when the dataset is new, of an older layout or
+    cut into parts of another size: every week is computed)."""
     parts = read_manifest(contacts_root)
     extra = manifest_extra(contacts_root)
     if not parts or not isinstance(extra.get("files"), dict):
+        return Previous()
+    if extra.get("partition_rows") != partition_rows:
+        logger.info("ingest: ingest.partition_rows изменился — все недели режутся на части заново")
         return Previous()
     return Previous(parts, extra["files"], extra.get("weeks", {}))
 
@@ -74,7 +77,7 @@ def main(
     manifest last. A run stopped by the bad-row share writes none of them, only the rejected
     rows beside the quarantine for the analyst."""
     cache_dir = cache_dir or contacts_root.parent / "ingest_cache"
-    previous = previous_run(contacts_root)
+    previous = previous_run(contacts_root, config.partition_rows)
     result = ingest(raw_dir, config, raw_dir / "drivers.csv", cache_dir, previous)
     rejected = rejected_quarantine_path(quarantine_path)
     try:
@@ -90,7 +93,7 @@ def main(
         outputs.write(quarantine_path, parquet(result.quarantine))
         outputs.write(drivers_out, parquet(result.drivers))
         outputs.write(metrics_path, json_text(result.metrics, sort_keys=True))
-    save(contacts_root, parts, result.files, result.stats)
+    save(contacts_root, parts, result.files, result.stats, config.partition_rows)
     prune(cache_dir, {entry.key for entry in result.files})
     rejected.unlink(missing_ok=True)  # the quarantine of an earlier stopped run is stale now
     recomputed = sorted(result.weeks) if result.weeks is not None else "все"

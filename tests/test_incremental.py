@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from conftest import ROOT, copy_repository, run_dvc
 
@@ -133,6 +134,16 @@ def test_a_removed_export_takes_its_week_away(three_weeks, tmp_path, ingest_conf
     assert not any("W46" in name for name in parts(out))
     assert json.loads((out / "ingest.json").read_text())["last_week"] == "2026-W45"
     same_as_from_scratch(raw, out, tmp_path, ingest_config)
+
+
+def test_another_part_size_cuts_every_week_again(three_weeks, tmp_path, ingest_config):
+    raw, out = three_weeks
+    smaller = ingest_config.model_copy(update={"partition_rows": 1000})
+    result = run(raw, out, smaller)
+    assert result.weeks is None  # every week, not only changed ones
+    sizes = [len(pd.read_parquet(out / "contacts" / name)) for name in parts(out)]
+    assert max(sizes) <= 1000 and len(sizes) > 4
+    same_as_from_scratch(raw, out, tmp_path, smaller)
 
 
 @pytest.mark.slow

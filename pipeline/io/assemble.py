@@ -189,11 +189,15 @@ def write_weeks(
     return parts, written
 
 
-def save(root: Path, parts: dict[str, dict], files: list[CachedFile], stats: dict) -> None:
-    """The manifest: the parts, each export's key and record, and the per-week stats."""
+def save(
+    root: Path, parts: dict[str, dict], files: list[CachedFile], stats: dict, partition_rows: int
+) -> None:
+    """The manifest: the parts, each export's key and record, the per-week stats and the part
+    size they were cut to."""
     write_manifest(
         root,
         parts,
+        partition_rows=partition_rows,
         files={f.label: {"key": f.key, "weeks": f.weeks, **f.record} for f in files},
         weeks=dict(sorted(stats.items())),
     )
