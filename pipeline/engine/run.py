@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pipeline.engine.local import run_local
 from pipeline.engine.plan import Plan, describe, make_plan
-from pipeline.io.partitions import clear_unlisted, remove_parts, write_manifest
+from pipeline.io.partitions import clear_unlisted, write_manifest
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +40,7 @@ def run_stage(
         entries, learnt = run_local(plan.tasks, context, workers, batch_size)
     else:
         raise ValueError(f"engine {engine!r}: expected one of {ENGINES}")
-    remove_parts(target_root, plan.stale)
     parts = {**plan.kept, **entries}
-    clear_unlisted(target_root, parts)
+    clear_unlisted(target_root, parts)  # also the stale parts, whose input is gone
     write_manifest(target_root, parts)
     return plan, learnt

@@ -8,6 +8,7 @@ many threads the machine or a Spark executor has: the same part gives the same b
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 from threadpoolctl import threadpool_limits
@@ -48,7 +49,7 @@ def run_task(task: Task, context, batch_size: int = 100_000) -> tuple[dict, dict
             known = len(context.cache)
             contacts = read_parquet(source, INPUT_STAGE[task.kind], ["contact_id", "text"])
             frame = lemmatize_frame(contacts, context, SINGLE)
-            learnt = dict(list(context.cache.items())[known:])
+            learnt = dict(islice(context.cache.items(), known, None))  # insertion order
         elif task.kind == CLASSIFY:
             lemmas = read_parquet(source, INPUT_STAGE[task.kind], list(LEMMA_COLUMNS))
             frame = classify_frame(lemmas, context, batch_size)

@@ -22,16 +22,13 @@ import pandas as pd
 
 from pipeline.io.convert import CONTACT_COLUMNS
 from pipeline.io.filecache import CachedFile
-from pipeline.io.outputs import write
 from pipeline.io.partitions import (
     Part,
     clear_unlisted,
+    cut,
     fingerprint,
-    intact,
-    parquet_bytes,
-    remove_parts,
-    split_rows,
     write_manifest,
+    write_part,
 )
 
 logger = logging.getLogger(__name__)
@@ -163,29 +160,14 @@ def write_weeks(
     }
     parts: dict[str, dict] = dict(kept)
     written = 0
-    for week, group in contacts.groupby("iso_week", sort=True):
-        for index, frame in enumerate(split_rows(group.reset_index(drop=True), partition_rows)):
-            part = Part(str(week), index)
-            data = parquet_bytes(frame)
-            entry = {
-                "rows": len(frame),
-                "size": len(data),
-                "fingerprint": fingerprint(data),
-                # what lemmatize reads: a part whose texts are unchanged (a resolution added
-                # by a later export) is not lemmatised again
-                "text_fingerprint": text_fingerprint(frame),
-            }
-            old = manifest.get(part.name)
-            if not (
-                old
-                and old.get("fingerprint") == entry["fingerprint"]
-                and intact(root, part.name, old)
-            ):
-                write(root / part.name, lambda tmp, data=data: tmp.write_bytes(data))
-                written += 1
-            parts[part.name] = entry
-    remove_parts(root, [n for n in manifest if n not in parts])
-    clear_unlisted(root, parts)
+    for part, frame in cut(contacts, contacts["iso_week"], partition_rows):
+        old = manifest.get(part.name)
+        # what lemmatize reads: a part whose texts are unchanged (a resolution added by a later
+        # export) is not lemmatised again
+        entry = write_part(root, part, frame, old, text_fingerprint=text_fingerprint(frame))
+        written += not old or old.get("fingerprint") != entry["fingerprint"]
+        parts[part.name] = entry
+    clear_unlisted(root, parts)  # the weeks left without contacts
     return parts, written
 
 

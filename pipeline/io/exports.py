@@ -220,16 +220,17 @@ def ingest(
         for label, info in previous.files.items()
         if info.get("key") not in {e.key for e in entries}
     ]
-    weeks = affected_weeks(entries, {**previous.files} if previous.parts else {}, old)
+    weeks = affected_weeks(entries, previous.files, old)
     contacts, losers, conflicts = contacts_table(load_rows(entries, weeks))
     stats = {
         w: v for w, v in previous.weeks.items() if weeks is not None and w not in weeks
     } | week_stats(contacts, losers, conflicts)
     reconcile(files, stats)
-    metrics = build_metrics(files, stats, quarantine_table(quarantine), drivers)
+    quarantine = quarantine_table(quarantine)
+    metrics = build_metrics(files, stats, quarantine, drivers)
     return IngestResult(
         contacts,
-        quarantine_table(quarantine),
+        quarantine,
         drivers.reset_index(drop=True),
         metrics,
         entries,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -22,6 +21,7 @@ import pandas as pd
 
 from pipeline.config import IngestConfig
 from pipeline.io.convert import add_calendar, convert
+from pipeline.io.outputs import json_text, parquet, write
 from pipeline.io.sources import read_source
 from pipeline.text.mask import mask_column
 
@@ -111,7 +111,7 @@ def read_cached(
     except (OSError, ValueError):
         pass
     entry.info = parse_file(path, kind, label, config, entry)
-    _write_json(info_path, entry.info)
+    write(info_path, json_text(entry.info, sort_keys=True, indent=None))
     return entry, True
 
 
@@ -131,9 +131,8 @@ def parse_file(path: Path, kind: str, label: str, config: IngestConfig, entry: C
     accepted = add_calendar(accepted, config.timezone)
     accepted["text"] = mask_column(accepted["text"])
     accepted["_pos"] = np.arange(len(accepted), dtype="int64")
-    entry.accepted.parent.mkdir(parents=True, exist_ok=True)
-    _write_parquet(entry.accepted, accepted)
-    _write_parquet(entry.rejected, rejected.reset_index(drop=True))
+    write(entry.accepted, parquet(accepted))
+    write(entry.rejected, parquet(rejected.reset_index(drop=True)))
     info = {
         "kind": kind,
         "encoding": table.encoding,
@@ -150,18 +149,6 @@ def parse_file(path: Path, kind: str, label: str, config: IngestConfig, entry: C
     if table.rows_read == 0:
         info["empty"] = True
     return info
-
-
-def _write_parquet(path: Path, frame: pd.DataFrame) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
-
-
-def _write_json(path: Path, content: dict) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(content, ensure_ascii=False, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def prune(cache_dir: Path, keys: set[str]) -> None:

@@ -26,7 +26,7 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,21 +77,33 @@ def parquet_bytes(frame: pd.DataFrame) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
-def write_part(root: Path, part: Part, frame: pd.DataFrame, **entry) -> dict:
+def write_part(
+    root: Path, part: Part, frame: pd.DataFrame, unchanged: dict | None = None, **entry
+) -> dict:
     """Write one part (to a hidden temporary file renamed into place); returns its manifest
-    entry: rows, size, fingerprint and whatever ``entry`` adds (the inputs it came from)."""
+    entry: rows, size, fingerprint and whatever ``entry`` adds (the inputs it came from). With
+    ``unchanged`` (the part's last entry) the file is not rewritten when its bytes are the same
+    and it is on disk as recorded."""
     data = parquet_bytes(frame)
-    write(Path(root) / part.name, lambda tmp: tmp.write_bytes(data))
-    return {"rows": len(frame), "size": len(data), "fingerprint": fingerprint(data), **entry}
+    written = {"rows": len(frame), "size": len(data), "fingerprint": fingerprint(data), **entry}
+    same = unchanged and unchanged.get("fingerprint") == written["fingerprint"]
+    if not (same and intact(root, part.name, unchanged)):
+        write(Path(root) / part.name, lambda tmp: tmp.write_bytes(data))
+    return written
+
+
+def _manifest(root: Path) -> dict:
+    """The whole manifest; absent or unreadable: empty (everything is computed again)."""
+    try:
+        content = json.loads((Path(root) / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return content if isinstance(content, dict) else {}
 
 
 def read_manifest(root: Path) -> dict[str, dict]:
-    """Part name -> entry; an absent or unreadable manifest is an empty one (all recomputed)."""
-    path = Path(root) / MANIFEST
-    try:
-        parts = json.loads(path.read_text(encoding="utf-8"))["parts"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return {}
+    """Part name -> entry."""
+    parts = _manifest(root).get("parts")
     return parts if isinstance(parts, dict) else {}
 
 
@@ -106,11 +118,7 @@ def write_manifest(root: Path, parts: dict[str, dict], **extra) -> None:
 
 def manifest_extra(root: Path) -> dict:
     """The manifest's other keys (a stage's own state, e.g. ingest's per-file keys)."""
-    try:
-        content = json.loads((Path(root) / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return {k: v for k, v in content.items() if k != "parts"} if isinstance(content, dict) else {}
+    return {k: v for k, v in _manifest(root).items() if k != "parts"}
 
 
 def intact(root: Path, name: str, entry: dict) -> bool:
@@ -155,11 +163,14 @@ def clear_unlisted(root: Path, keep: Iterable[str]) -> None:
         )
 
 
-def split_rows(frame: pd.DataFrame, rows: int) -> list[pd.DataFrame]:
-    """A week's rows as parts of at most ``rows`` rows, in order."""
-    if frame.empty:
-        return []
-    return [frame.iloc[i : i + rows].reset_index(drop=True) for i in range(0, len(frame), rows)]
+def cut(frame: pd.DataFrame, weeks: pd.Series, rows: int) -> Iterator[tuple[Part, pd.DataFrame]]:
+    """``frame``'s rows as parts: by week (``weeks``: each row's ISO week, in week order), at
+    most ``rows`` rows a part, in the frame's order."""
+    grouped = frame.reset_index(drop=True).groupby(weeks.reset_index(drop=True), sort=True)
+    for week, group in grouped:
+        group = group.reset_index(drop=True)
+        for index, start in enumerate(range(0, len(group), rows)):
+            yield Part(str(week), index), group.iloc[start : start + rows].reset_index(drop=True)
 
 
 def require_dataset(root: Path, stage: str | None = None) -> dict[str, dict]:
@@ -212,13 +223,7 @@ def write_dataset(
 ) -> dict[str, dict]:
     """Write a whole dataset from one frame (``weeks``: each row's ISO week), replacing what
     was there; returns the manifest. For tools and tests; stages write part by part."""
-    root = Path(root)
-    parts: dict[str, dict] = {}
-    grouped = frame.reset_index(drop=True).groupby(weeks.reset_index(drop=True), sort=True)
-    for week, group in grouped:
-        for index, rows in enumerate(split_rows(group.reset_index(drop=True), partition_rows)):
-            part = Part(str(week), index)
-            parts[part.name] = write_part(root, part, rows)
+    parts = {p.name: write_part(root, p, rows) for p, rows in cut(frame, weeks, partition_rows)}
     clear_unlisted(root, parts)
     write_manifest(root, parts)
     return parts
