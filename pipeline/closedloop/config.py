@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from pipeline.closedloop.handoffs import HandoffRule
 from pipeline.closedloop.sla import SlaRule
 from pipeline.config import ConfigError
 from pipeline.io.weeks import parse_week
@@ -63,6 +64,8 @@ class AggregateConfig(BaseModel):
     # enabled: false = no SLA: its figures are empty and the report shows no SLA
     sla: SlaRule | None = SlaRule()
     # earlier weeks whose closed loop is kept too, for the reports' archive
+    # the fate rules of the optional hand-off export (pipeline/closedloop/handoffs.py)
+    handoffs: HandoffRule = HandoffRule()
     archive_weeks: int = Field(8, ge=0, le=52)
     # volume corrected for the classifier's errors: interval level, bootstrap draws, their seed
     volume_interval: float = Field(quantify.DEFAULT_LEVEL, gt=0, lt=1)

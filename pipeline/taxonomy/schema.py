@@ -52,6 +52,8 @@ class _Strict(BaseModel):
 class Owner(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str = Field(min_length=1)
+    # department names of the hand-off export that belong to this owner (besides its title)
+    departments: tuple[str, ...] = ()
 
 
 class Target(_Strict):
