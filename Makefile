@@ -112,10 +112,11 @@ REASON ?= sms_code_missing
 WEEK ?=
 NOTEBOOKS := reports/notebooks
 
-why: setup ## "Why did it rise" notebook: make why REASON=card_blocked WEEK=2026-W45 (after make demo)
+why: setup ## "Why did it rise" notebook: make why REASON=card_blocked WEEK=2026-W45 [DEPARTMENT="Операционный центр"] (after make demo)
 	mkdir -p $(NOTEBOOKS)
 	$(BIN)/papermill --cwd notebooks notebooks/why_reason_rose.ipynb \
-	  $(NOTEBOOKS)/why_$(REASON)_$(or $(WEEK),latest).ipynb -p reason_id $(REASON) -p week "$(WEEK)"
+	  $(NOTEBOOKS)/why_$(REASON)_$(or $(WEEK),latest).ipynb -p reason_id $(REASON) -p week "$(WEEK)" \
+	  -p department "$(DEPARTMENT)"
 
 undefined: setup ## "What is in Не определено" notebook: make undefined [WEEK=2026-W47]
 	mkdir -p $(NOTEBOOKS)

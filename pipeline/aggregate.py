@@ -31,6 +31,7 @@ import pandas as pd
 from pipeline import sql
 from pipeline.closedloop.compliance import sla_tables
 from pipeline.closedloop.config import NO_EXPLANATION, AggregateConfig
+from pipeline.closedloop.handoff_tables import handoff_tables
 from pipeline.closedloop.loop import closed_loop, unconfigured
 from pipeline.closedloop.owner_notes import load_owner_notes
 from pipeline.closedloop.tables import build_tables, check_inputs, choose_report_week
@@ -109,6 +110,7 @@ def main(
             loop, history, sla, as_of = loop_history(
                 con, taxonomy, notes, estimated, report_week, config
             )
+            handoff_tables(con, paths["handoffs"], report_week, config, taxonomy)
             weekly = con.execute(sql.load("weekly_facts")).df()
             info = run_info(con, report_week, as_of, config)
             write_warehouse(con, loop, sla, notes, info, history, estimated)
@@ -135,6 +137,7 @@ def cli(args: argparse.Namespace) -> None:
         "classified",
         "drivers",
         "quarantine",
+        "handoffs",
         "confusion",
         "weekly",
         "closed_loop",

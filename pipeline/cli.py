@@ -174,6 +174,9 @@ def _add_aggregate(sub) -> None:
     p.add_argument("--classified", type=Path, required=True)
     p.add_argument("--drivers", type=Path, required=True)
     p.add_argument("--quarantine", type=Path, required=True)
+    p.add_argument(
+        "--handoffs", type=Path, required=True, help="hand-off events (ingest; may be empty)"
+    )
     p.add_argument("--taxonomy", type=Path, required=True)
     p.add_argument("--notes", type=Path, required=True, help="taxonomy/owner_notes.yaml")
     p.add_argument(

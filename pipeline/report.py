@@ -74,6 +74,9 @@ def main(
     # every page and the workbook in memory first: a failure writes nothing
     site = pages.render_site(report)
     loop = report.loop(report.report_week).sort_values("order")
+    if report.handoffs is not None:  # the reason's lost share of hand-offs, as on the page
+        shares = {k: v["lost_share"] for k, v in report.handoffs.by_reason.items()}
+        loop = loop.assign(handoff_lost_share=loop["reason_id"].map(shares))
     run = report.run
     workbook = excel.xlsx_bytes(
         loop, report.report_week, run.volume_interval, run.windows, run.sections
@@ -83,6 +86,8 @@ def main(
             files.write(out_dir / name, outputs.data(content))
         files.write(xlsx_path, outputs.data(workbook))
     pages.remove_stale(out_dir, site)
+    # a DVC output even without a hand-off export (then it stays empty: no page, no link)
+    (out_dir / "handoffs").mkdir(parents=True, exist_ok=True)
     written = [out_dir / name for name in site if not name.startswith("assets/")]
     logger.info("report: %d pages in %s, Excel %s", len(written), out_dir, xlsx_path)
     return written

@@ -101,8 +101,31 @@ PERFECT_CONFUSION = pd.DataFrame(
 )
 
 
-def write_inputs(folder, rows: list[dict], confusion: pd.DataFrame = PERFECT_CONFUSION) -> dict:
-    """Stage inputs from contact rows; reason "unknown" is a contact below the threshold."""
+def handoff_events(rows: list[tuple] = ()) -> pd.DataFrame:
+    """Hand-off events as ingest writes them (none: the run had no hand-off export); a row is
+    (event id, contact id, local time, type, from, to, promised local time or None)."""
+    columns = ["event_id", "contact_id", "event_at", "event_type", "from_department"]
+    frame = pd.DataFrame(list(rows), columns=[*columns, "to_department", "promised_at"])
+    for column in ("event_at", "promised_at"):
+        local = pd.to_datetime(frame[column])
+        frame[column] = (
+            local.dt.tz_localize(MSK).dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+        )
+    for column in ("event_id", "contact_id", "event_type", "from_department", "to_department"):
+        frame[column] = frame[column].astype("string")
+    frame["source_file"] = pd.Series(["handoffs/crm_events.csv"] * len(frame), dtype="string")
+    frame["source_row"] = pd.Series(range(2, len(frame) + 2), dtype="int64")
+    return frame
+
+
+def write_inputs(
+    folder,
+    rows: list[dict],
+    confusion: pd.DataFrame = PERFECT_CONFUSION,
+    events: list[tuple] = (),
+) -> dict:
+    """Stage inputs from contact rows; reason "unknown" is a contact below the threshold;
+    ``events``: the hand-off export's rows (``handoff_events``)."""
     frame = pd.DataFrame(rows)
     classified = pd.DataFrame(
         {
@@ -142,6 +165,7 @@ def write_inputs(folder, rows: list[dict], confusion: pd.DataFrame = PERFECT_CON
         for name in (
             "drivers",
             "quarantine",
+            "handoffs",
             "weekly",
             "closed_loop",
             "closed_loop_history",
@@ -156,6 +180,7 @@ def write_inputs(folder, rows: list[dict], confusion: pd.DataFrame = PERFECT_CON
     write_dataset(paths["classified"], classified, contacts["iso_week"])
     drivers.to_parquet(paths["drivers"])
     quarantine.to_parquet(paths["quarantine"])
+    handoff_events(events).to_parquet(paths["handoffs"], index=False)
     return paths
 
 

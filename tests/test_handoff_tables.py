@@ -36,7 +36,8 @@ EVENTS = [
     # picked up after 2 h: on time
     ("E2", "complaint:RQ-3", "2026-11-24 10:00", "transferred", "Контакт-центр",
      "Операционный центр", None),
-    ("E3", "complaint:RQ-3", "2026-11-24 12:00", "status_update", "Операционный центр", None, None),
+    ("E3", "complaint:RQ-3", "2026-11-24 12:00", "status_update", "Операционный центр", None,
+     None),
     # promised by the card department itself (no receiver): called an hour late
     ("E4", "complaint:RQ-3", "2026-11-24 12:00", "callback_promised", "Карточный бизнес", None,
      "2026-11-25 10:00"),
@@ -119,6 +120,7 @@ def test_the_warehouse_holds_every_hand_off_with_its_contact(tables):
         ("E4", "fee_dispute", "late", 0),
     ]
     weeks = con.execute(
-        "SELECT iso_week, lost FROM handoff_department_weeks WHERE department = 'Операционный центр'"
+        "SELECT iso_week, lost FROM handoff_department_weeks "
+        "WHERE department = 'Операционный центр'"
     ).fetchall()
     assert weeks == [("2026-W48", 1)]

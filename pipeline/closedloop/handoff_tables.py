@@ -17,7 +17,7 @@ from pipeline import sql
 from pipeline.closedloop.calendar import BusinessCalendar
 from pipeline.closedloop.config import AggregateConfig
 from pipeline.closedloop.handoffs import END_OF_DAY, fates
-from pipeline.closedloop.tables import store_frame
+from pipeline.closedloop.tables import store_frame, table_from_parquet
 from pipeline.closedloop.trends import trend
 from pipeline.io.weeks import week_bounds, week_range
 from pipeline.taxonomy.schema import Taxonomy
@@ -82,10 +82,26 @@ def week_end(report_week: str, timezone: str) -> pd.Timestamp:
     return pd.Timestamp(dt.datetime.combine(sunday, END_OF_DAY), tz=timezone).tz_convert("UTC")
 
 
-def read_events(path: Path) -> pd.DataFrame:
-    events = pd.read_parquet(path)
+def horizon(report_week: str, config: AggregateConfig) -> pd.Timestamp:
+    """Monday 00:00 local of the first week whose hand-offs can still settle in the trend
+    window: ``trend_weeks`` plus the lost limit in weeks, with room for the New Year days off.
+    Older hand-offs settled before the window: they change no figure, and leaving them out
+    keeps a weekly run's cost independent of the length of the history."""
+    margin = config.handoffs.lost_business_days // 5 + 3
+    monday = week_bounds(week_range(report_week, config.trend_weeks + margin)[0])[0]
+    return pd.Timestamp(dt.datetime.combine(monday, dt.time()), tz=config.sla_rule.timezone)
+
+
+def window_events(
+    con: duckdb.DuckDBPyConnection, since: pd.Timestamp, as_of: pd.Timestamp
+) -> pd.DataFrame:
+    """The stored events from ``since`` up to ``as_of`` (UTC times, ingest's types)."""
+    params = {"since": since.to_pydatetime(), "as_of": as_of.to_pydatetime()}
+    events = con.execute(sql.load("handoff_window"), params).df()
     for column in ("event_at", "promised_at"):
         events[column] = pd.to_datetime(events[column], utc=True).astype("datetime64[us, UTC]")
+    for column in ("event_id", "contact_id", "event_type", "from_department", "to_department"):
+        events[column] = events[column].astype("string")
     return events
 
 
@@ -232,14 +248,12 @@ def handoff_tables(
 ) -> HandoffTables:
     """Fates as of the end of the report week and the tables built from them; stored in the
     warehouse (empty tables when there is no hand-off export)."""
-    events = read_events(events_path)
-    store_frame(con, "handoff_events", events)
+    table_from_parquet(con, "handoff_events", events_path)
     sla = config.sla_rule
     as_of = week_end(report_week, sla.timezone)
-    years = range(
-        int(events["event_at"].dt.year.min()) if len(events) else as_of.year, as_of.year + 2
-    )
-    calendar = BusinessCalendar.for_rule(sla, years)
+    since = horizon(report_week, config)
+    events = window_events(con, since, as_of)
+    calendar = BusinessCalendar.for_rule(sla, range(since.year, as_of.year + 2))
     table = fates(events, config.handoffs, sla.timezone, calendar, as_of)
     store_frame(con, "handoff_frame", table, temporary=True)
     con.execute(sql.load("handoff_fates"), {"as_of": as_of.to_pydatetime()})

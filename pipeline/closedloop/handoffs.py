@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import duckdb
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from pipeline import sql
 from pipeline.closedloop.calendar import BusinessCalendar
 from pipeline.io.weeks import weeks_of
 
@@ -96,10 +98,6 @@ class HandoffRule(BaseModel):
         return self.department_targets.get(department, self.target_lost_share)
 
 
-def _fold(values: pd.Series) -> pd.Series:
-    return values.astype("string").str.strip().str.casefold()
-
-
 def handoff_list(events: pd.DataFrame) -> pd.DataFrame:
     """One row per hand-off event: who handed what to whom, when, and what was promised."""
     is_transfer = events["event_type"].isin(TRANSFER_TYPES) & events["to_department"].notna()
@@ -124,36 +122,22 @@ def handoff_list(events: pd.DataFrame) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
-def completions(handoffs: pd.DataFrame, events: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    """The first event (known at ``as_of``) that did each hand-off: ``done_at``, ``done_by``
-    (its event type) and whether it went back to the hand-off's sender."""
-    later = events.loc[
-        events["event_at"] <= as_of,
-        ["event_id", "contact_id", "event_at", "event_type", "from_department", "to_department"],
-    ]
-    pairs = handoffs[
-        ["handoff_id", "contact_id", "handoff_type", "department", "from_department", "handed_at"]
-    ].merge(later, on="contact_id", suffixes=("", "_event"))
-    after = (pairs["event_at"] >= pairs["handed_at"]) & (pairs["event_id"] != pairs["handoff_id"])
-    by_receiver = _fold(pairs["from_department_event"]).eq(_fold(pairs["department"]))
-    does = np.where(
-        pairs["handoff_type"].eq("promise"),
-        pairs["event_type"].eq(DONE_TYPE),
-        by_receiver.fillna(False),
-    )
-    done = pairs[after & does].sort_values(["handoff_id", "event_at", "event_id"])
-    done = done.drop_duplicates("handoff_id")
-    back = done["event_type"].isin(TRANSFER_TYPES) & _fold(done["to_department"]).eq(
-        _fold(done["from_department"])
-    ).fillna(False)
-    return pd.DataFrame(
-        {
-            "handoff_id": done["handoff_id"],
-            "done_at": done["event_at"],
-            "done_by": done["event_type"].astype("string"),
-            "returned_to_sender": back.astype(bool),
-        }
-    )
+def completions(handoffs: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
+    """The first event that did each hand-off: ``done_at``, ``done_by`` (its event type) and
+    whether it went back to the hand-off's sender (``handoff_completions.sql``, in an in-memory
+    DuckDB: a join of every hand-off with its contact's later events)."""
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.register("handoff_list", handoffs)
+        con.register("known_events", events)
+        done = con.execute(sql.load("handoff_completions")).df()
+    finally:
+        con.close()
+    done["done_at"] = done["done_at"].dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+    done["done_by"] = done["done_by"].astype("string")
+    done["returned_to_sender"] = done["returned_to_sender"].astype(bool)
+    return done
 
 
 def _end_of_days(days: list[dt.date], timezone: str) -> pd.Series:
@@ -214,7 +198,7 @@ def fates(
     """Every hand-off handed over by ``as_of`` with its deadline, lost moment and fate."""
     known = events[events["event_at"] <= as_of]
     table = handoff_list(known)
-    table = table.merge(completions(table, known, as_of), on="handoff_id", how="left")
+    table = table.merge(completions(table, known), on="handoff_id", how="left")
     table["returned_to_sender"] = table["returned_to_sender"].fillna(False).astype(bool)
     promise = table["handoff_type"].eq("promise") & table["promised_at"].notna()
     pickup = day_ends(table["handed_at"], rule.pickup_business_days, timezone, calendar)

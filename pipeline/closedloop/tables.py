@@ -31,12 +31,17 @@ STORED_TABLES = frozenset(
         "sla",
         "owner_notes",
         "run_info",
+        "handoff_events",
+        "handoff_frame",
+        "handoff_department_weeks",
+        "handoff_departments",
+        "handoff_reasons",
     }
 )
 
 
 # the Parquet inputs of the run's tables, and the stage that writes each
-INPUT_STAGES = {"drivers": "ingest", "quarantine": "ingest"}
+INPUT_STAGES = {"drivers": "ingest", "quarantine": "ingest", "handoffs": "ingest"}
 # the datasets stored by ISO week (pipeline/io/partitions.py)
 DATASET_STAGES = {"contacts": "ingest", "classified": "classify"}
 

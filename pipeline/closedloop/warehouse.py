@@ -6,6 +6,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from pipeline.closedloop import handoff_docs
 from pipeline.closedloop.tables import store_frame
 
 TABLE_DOCS = {
@@ -37,6 +38,7 @@ TABLE_DOCS = {
     "owner_notes": "Заметки владельцев причин: объяснение роста, действие, даты.",
     "run_info": "Параметры прогона: отчётная неделя, момент расчёта SLA, версии модели и "
     "таксономии.",
+    **handoff_docs.TABLE_DOCS,
 }
 COLUMN_DOCS = {
     ("contacts", "reason_id"): "причина; 'unknown' — не определено, NULL — контакт без текста",
@@ -77,6 +79,7 @@ COLUMN_DOCS = {
     ("weekly_estimated", "contacts"): "сырой счёт: контакты недели, которым модель присвоила "
     "причину (не «Не определено»)",
     ("run_info", "volume_interval"): "уровень интервала оценки объёма (0,9 = 90 %)",
+    **handoff_docs.COLUMN_DOCS,
 }
 
 

@@ -22,12 +22,14 @@ The statistics:
 
 One module per investigation: ``warehouse`` (read-only connection, queries, week and reason
 checks), ``rise`` (decomposition, draft conclusion), ``terms`` (distinctive terms, examples),
-``chains`` (repeat chains, transfer paths), ``uncertain`` (clusters of low-confidence contacts),
-``model_errors`` (confusions, lowest confidence, label suspects), ``notebook`` (plumbing). The
-notebooks call ``investigate.X``: the names they use are re-exported here.
+``chains`` (repeat chains, transfer paths), ``handoffs`` (one department's lost hand-offs),
+``uncertain`` (clusters of low-confidence contacts), ``model_errors`` (confusions, lowest
+confidence, label suspects), ``notebook`` (plumbing). The notebooks call ``investigate.X``: the
+names they use are re-exported here.
 """
 
 from pipeline.investigate.chains import repeat_chains, transfer_paths
+from pipeline.investigate.handoffs import department_handoffs, has_handoffs
 from pipeline.investigate.model_errors import (
     explain_contacts,
     label_suspects,
@@ -61,9 +63,11 @@ __all__ = [
     "check_reason",
     "connect",
     "decompose_change",
+    "department_handoffs",
     "draft_conclusion",
     "examples_for_term",
     "explain_contacts",
+    "has_handoffs",
     "label_suspects",
     "lowest_confidence",
     "model_errors",

@@ -18,6 +18,7 @@ import pandas as pd
 
 from pipeline import sql
 from pipeline.io.partitions import glob, read_manifest
+from pipeline.reporting import handoffs as handoff_page
 from pipeline.reporting.emerging import Topic, emerging_topics
 from pipeline.taxonomy.schema import Taxonomy
 from pipeline.text import mask_personal_data
@@ -81,6 +82,8 @@ class ReportData:
     details: dict[str, ReasonDetails]
     emerging: list[Topic] | None
     """Emerging topics of the report week; None without the lemmas."""
+    handoffs: handoff_page.HandoffReport | None = None
+    """The hand-off page's data; None when the run had no hand-off export."""
 
     @property
     def report_week(self) -> str:
@@ -248,6 +251,8 @@ def load(
 ) -> ReportData:
     """Everything the pages need, from the warehouse and the stage's frames."""
     run = run_info(con, weekly)
+    handoffs = handoff_page.load(con, taxonomy, run.report_week, run_params(con))
+    run.sections["handoffs"] = handoffs is not None
     weeks = sorted(w for w in weekly["iso_week"].unique() if w <= run.report_week)
     recent_weeks = run.windows["recent_weeks"]
     overview_weeks = {run.report_week, *history["report_week"].unique()}
@@ -278,6 +283,7 @@ def load(
         emerging=(
             low_confidence_topics(con, lemmas, weeks, settings) if lemmas is not None else None
         ),
+        handoffs=handoffs,
     )
 
 

@@ -38,6 +38,7 @@ XLSX_COLUMNS = {
     "repeat_rate": "Повторы",
     "mean_transfers": "Переводов на звонок",
     "share_2plus_transfers": "Доля с ≥ 2 переводами",
+    "handoff_lost_share": "Потеряно передач ({recent_weeks_ru})",
     "cost": "Стоимость недели, ₽",
     "prize_year": "Приз в год, ₽",
     "note_action": "Действие владельца",
@@ -53,6 +54,7 @@ XLSX_PERCENT = {
     "share_2plus_transfers",
     "action_effect",
     "expected_precision",
+    "handoff_lost_share",
 }
 XLSX_WHOLE = {"volume_estimated", "volume_estimated_low", "volume_estimated_high"}
 WIDE = {"title", "note_action"}
@@ -62,12 +64,16 @@ NEEDS = {
     "calls": ("mean_transfers", "share_2plus_transfers"),
     "cost": ("cost", "prize_year"),
     "drivers": ("cpx",),
+    "handoffs": ("handoff_lost_share",),
 }
+# sections a workbook has only when the run says so (the others: unless it says they are missing)
+SHOWN_ONLY_IF_SAID = {"handoffs"}
 
 
 def xlsx_columns(sections: dict[str, bool] | None = None) -> dict[str, str]:
     """The workbook's columns; without ``sections`` every one (the demo's)."""
-    missing = [need for need in NEEDS if not (sections or {}).get(need, True)]
+    said = sections or {}
+    missing = [need for need in NEEDS if not said.get(need, need not in SHOWN_ONLY_IF_SAID)]
     dropped = {column for need in missing for column in NEEDS[need]}
     return {k: v for k, v in XLSX_COLUMNS.items() if k not in dropped}
 

@@ -116,6 +116,14 @@ def day(value: Any) -> str:
     return format_date(value, f"{DAY}{NBSP}y", locale=LOCALE)
 
 
+def moment(value: Any) -> str:
+    """A local time ``2026-11-27 19:00`` -> ``27 нояб. 2026, 19:00``."""
+    if _missing(value):
+        return DASH
+    value = pd.Timestamp(value)
+    return f"{day(value)}, {value:%H:%M}"
+
+
 def week_label(iso_week: str) -> str:
     """``2026-W47`` -> ``16–22 нояб. 2026`` (or across months ``28 сент. – 4 окт. 2026``)."""
     monday, sunday = week_bounds(iso_week)
@@ -146,6 +154,7 @@ FILTERS = {
     "money": money,
     "estimate": estimate,
     "day": day,
+    "moment": moment,
     "week_label": week_label,
     "weeks_ru": weeks_ru,
     "within_days_ru": within_days_ru,

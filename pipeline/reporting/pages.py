@@ -19,12 +19,12 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
-from pipeline.reporting import charts, formatting
+from pipeline.reporting import charts, formatting, handoffs
 from pipeline.reporting.data import ReportData, headline, records
 from pipeline.reporting.formatting import CHANNEL_RU, METRIC_RU, QUADRANTS
 from pipeline.text import mask_personal_data
 
-PAGES = ("index.html", "reasons", "owners", "archive", "assets")
+PAGES = ("index.html", "reasons", "owners", "archive", "handoffs", "assets")
 
 
 def environment() -> jinja2.Environment:
@@ -116,6 +116,7 @@ def overview_context(data: ReportData, week: str, emerging: list | None = None) 
         "drops_by_hour": records(by_hour.reset_index()),
         "drops_worst": records(worst.sort_values("share", ascending=False).head(5).reset_index()),
         "emerging": emerging,
+        "handoff_totals": None,  # the current overview only (render_site)
         "quarantine": data.quarantine,
         "conventions": data.conventions,
     }
@@ -161,8 +162,10 @@ def render_site(data: ReportData) -> dict[str, bytes]:
     """Every page and asset of the site, by its path in the site; the stage writes them."""
     site = Site(environment(), common_context(data), assets())
     overview = overview_context(data, data.report_week, data.emerging)
+    overview["loop"] = handoffs.loop_rows(overview["loop"], data.handoffs)
+    overview["handoff_totals"] = data.handoffs.totals if data.handoffs else None
     site.write("index.html", "index.html.j2", "", archived=False, **overview)
-    rows = records(data.loop(data.report_week))
+    rows = handoffs.loop_rows(records(data.loop(data.report_week)), data.handoffs)
     for row in rows:
         context = reason_context(data, row)
         site.write(f"reasons/{row['reason_id']}.html", "reason.html.j2", "../", **context)
@@ -175,9 +178,29 @@ def render_site(data: ReportData) -> dict[str, bytes]:
             owner=owner,
             owner_id=owner_id,
             rows=owned,
+            departments=data.handoffs.owned(owner_id) if data.handoffs else [],
         )
+    if data.handoffs is not None:
+        render_handoffs(site, data)
     render_archive(site, data)
     return site.files
+
+
+def render_handoffs(site: Site, data: ReportData) -> None:
+    """«Передачи и обещания»: departments, reasons, the week's lost hand-offs, the trend."""
+    report = data.handoffs
+    site.write(
+        "handoffs/index.html",
+        "handoffs.html.j2",
+        "../",
+        departments=report.departments,
+        reasons=report.reasons,
+        lost=report.lost,
+        lost_total=report.lost_total,
+        totals=report.totals,
+        rules=report.rules,
+        chart=handoffs.lost_share_chart(report.weeks, report.departments),
+    )
 
 
 def render_archive(site: Site, data: ReportData) -> None:
