@@ -26,8 +26,8 @@ from pipeline.io.convert import (
     Problems,
     _date_bounds_problem,
     _date_problem,
-    _known_label,
     blank_to_na,
+    normalise_labels,
     parse_datetimes,
     quoted,
 )
@@ -86,8 +86,8 @@ def _local(values: pd.Series, timezone: str) -> pd.Series:
 
 def resolve(refs: pd.Series, contacts: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     """Each reference's canonical contact id (NA when none or more than one matches) and the
-    number of contacts it matches: a canonical ``kind:id`` first, then the source id."""
-    contacts = contacts.drop_duplicates("contact_id")
+    number of contacts (unique ids) it matches: a canonical ``kind:id`` first, then the source
+    id."""
     canonical = refs.where(refs.isin(contacts["contact_id"]))
     by_source = contacts.groupby("source_id")["contact_id"].agg(["count", "first"])
     matches = refs.map(by_source["count"]).fillna(0).astype("int64")
@@ -99,6 +99,7 @@ def resolve(refs: pd.Series, contacts: pd.DataFrame) -> tuple[pd.Series, pd.Seri
 def _contact_problems(problems, refs, contacts, event_at, config: IngestConfig) -> pd.Series:
     """Tie each event to its contact; an unknown or ambiguous reference and an event earlier
     than its contact are problems. Returns the canonical contact ids."""
+    contacts = contacts.drop_duplicates("contact_id")
     contact_id, matches = resolve(refs, contacts)
     problems.add(
         refs.notna() & (matches == 0),
@@ -137,12 +138,17 @@ def _type_problems(problems: Problems, text_of: dict, config: IngestConfig) -> p
     """The canonical event type; an unknown or missing one, and a hand-over to no department,
     are problems."""
     kind = text_of["event_type"]
-    accepted = ", ".join(f"{k} ({' | '.join(v)})" for k, v in config.handoff_types.items())
-    problems.add(
-        kind.isna(), "unknown_event_type", f"нет типа события (event_type): ожидается {accepted}"
+    accepted = (
+        "ожидается одно из: "
+        + "; ".join(f"{k} ({' | '.join(v)})" for k, v in config.handoff_types.items())
+        + " (написания — ingest.handoff_types в параметрах)"
     )
-    canonical = _known_label(
-        problems, kind, config.handoff_types, "unknown_event_type", "тип события", "handoff_types"
+    canonical = normalise_labels(kind, config.handoff_types)
+    problems.add(kind.isna(), "unknown_event_type", f"нет типа события (event_type): {accepted}")
+    problems.add(
+        kind.notna() & canonical.isna(),
+        "unknown_event_type",
+        "неизвестный тип события " + quoted(kind) + f": {accepted}",
     )
     problems.add(
         canonical.isin(NEEDS_DEPARTMENT) & text_of["to_department"].isna(),
