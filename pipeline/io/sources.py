@@ -297,9 +297,9 @@ def list_sources(raw_dir: Path) -> list[tuple[Path, str]]:
             stray.append("/".join(parts))
     if stray:
         raise IngestError(
-            f"{raw_dir}: файлы вне calls/, complaints/ и handoffs/ не читаются: "
-            f"{', '.join(stray)}; переложите звонки в calls/, обращения в complaints/, "
-            "события передачи (CRM) в handoffs/"
+            f"{raw_dir}: файлы вне calls/ и complaints/ не читаются: {', '.join(stray)}; "
+            "переложите звонки в calls/, обращения в complaints/ (события передачи из CRM — "
+            "в handoffs/)"
         )
     return sources
 
