@@ -1,12 +1,9 @@
-"""Optional hand-off (CRM event) exports under ``handoffs/``: transfers, assignments, promised
-call-backs of a contact, each row an event checked and tied to its contact.
-
-Every row is accepted, quarantined (kind ``handoff``, the reason in Russian) or a duplicate of
-an event id read before, per file ``rows_read == accepted + quarantined + duplicates``. The
-export's contact reference is the source system's id (``RQ-0000286``) or already the canonical
-``complaint:RQ-0000286``; it is resolved against the contacts dataset as this run leaves it
-(the weeks kept on disk through DuckDB, the weeks recomputed from memory), reading only the
-referenced ids. The exports are small: read whole on every run, never cached.
+"""Optional hand-off (CRM event) exports under ``handoffs/`` (transfers, promised call-backs):
+every row accepted, quarantined (kind ``handoff``, a Russian reason) or a duplicate of an event
+id read before; per file ``rows_read == accepted + quarantined + duplicates``. The contact
+reference (the source id ``RQ-0000286`` or the canonical ``complaint:RQ-0000286``) is resolved
+against the contacts as this run leaves them (weeks kept on disk through DuckDB, recomputed
+weeks from memory), reading only the ids referenced. Small exports: read whole on every run.
 """
 
 from __future__ import annotations
@@ -310,8 +307,8 @@ def read_tables(raw_dir: Path, config: IngestConfig) -> list[tuple[str, RawTable
     paths = list_handoff_sources(raw_dir)
     if paths and "handoff" not in config.columns:
         raise IngestError(
-            f"{paths[0].parent}: есть выгрузки событий передачи "
-            f"({', '.join(p.name for p in paths)}), но в параметрах нет раздела "
+            f"{raw_dir}: есть выгрузки событий передачи "
+            f"({', '.join(_file_label(p, raw_dir) for p in paths)}), но в параметрах нет раздела "
             "ingest.columns.handoff с именами их колонок; добавьте его (поля event_id, "
             "contact_id, event_at, event_type, from_department, to_department, promised_at) "
             "или уберите файлы из папки"
