@@ -50,11 +50,23 @@ def command(module: str, function: str = "cli") -> Callable[[argparse.Namespace]
 def _add_ingest(sub) -> None:
     p = sub.add_parser("ingest", help=STAGES["ingest"])
     p.set_defaults(func=command("pipeline.ingest"))
-    p.add_argument("--raw", type=Path, required=True, help="folder with calls/ and complaints/")
+    p.add_argument(
+        "--raw",
+        type=Path,
+        required=True,
+        help="folder with calls/ and complaints/ (and optional handoffs/)",
+    )
     p.add_argument("--contacts", type=Path, required=True)
     p.add_argument("--quarantine", type=Path, required=True)
     p.add_argument("--drivers", type=Path, required=True, help="output: customers per week")
     p.add_argument("--metrics", type=Path, required=True)
+    p.add_argument(
+        "--handoffs",
+        type=Path,
+        default=None,
+        help="output: события передачи (CRM) из handoffs/, привязанные к контактам (пустая "
+        "таблица без выгрузки; без параметра не пишется)",
+    )
     p.add_argument(
         "--cache",
         type=Path,

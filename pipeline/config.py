@@ -58,9 +58,30 @@ COMPLAINT_FIELDS = (
     "status",
     "status_updates",
 )
+# a hand-off (CRM event) export: optional, read from data/raw/handoffs/
+HANDOFF_FIELDS = (
+    "event_id",
+    "contact_id",
+    "event_at",
+    "event_type",
+    "from_department",
+    "to_department",
+    "promised_at",
+)
 REQUIRED_FIELDS = {
     "call": ("contact_id", "started_at", "queue", "outcome"),
     "complaint": ("contact_id", "received_at", "channel", "text"),
+    "handoff": ("event_id", "contact_id", "event_at", "event_type"),
+}
+# canonical hand-off event type -> the spellings found in exports (params.yaml may override)
+HANDOFF_TYPES: dict[str, tuple[str, ...]] = {
+    "assigned": ("assigned", "назначено", "назначен"),
+    "transferred": ("transferred", "transfer", "передано", "передача", "переведено"),
+    "callback_promised": ("callback_promised", "обещан звонок", "обещан перезвон"),
+    "callback_done": ("callback_done", "звонок выполнен", "перезвонили"),
+    "escalated": ("escalated", "эскалация", "эскалировано"),
+    "status_update": ("status_update", "обновление статуса"),
+    "closed": ("closed", "закрыто", "закрыт"),
 }
 
 
@@ -79,6 +100,7 @@ class IngestConfig(_Frozen):
     outcomes: dict[str, tuple[str, ...]]
     statuses: dict[str, tuple[str, ...]]
     drivers_columns: dict[str, tuple[str, ...]]
+    handoff_types: dict[str, tuple[str, ...]] = Field(default_factory=lambda: dict(HANDOFF_TYPES))
     # implausible values are quarantined, not counted: a 10^9-second call would make one
     # reason cost hundreds of millions, a complaint dated 2030 would become the report week
     max_call_seconds: float = Field(12 * 3600, gt=0)
@@ -99,6 +121,17 @@ class IngestConfig(_Frozen):
             )
         return self
 
+    @field_validator("handoff_types")
+    @classmethod
+    def _known_handoff_types(cls, value: dict[str, tuple[str, ...]]) -> Any:
+        unknown = set(value) - set(HANDOFF_TYPES)
+        if unknown:
+            raise ValueError(
+                f"handoff_types: неизвестные типы событий {sorted(unknown)}; "
+                f"ожидаются некоторые из {list(HANDOFF_TYPES)}"
+            )
+        return value
+
     def required_fields(self, kind: str) -> tuple[str, ...]:
         """Fields an export of ``kind`` must have a column for."""
         optional = {"channel"} if kind == "complaint" and self.complaint_channel else set()
@@ -107,7 +140,11 @@ class IngestConfig(_Frozen):
     @field_validator("columns")
     @classmethod
     def _known_fields(cls, value: dict[str, dict[str, tuple[str, ...]]]) -> Any:
-        allowed = {"call": set(CALL_FIELDS), "complaint": set(COMPLAINT_FIELDS)}
+        allowed = {
+            "call": set(CALL_FIELDS),
+            "complaint": set(COMPLAINT_FIELDS),
+            "handoff": set(HANDOFF_FIELDS),
+        }
         for kind, mapping in value.items():
             if kind not in allowed:
                 raise ValueError(f"columns.{kind}: ожидается одно из {sorted(allowed)}")
@@ -120,7 +157,7 @@ class IngestConfig(_Frozen):
             missing = set(REQUIRED_FIELDS[kind]) - set(mapping)
             if missing:
                 raise ValueError(f"columns.{kind}: нет обязательных полей {sorted(missing)}")
-        for kind in allowed:
+        for kind in ("call", "complaint"):  # columns.handoff is optional
             if kind not in value:
                 raise ValueError(f"columns.{kind}: нет раздела")
         return value

@@ -2,14 +2,17 @@
 
 Reads ``calls/`` and ``complaints/`` under the raw folder (CSV with any of the configured
 delimiters and encodings, Excel ``.xlsx``, JSON lines) and an optional ``drivers.csv`` with the
-number of customers per week. Source column names are mapped through ``params.yaml``; dates in
+number of customers per week, and optional hand-off (CRM event) exports under ``handoffs/``
+(transfers, promised call-backs: each event tied to its contact, written to ``--handoffs``;
+their rows count in the ``handoffs`` block of the metrics, not in the contacts'). Source column
+names are mapped through ``params.yaml``; dates in
 either ``2026-11-02 14:05`` or ``02.11.2026 14:05`` form are read in the local time zone and stored
 in UTC. Contacts are de-duplicated by id, so an export dropped twice counts once.
 
 Invariant written to the metrics, per file: ``rows_read == accepted + quarantined + duplicates``.
 A file with more bad rows than ``max_bad_row_share`` stops the run before anything is written;
 its rejected rows go to ``<quarantine>.failed.parquet`` (not a DVC output) for the analyst.
-The work is in ``pipeline/io/`` (sources, convert, drivers, exports).
+The work is in ``pipeline/io/`` (sources, convert, drivers, exports, handoffs).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from pipeline.config import IngestConfig, load_params
 from pipeline.io.assemble import save, write_weeks
 from pipeline.io.exports import IngestResult, Previous, check_bad_share, ingest
 from pipeline.io.filecache import prune
+from pipeline.io.handoffs import add_handoffs
 from pipeline.io.outputs import OutputSet, json_text, parquet, write
 from pipeline.io.partitions import glob, manifest_extra, read_manifest
 from pipeline.io.sources import IngestError
@@ -71,14 +75,17 @@ def main(
     config: IngestConfig,
     params_path: Path | None = None,
     cache_dir: Path | None = None,
+    handoffs_out: Path | None = None,
 ) -> IngestResult:
     """Read (new or changed exports only), check, then write: the weeks whose exports changed
     as parts of ``contacts_root``, the quarantine, drivers and metrics together; the contacts
-    manifest last. A run stopped by the bad-row share writes none of them, only the rejected
-    rows beside the quarantine for the analyst."""
+    manifest last; the hand-off events to ``handoffs_out`` (an empty table without an export).
+    A run stopped by the bad-row share writes none of them, only the rejected rows beside the
+    quarantine for the analyst."""
     cache_dir = cache_dir or contacts_root.parent / "ingest_cache"
     previous = previous_run(contacts_root, config.partition_rows)
     result = ingest(raw_dir, config, raw_dir / "drivers.csv", cache_dir, previous)
+    handoffs = add_handoffs(result, raw_dir, config, contacts_root, previous.parts)
     rejected = rejected_quarantine_path(quarantine_path)
     try:
         check_bad_share(result.metrics, config.max_bad_row_share, rejected, params_path)
@@ -93,6 +100,8 @@ def main(
         outputs.write(quarantine_path, parquet(result.quarantine))
         outputs.write(drivers_out, parquet(result.drivers))
         outputs.write(metrics_path, json_text(result.metrics, sort_keys=True))
+        if handoffs_out is not None:
+            outputs.write(handoffs_out, parquet(handoffs))
     save(contacts_root, parts, result.files, result.stats, config.partition_rows)
     prune(cache_dir, {entry.key for entry in result.files})
     rejected.unlink(missing_ok=True)  # the quarantine of an earlier stopped run is stale now
@@ -122,4 +131,5 @@ def cli(args: argparse.Namespace) -> None:
         params.ingest,
         args.params,
         args.cache,
+        args.handoffs,
     )

@@ -81,6 +81,22 @@ def deduplicate(contacts: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return unique.reset_index(drop=True), losers
 
 
+def log_file(label: str, info: dict, was_read: bool = True) -> None:
+    """An export's counts (when it was read) and what in it needs fixing."""
+    if was_read:
+        logger.info("%s: %d rows, %d rejected", label, info["rows_read"], info["quarantined"])
+    if info.get("stray_quotes"):
+        # read with the quote as text: counted and logged, so the export can be fixed
+        logger.warning(
+            "%s: незакрытая кавычка в строках %s; строки прочитаны с кавычкой как текстом",
+            label,
+            ", ".join(map(str, info["stray_quotes"])),
+        )
+    if info.get("empty"):
+        # a header and nothing else: visible in the metrics and the log, not silent
+        logger.warning("%s: в файле только заголовок, строк нет", label)
+
+
 def read_exports(
     sources: list[tuple[Path, str]],
     raw_dir: Path,
@@ -100,18 +116,7 @@ def read_exports(
         entries.append(entry)
         info = {k: v for k, v in entry.info.items() if k not in ("weeks", "valid_until")}
         files[label] = info
-        if was_read:
-            logger.info("%s: %d rows, %d rejected", label, info["rows_read"], info["quarantined"])
-        if info.get("stray_quotes"):
-            # read with the quote as text: counted and logged, so the export can be fixed
-            logger.warning(
-                "%s: незакрытая кавычка в строках %s; строки прочитаны с кавычкой как текстом",
-                label,
-                ", ".join(map(str, info["stray_quotes"])),
-            )
-        if info.get("empty"):
-            # a header and nothing else: visible in the metrics and the log, not silent
-            logger.warning("%s: в файле только заголовок, строк нет", label)
+        log_file(label, info, was_read)
     logger.info(
         "ingest: выгрузок %d, прочитано заново %d, из кэша %d",
         len(entries),

@@ -68,8 +68,14 @@ class CachedFile:
         return self.info["weeks"]
 
 
-# settings that do not change how a file is read into rows
-NOT_READING = {"max_bad_row_share", "partition_rows"}
+# settings that do not change how a contacts export is read into rows (the hand-off settings
+# only read data/raw/handoffs/, which is never cached)
+NOT_READING = {
+    "max_bad_row_share": True,
+    "partition_rows": True,
+    "handoff_types": True,
+    "columns": {"handoff": True},
+}
 
 
 def cache_key(digest: str, label: str, config: IngestConfig, code: str) -> str:

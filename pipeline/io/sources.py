@@ -1,6 +1,7 @@
 """One export file as rows of strings under canonical field names: the column names mapped
 through ``params.yaml`` aliases, rows that cannot be read set aside with the reason (the generic
-reading is ``io/tables.py``). Files are found under ``calls/`` and ``complaints/``.
+reading is ``io/tables.py``). Files are found under ``calls/`` and ``complaints/``, and the
+optional hand-off exports under ``handoffs/``.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 
 KIND_FOLDERS = {"calls": "call", "complaints": "complaint"}
+HANDOFF_FOLDER = "handoffs"  # optional hand-off (CRM event) exports, kind "handoff"
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
@@ -272,26 +274,43 @@ def _visible(path: Path) -> bool:
     return path.is_file() and not path.name.startswith((".", "~$"))
 
 
+def _raw_files(raw_dir: Path) -> list[tuple[Path, tuple[str, ...]]]:
+    """Every visible file under the raw folder with its parts relative to it, in a stable
+    order."""
+    paths = sorted(raw_dir.rglob("*")) if raw_dir.is_dir() else []
+    return [(path, path.relative_to(raw_dir).parts) for path in paths if _visible(path)]
+
+
 def list_sources(raw_dir: Path) -> list[tuple[Path, str]]:
     """Every data file under ``calls/`` and ``complaints/`` (any letter case: ``Calls/``), in
-    a stable order. A data file anywhere else in the raw folder stops the run: its rows would
-    silently count nowhere."""
+    a stable order. A data file anywhere else in the raw folder (but the optional hand-off
+    exports under ``handoffs/``) stops the run: its rows would silently count nowhere."""
     sources, stray = [], []
-    for path in sorted(raw_dir.rglob("*")) if raw_dir.is_dir() else []:
-        if not _visible(path):
-            continue
-        parts = path.relative_to(raw_dir).parts
-        kind = KIND_FOLDERS.get(fold_name(parts[0])) if len(parts) > 1 else None
+    for path, parts in _raw_files(raw_dir):
+        folder = fold_name(parts[0]) if len(parts) > 1 else None
+        kind = KIND_FOLDERS.get(folder) if folder else None
         if kind is not None:
             sources.append((path, kind))
+        elif folder == HANDOFF_FOLDER:
+            continue  # read by io/handoffs.py
         elif path.name.lower() != "drivers.csv" and path.suffix.lower() in SUPPORTED_SUFFIXES:
             stray.append("/".join(parts))
     if stray:
         raise IngestError(
             f"{raw_dir}: файлы вне calls/ и complaints/ не читаются: {', '.join(stray)}; "
-            "переложите звонки в calls/, обращения в complaints/"
+            "переложите звонки в calls/, обращения в complaints/ (события передачи из CRM — "
+            "в handoffs/)"
         )
     return sources
+
+
+def list_handoff_sources(raw_dir: Path) -> list[Path]:
+    """Every file under ``handoffs/`` (any letter case), in a stable order."""
+    return [
+        path
+        for path, parts in _raw_files(raw_dir)
+        if len(parts) > 1 and fold_name(parts[0]) == HANDOFF_FOLDER
+    ]
 
 
 def _file_label(path: Path, raw_dir: Path) -> str:
