@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 
 
 KIND_FOLDERS = {"calls": "call", "complaints": "complaint"}
+# folders of exports that are not contacts (CRM hand-off events): not read as contacts
+OTHER_FOLDERS = {"handoffs"}
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
@@ -284,6 +286,8 @@ def list_sources(raw_dir: Path) -> list[tuple[Path, str]]:
         kind = KIND_FOLDERS.get(fold_name(parts[0])) if len(parts) > 1 else None
         if kind is not None:
             sources.append((path, kind))
+        elif len(parts) > 1 and fold_name(parts[0]) in OTHER_FOLDERS:
+            continue
         elif path.name.lower() != "drivers.csv" and path.suffix.lower() in SUPPORTED_SUFFIXES:
             stray.append("/".join(parts))
     if stray:
