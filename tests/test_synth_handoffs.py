@@ -188,3 +188,52 @@ def test_clean_has_no_bad_event_rows():
     assert manifest.empty
     events = read_events(files)
     assert events["Тип события"].isin(handoffs.EVENT_TYPES).all()
+
+
+def contact_moments(files: dict[str, bytes]) -> dict[str, tuple[str, pd.Timestamp]]:
+    """Source id -> (customer, moment) from the calls and CRM exports."""
+    found = {}
+    for name, data in files.items():
+        if name.startswith("raw/calls/"):
+            frame = pd.read_csv(io.BytesIO(data), sep=";", encoding="cp1251", dtype=str)
+            ids, customers, moments = frame["ИД звонка"], frame["Клиент"], frame["Начало"]
+            moments = pd.to_datetime(moments, format="%d.%m.%Y %H:%M", errors="coerce")
+        elif name.startswith("raw/complaints/crm_"):
+            frame = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", dtype=str)
+            ids, customers = frame["request_id"], frame["customer_id"]
+            moments = pd.to_datetime(frame["received_at"], errors="coerce")
+        else:
+            continue
+        found.update(zip(ids, zip(customers, moments, strict=True), strict=True))
+    return found
+
+
+def test_clients_whose_call_back_was_lost_came_back(demo_files):
+    fates = judged(good_events(demo_files))
+    ops = fates[(fates["kind"] == "Обещан звонок") & (fates["to"] == "Операционный центр")]
+    moments = contact_moments(demo_files)
+    by_customer: dict[str, list] = {}
+    for customer, moment in moments.values():
+        by_customer.setdefault(customer, []).append(moment)
+
+    def came_back(source_id: str) -> bool:
+        if source_id not in moments:
+            return False
+        customer, moment = moments[source_id]
+        return any(moment < m <= moment + timedelta(days=5) for m in by_customer[customer])
+
+    back = ops["contact"].map(came_back)
+    lost, kept = back[ops["fate"] == "lost"].mean(), back[ops["fate"] == "on_time"].mean()
+    print(f"came back within 5 days: lost {lost:.3f}, kept on time {kept:.3f}")
+    assert lost > 0.15 and lost > 5 * kept
+
+
+def test_synth_drops_stale_hand_off_exports(tmp_path):
+    out = tmp_path / "raw"
+    stale = out / "handoffs" / "crm_events_2020-W01.csv"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("старая выгрузка", encoding="utf-8")
+    options = {"weeks": 1, "contacts": 500, "seed": 1, "end": "2026-11-22", "clean": True}
+    synth.main(out, tmp_path / "answers.csv", TAXONOMY, **options)
+    assert not stale.exists()
+    assert [p.name for p in (out / "handoffs").iterdir()] == ["crm_events_2026-W47.csv"]
