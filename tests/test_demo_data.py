@@ -54,6 +54,8 @@ def test_demo_has_the_required_size_and_formats(demo):
 
 def test_every_planted_malformed_row_and_only_those_is_quarantined(demo):
     planted = pd.read_csv(DEMO / "malformed_rows.csv")
+    # the rows of the exports ingest reads (hand-off events have a reader of their own)
+    planted = planted[planted["file"].isin(demo.metrics["files"])]
     found = demo.quarantine[["source_file", "source_row", "reason_code"]]
     expected = planted.rename(columns={"file": "source_file", "line": "source_row"})
     assert sorted(map(tuple, found.values.tolist())) == sorted(

@@ -8,6 +8,8 @@ Writes what real systems export, in their different formats:
   ISO dates; each export repeats the previous Sunday, as overlapping exports do;
 * ``complaints/servicedesk_<week>.jsonl``: service desk and social media, JSON lines, ISO 8601
   with offset;
+* ``handoffs/crm_events_<week>.csv``: CRM hand-off events (transfers to the owning department,
+  promised call-backs and what became of them), UTF-8 with BOM, ``DD.MM.YYYY HH:MM`` dates;
 * ``drivers.csv``: active customers per week.
 
 Texts come from the phrase bank ``synth_phrases.yaml`` with client-voice noise (typos,
@@ -17,7 +19,8 @@ goes to a separate answer file, never an input of the pipeline, and the delibera
 rows to a manifest, so tests can check classification and quarantine end to end.
 
 Modules: ``stories`` (the planted stories and the contact centre), ``text`` (phrase bank and
-noise), ``contacts`` (the generator), ``exports`` (the files in each system's format).
+noise), ``contacts`` (the generator), ``exports`` (the files in each system's format),
+``handoffs`` (the hand-off events, with a random generator of their own).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import yaml
 from pipeline.io import outputs
 from pipeline.tools.synth.contacts import Generator, load_reasons
 from pipeline.tools.synth.exports import answers_csv, drivers_csv, render_files
+from pipeline.tools.synth.handoffs import handoff_files
 from pipeline.tools.synth.text import load_phrases
 
 logger = logging.getLogger(__name__)
@@ -49,6 +53,11 @@ def generate_files(
     generated = gen.generate()
     raw, manifest = render_files(generated, gen.week_starts, titles, clean, gen.rng)
     raw["drivers.csv"] = drivers_csv(gen.week_starts, gen.rng)
+    events, bad_events = handoff_files(
+        generated, gen.week_starts, titles, gen.owner, gen.calendar, seed, clean
+    )
+    raw.update(events)
+    manifest += bad_events
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, ["file", "line", "reason_code"], lineterminator="\n")
     writer.writeheader()
@@ -82,7 +91,7 @@ def main(
             out.write(path, outputs.data(content))
         written = set(out.paths)
     # the exports of an earlier run this one did not write again
-    for sub in ("calls", "complaints"):
+    for sub in ("calls", "complaints", "handoffs"):
         for old in (out_dir / sub).glob("*"):
             if old.is_file() and not old.name.startswith(".") and old not in written:
                 old.unlink()

@@ -114,7 +114,7 @@ class Generator:
             if reason == DECLINE_REASON:
                 rate = np.full(self.weeks, base_per_week * 0.085)
                 action = self.weeks - ACTION_WEEK_OFFSET
-                for w in range(action, self.weeks):
+                for w in range(max(action, 0), self.weeks):
                     rate[w] *= max(0.3, 1 - 0.18 * (w - action + 1))
             if reason == RISING_REASON:
                 rate = base_per_week * 0.02 * 1.09 ** np.arange(self.weeks)

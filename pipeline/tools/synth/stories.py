@@ -16,6 +16,11 @@ STORIES = {
     "sla": "complaints received after 14:00 often miss the 11:00-next-business-day deadline",
     "repeats": "unresolved payment and service problems bring the same customer back within days",
     "emerging": "a topic outside the taxonomy (QR / Mir Pay payments) grows in the last weeks",
+    "handoff_lost": "«Операционный центр» loses about 15 % of its promised call-backs, worse in "
+    "the last weeks (about 10 % early, about 30 % in the last LOST_LATE_WEEKS weeks); the client "
+    "often comes back before anyone calls",
+    "handoff_rate": "card_reissue contacts are handed over to a department about twice as often "
+    "as other reasons' contacts",
 }
 SPIKE_REASON = "sms_code_missing"
 DECLINE_REASON = "card_not_delivered"
@@ -54,6 +59,16 @@ WEEKDAY_WEIGHT = np.array([1.25, 1.1, 1.05, 1.0, 0.95, 0.45, 0.35])
 CRM_CHANNELS = {"E-mail": 0.35, "Web-форма": 0.3, "Чат в приложении": 0.25, "Отделение": 0.1}
 DESK_CHANNELS = {"Service Desk": 0.55, "ВКонтакте": 0.25, "Telegram": 0.2}
 DESK_SHARE = 0.22
+# CRM hand-off events (handoffs.py)
+HANDOFF_RATE_DEFAULT = 0.2  # share of contacts handed over to a department
+HANDOFF_RATE = {"card_reissue": 0.4}  # the planted hand-off rate story
+PROMISE_SHARE = 0.45  # of hand-offs: a promised call-back instead of a transfer
+LOST_OWNER = "operations"  # the department that loses promised call-backs
+LOST_PROMISE_SHARE = (0.10, 0.2, 0.36)  # early weeks, the ramp week, the last LOST_LATE_WEEKS
+LOST_LATE_WEEKS = 3
+LOST_PROMISE_SHARE_OWNER = 0.6  # the lost-call-back department gets more promises
+HANDOFF_LOST_DEFAULT = 0.03  # a normal department: lost and late hand-offs
+HANDOFF_LATE_DEFAULT = 0.10
 
 
 def base_story(reason: str, week: int, weeks: int) -> str:
