@@ -89,10 +89,15 @@ def test_department_figures_of_the_report_week(tables):
     assert centre["median_pickup_hours"] == pytest.approx(2.0)
     assert centre["lost_came_back"] == 1  # RQ-2: the client came back on Friday
     assert (centre["owner_id"], centre["target_status"]) == ("operations", "off_track")
+    # its one promise was the lost one; nothing settled in the 4 weeks before the recent 4
+    assert (centre["promises_settled"], centre["promises_lost"]) == (1, 1)
+    assert (centre["lost_share_recent"], centre["promise_lost_share_recent"]) == (0.5, 1.0)
+    assert pd.isna(centre["lost_share_before"])
     cards = rows.loc["Карточный бизнес"]
     assert (cards["received"], cards["late"], cards["late_share"]) == (1, 1, 1.0)
     assert cards["median_pickup_hours"] == pytest.approx(23.0)  # Tue 12:00 -> Wed 11:00
     assert cards["owner_id"] == "cards"
+    assert (cards["promises_settled"], cards["promises_lost"]) == (1, 0)
 
 
 def test_reason_figures_over_the_recent_weeks(tables):

@@ -64,7 +64,10 @@ def executed(demo_workspace, tmp_path_factory):
     out = tmp_path_factory.mktemp("executed")
     runs = {
         "why": ("why_reason_rose.ipynb", {}),
-        "why_other": ("why_reason_rose.ipynb", {"reason_id": "card_blocked", "week": "2026-W45"}),
+        "why_other": (
+            "why_reason_rose.ipynb",
+            {"reason_id": "card_blocked", "week": "2026-W45", "department": "Карточный бизнес"},
+        ),
         "undefined": ("undefined_contacts.ipynb", {}),
         "errors": ("model_errors.ipynb", {}),
     }
@@ -106,6 +109,18 @@ def test_why_notebook_takes_reason_and_week_as_parameters(executed):
     assert result["week"] == "2026-W45"
     assert result["baseline_weeks"] == ["2026-W41", "2026-W42", "2026-W43", "2026-W44"]
     assert "мегафон" not in result["top_terms"]
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_why_notebook_drills_into_the_department_that_loses_hand_offs(executed):
+    handoffs = summary(executed["notebooks"]["why"])["handoffs"]
+    # empty parameter: the week's worst lost share — the demo's planted department
+    assert handoffs["department"] == "Операционный центр"
+    assert handoffs["lost"] > 0 and handoffs["lost_share"] > 0.10
+    assert len(handoffs["lost_texts"]) == min(handoffs["lost"], 5)
+    other = summary(executed["notebooks"]["why_other"])["handoffs"]
+    assert (other["department"], other["week"]) == ("Карточный бизнес", "2026-W45")
 
 
 @pytest.mark.notebook

@@ -36,6 +36,8 @@ _COUNTS = {
     "сделанных за неделю (в срок или с опозданием); выходные и праздники не считаются",
     "lost_came_back": "контактов того же клиента, пришедших после передачи, пока она "
     "не была сделана, — у потерянных передач этой недели",
+    "promises_settled": "из settled — обещанных звонков",
+    "promises_lost": "из lost — обещанных звонков",
 }
 COLUMN_DOCS = {
     **{("handoff_events", c): d for c, d in {
@@ -91,6 +93,9 @@ COLUMN_DOCS = {
         "open": "передач, ещё открытых на конец отчётной недели (не сделаны, предел не истёк)",
         "returned_to_sender": "передач, которые отдел за неделю вернул отправителю",
         "lost_share_recent": "lost / settled за последние aggregate.recent_weeks недель",
+        "lost_share_before": "lost / settled за столько же недель до них",
+        "promise_lost_share_recent": "доля несостоявшихся обещанных звонков (promises_lost / "
+        "promises_settled) за последние aggregate.recent_weeks недель",
         "trend_verdict": "rising | falling | flat | insufficient: тренд недельной доли "
         "потерянных (Манн–Кендалл, наклон Тейла–Сена) за aggregate.trend_weeks недель",
         "trend_slope": "наклон Тейла–Сена доли потерянных, в долях за неделю",

@@ -23,10 +23,12 @@ from pipeline.io.weeks import week_bounds, week_range
 from pipeline.taxonomy.schema import Taxonomy
 
 COUNT_COLUMNS = ("received", "settled", "on_time", "late", "lost")
+PROMISE_COLUMNS = ("promises_settled", "promises_lost")
 WEEK_COLUMNS = (
     "department",
     "iso_week",
     *COUNT_COLUMNS,
+    *PROMISE_COLUMNS,
     "lost_share",
     "late_share",
     "median_pickup_hours",
@@ -42,7 +44,10 @@ DEPARTMENT_COLUMNS = (
     "median_pickup_hours",
     "lost_came_back",
     "returned_to_sender",
+    *PROMISE_COLUMNS,
     "lost_share_recent",
+    "lost_share_before",
+    "promise_lost_share_recent",
     "trend_verdict",
     "trend_slope",
     "trend_p",
@@ -126,17 +131,23 @@ def by_week(handoffs: pd.DataFrame, keys: list[str], weeks: list[str]) -> pd.Dat
     pickup.index = pickup.index.set_names([*keys, "iso_week"])
     back = settled[settled["fate"].eq("lost")].groupby([*keys, "settled_week"])["came_back"].sum()
     back.index = back.index.set_names([*keys, "iso_week"])
+    promised = settled[settled["handoff_type"].eq("promise")].assign(
+        promises_settled=1, promises_lost=lambda f: f["fate"].eq("lost").astype("int64")
+    )
+    promises = promised.groupby([*keys, "settled_week"])[list(PROMISE_COLUMNS)].sum()
+    promises.index = promises.index.set_names([*keys, "iso_week"])
     table = pd.concat(
         [
             received,
             fate_counts,
+            promises,
             pickup.rename("median_pickup_hours"),
             back.rename("lost_came_back"),
         ],
         axis=1,
     ).reset_index()
     table = table[table["iso_week"].isin(weeks)]
-    for column in ("received", "on_time", "late", "lost", "lost_came_back"):
+    for column in ("received", "on_time", "late", "lost", "lost_came_back", *PROMISE_COLUMNS):
         if column not in table:
             table[column] = 0
         table[column] = table[column].fillna(0).astype("int64")
@@ -164,25 +175,23 @@ def department_table(
     the weekly lost-share series with its trend, the target and its status."""
     rule = config.handoffs
     weeks = week_range(report_week, config.trend_weeks)
-    recent = set(weeks[-config.recent_weeks :])
+    recent = week_range(report_week, config.recent_weeks)
+    before = week_range(recent[0], config.recent_weeks + 1)[:-1]
     owners = owner_of(taxonomy)
     rows = []
     for department, group in handoffs.groupby("department", sort=True):
         series = weekly[weekly["department"] == department].set_index("iso_week")
         this = series.reindex([report_week]).iloc[0]
         shares = series["lost_share"].reindex(weeks)
-        window = series[series.index.isin(recent)]
-        lost_recent = (
-            window["lost"].sum() / window["settled"].sum() if window["settled"].sum() else np.nan
-        )
         verdict = trend(shares.to_numpy(dtype=float), config.trend_alpha, 6, config.min_slope_pct)
         target = rule.target(department)
         share = this["lost_share"]
+        counts = (*COUNT_COLUMNS, *PROMISE_COLUMNS, "lost_came_back")
         rows.append(
             {
                 "department": department,
                 "owner_id": owners.get(department.strip().casefold()),
-                **{c: int(np.nan_to_num(this[c])) for c in (*COUNT_COLUMNS, "lost_came_back")},
+                **{c: int(np.nan_to_num(this[c])) for c in counts},
                 "open": int(group["fate"].eq("open").sum()),
                 "lost_share": share,
                 "late_share": this["late_share"],
@@ -190,7 +199,11 @@ def department_table(
                 "returned_to_sender": int(
                     (group["returned_to_sender"] & group["settled_week"].eq(report_week)).sum()
                 ),
-                "lost_share_recent": lost_recent,
+                "lost_share_recent": _share(series, recent, "lost", "settled"),
+                "lost_share_before": _share(series, before, "lost", "settled"),
+                "promise_lost_share_recent": _share(
+                    series, recent, "promises_lost", "promises_settled"
+                ),
                 "trend_verdict": verdict.verdict,
                 "trend_slope": verdict.slope,
                 "trend_p": verdict.p_value,
@@ -202,6 +215,13 @@ def department_table(
             }
         )
     return pd.DataFrame(rows, columns=list(DEPARTMENT_COLUMNS))
+
+
+def _share(series: pd.DataFrame, weeks: list[str], part: str, whole: str) -> float:
+    """``part`` / ``whole`` summed over ``weeks`` of one department's weekly rows (NaN: 0/0)."""
+    window = series[series.index.isin(weeks)]
+    total = window[whole].sum()
+    return window[part].sum() / total if total else np.nan
 
 
 def reason_table(
