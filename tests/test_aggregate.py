@@ -836,4 +836,9 @@ def test_demo_warehouse_reconciles_with_ingest(demo):
     contacts = len(read_dataset(workspace / "data/interim/contacts", columns=["contact_id"]))
     assert con.execute("SELECT count(*) FROM contacts").fetchall()[0][0] == contacts
     assert con.execute("SELECT sum(contacts) FROM weekly").fetchall()[0][0] == contacts
-    assert con.execute("SELECT count(*) FROM quarantine").fetchall()[0][0] == 9
+    # 9 planted bad contact rows and 101 planted bad hand-off events
+    kinds = dict(
+        con.execute("SELECT kind = 'handoff', count(*) FROM quarantine GROUP BY 1").fetchall()
+    )
+    assert kinds == {False: 9, True: 101}
+    assert con.execute("SELECT count(*) FROM handoff_events").fetchall()[0][0] == 13875

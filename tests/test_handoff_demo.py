@@ -77,6 +77,7 @@ def test_the_report_surfaces_both_planted_stories(demo_workspace, warehouse):
     assert departments.split("Статус", 1)[1].strip().startswith(LOSING)  # the worst first
     assert "хуже" in departments.split(LOSING, 2)[2][:400]  # recent weeks worse than before
     by_reason = text.split("Какие причины контактов", 1)[1]
+    assert "Чаще всего передают контакты причины «Потерял карту, нужно перевыпустить»" in by_reason
     # contacts, handed over, hand-offs per 100, times as often as the others
     times = re.search(
         r"Потерял карту, нужно перевыпустить [\d ]+ [\d ]+ [\d,]+ (\d+,\d)", by_reason
@@ -84,5 +85,6 @@ def test_the_report_surfaces_both_planted_stories(demo_workspace, warehouse):
     assert times and float(times.group(1).replace(",", ".")) >= 1.7
     index = (demo_workspace / "reports/index.html").read_text(encoding="utf-8")
     assert 'href="handoffs/index.html"' in index and "Потеряно передач" in index
+    assert "События передач (handoffs/)" in index  # the export in the data quality table
     owner = (demo_workspace / "reports/owners/operations.html").read_text(encoding="utf-8")
     assert "Отделы теряют передачи" in owner
