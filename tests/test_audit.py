@@ -76,6 +76,7 @@ def run_week(root, ingest_config, drivers: str | None):
         for name in (
             "quarantine",
             "drivers",
+            "handoffs",
             "weekly",
             "closed_loop",
             "closed_loop_history",
@@ -92,6 +93,7 @@ def run_week(root, ingest_config, drivers: str | None):
         paths["drivers"],
         root / "ingest.json",
         ingest_config,
+        handoffs_out=paths["handoffs"],
     )
     ids = result.contacts["contact_id"].tolist()
     reasons = [REASONS[c] for c in ids]

@@ -50,6 +50,7 @@ def test_a_user_mistake_is_a_russian_message_not_a_traceback(tmp_path):
             "classified",
             "drivers",
             "quarantine",
+            "handoffs",
             "notes",
             "confusion",
             "weekly",

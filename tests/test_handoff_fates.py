@@ -8,18 +8,11 @@ import pytest
 
 from pipeline.closedloop.calendar import BusinessCalendar
 from pipeline.closedloop.handoffs import HandoffRule, business_hours, fates
+from pipeline.config import HANDOFF_FIELDS
 
 TZ = "Europe/Moscow"
 CALENDAR = BusinessCalendar([2026, 2027])
-COLUMNS = (
-    "event_id",
-    "contact_id",
-    "event_at",
-    "event_type",
-    "from_department",
-    "to_department",
-    "promised_at",
-)
+COLUMNS = HANDOFF_FIELDS  # the export's fields, in ingest's order
 
 
 def moment(text: str | None) -> pd.Timestamp:

@@ -12,6 +12,7 @@ import pytest
 
 from pipeline.closedloop.config import AggregateConfig
 from pipeline.closedloop.handoff_tables import handoff_tables
+from pipeline.config import HANDOFF_FIELDS
 from pipeline.taxonomy.schema import load_taxonomy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,18 +54,7 @@ def tables(tmp_path):
     contacts["iso_week"] = "2026-W48"
     con.register("contacts_df", contacts)
     con.execute("CREATE TABLE contacts AS SELECT * FROM contacts_df")
-    events = pd.DataFrame(
-        EVENTS,
-        columns=[
-            "event_id",
-            "contact_id",
-            "event_at",
-            "event_type",
-            "from_department",
-            "to_department",
-            "promised_at",
-        ],
-    )
+    events = pd.DataFrame(EVENTS, columns=list(HANDOFF_FIELDS))
     for column in ("event_at", "promised_at"):
         events[column] = pd.to_datetime(events[column].map(utc), utc=True)
     path = tmp_path / "handoffs.parquet"

@@ -323,3 +323,19 @@ def test_events_resolve_against_weeks_kept_on_disk_and_weeks_recomputed(tmp_path
     events = pd.read_parquet(out / "handoffs.parquet").set_index("event_id")
     assert events["contact_id"].to_dict() == {"E-1": "complaint:RQ-1", "E-2": "call:CL-9"}
     assert list(quarantined(result).index) == ["event_before_contact"]
+
+
+def test_events_of_another_organisation_are_all_unknown_and_nothing_crashes(
+    tmp_path, ingest_config
+):
+    """An export whose every event names a contact this run does not have (a hand-off log left
+    from another organisation): every row quarantined as unknown_contact, the counts reconcile."""
+    contacts(tmp_path)
+    ru_csv(
+        tmp_path, [BAD_ROWS["unknown_contact"], BAD_ROWS["unknown_contact"].replace("E-", "F-")]
+    )
+    result = run(tmp_path, tmp_path / "out", lenient(ingest_config))
+    assert quarantined(result).index.tolist() == ["unknown_contact", "unknown_contact"]
+    info = result.metrics["files"]["handoffs/crm_events.csv"]
+    assert (info["rows_read"], info["accepted"], info["reconciles"]) == (2, 0, True)
+    assert pd.read_parquet(tmp_path / "out" / "handoffs.parquet").empty

@@ -18,8 +18,9 @@ FIRST_WEEKS = ("2026-W44", "2026-W45", "2026-W46")
 
 
 def exports(weeks) -> list[Path]:
-    """The demo's calls, CRM and service-desk exports of ``weeks``."""
-    return sorted(p for w in weeks for p in RAW.glob(f"*/*_{w}.*"))
+    """The demo's calls, CRM and service-desk exports of ``weeks`` (not its hand-off events:
+    a week's events name contacts of the weeks before it)."""
+    return sorted(p for w in weeks for p in RAW.glob(f"*/*_{w}.*") if p.parent.name != "handoffs")
 
 
 def put(raw: Path, files: list[Path]) -> None:

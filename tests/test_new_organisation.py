@@ -112,6 +112,7 @@ def test_init_sets_the_demo_aside_and_writes_a_taxonomy_that_passes_check(first_
     assert sorted(p.name for p in (aside / "data" / "raw" / "calls").iterdir())
     assert not [p for p in (ws / "data" / "raw" / "calls").iterdir() if p.name != ".gitkeep"]
     assert not (ws / "data" / "raw" / "drivers.csv").exists()
+    assert not (ws / "data" / "raw" / "handoffs").exists()  # the bank's hand-off events too
     assert "12 причин" in init.stdout and "make run" in init.stdout
     assert first_week["check"].returncode == 0, first_week["check"].stderr
     reasons = (ws / "taxonomy" / "reasons.yaml").read_text(encoding="utf-8")

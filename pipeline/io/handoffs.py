@@ -17,7 +17,7 @@ import duckdb
 import pandas as pd
 
 from pipeline import sql
-from pipeline.config import IngestConfig
+from pipeline.config import HANDOFF_FIELDS, IngestConfig
 from pipeline.io.convert import (
     QUARANTINE_COLUMNS,
     Problems,
@@ -41,17 +41,7 @@ from pipeline.text.mask import mask_column
 
 logger = logging.getLogger(__name__)
 
-HANDOFF_COLUMNS = (
-    "event_id",
-    "contact_id",
-    "event_at",
-    "event_type",
-    "from_department",
-    "to_department",
-    "promised_at",
-    "source_file",
-    "source_row",
-)
+HANDOFF_COLUMNS = (*HANDOFF_FIELDS, "source_file", "source_row")
 # event types that hand the contact to a department: the receiving department is required
 NEEDS_DEPARTMENT = ("assigned", "transferred", "escalated")
 # what makes an event; two copies of an event id differing in these are a conflict
@@ -89,7 +79,7 @@ def resolve(refs: pd.Series, contacts: pd.DataFrame) -> tuple[pd.Series, pd.Seri
     by_source = contacts.groupby("source_id")["contact_id"].agg(["count", "first"])
     matches = refs.map(by_source["count"]).fillna(0).astype("int64")
     matches = matches.where(canonical.isna(), 1)
-    found = canonical.fillna(refs.map(by_source["first"]).where(matches == 1))
+    found = canonical.fillna(refs.map(by_source["first"]).astype("string").where(matches == 1))
     return found.astype("string"), matches
 
 
@@ -116,7 +106,8 @@ def _contact_problems(problems, refs, contacts, event_at, config: IngestConfig) 
         + " или complaint:"
         + refs.fillna(""),
     )
-    created = contact_id.map(contacts.set_index("contact_id")["created_at"]).astype(_UTC)
+    when = contacts.set_index("contact_id")["created_at"].astype(_UTC)
+    created = pd.Series(when.reindex(contact_id.fillna("")).array, index=contact_id.index)
     problems.add(
         event_at < created,
         "event_before_contact",

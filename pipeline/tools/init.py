@@ -1,9 +1,9 @@
 """``python -m pipeline init``: start a new organisation's project in place.
 
-1. The demo's material — raw exports (``data/raw/calls``, ``complaints``, ``drivers.csv``), its
-   labels, owner notes, reason list and generator answers (``data/demo``) — moves to
-   ``build/demo-aside/`` (``-2``, ``-3``… when that exists), or is deleted with ``--delete``.
-   Empty ``calls/``, ``complaints/`` and ``taxonomy/labels/`` folders and an owner-notes file
+1. The demo's material — raw exports (``data/raw/calls``, ``complaints``, ``handoffs``,
+   ``drivers.csv``), its labels, owner notes, reason list and generator answers
+   (``data/demo``) — moves to ``build/demo-aside/`` (``-2``, ``-3``… when that exists), or is
+   deleted with ``--delete``. Empty ``calls/``, ``complaints/`` and ``taxonomy/labels/`` folders and an owner-notes file
    without notes take its place.
 2. Given a labelled sheet (``--labels FILE``, columns found by name or named with
    ``--text-column`` / ``--label-column``), it writes a ``reasons.yaml`` skeleton: one reason per
@@ -37,6 +37,7 @@ ASIDE = Path("build") / "demo-aside"
 DEMO_MATERIAL = (
     Path("data/raw/calls"),
     Path("data/raw/complaints"),
+    Path("data/raw/handoffs"),
     Path("data/raw/drivers.csv"),
     Path("data/demo"),
     Path("taxonomy/labels"),
