@@ -3,8 +3,8 @@
 1. The demo's material — raw exports (``data/raw/calls``, ``complaints``, ``handoffs``,
    ``drivers.csv``), its labels, owner notes, reason list and generator answers
    (``data/demo``) — moves to ``build/demo-aside/`` (``-2``, ``-3``… when that exists), or is
-   deleted with ``--delete``. Empty ``calls/``, ``complaints/`` and ``taxonomy/labels/`` folders and an owner-notes file
-   without notes take its place.
+   deleted with ``--delete``. Empty ``calls/``, ``complaints/`` and ``taxonomy/labels/``
+   folders and an owner-notes file without notes take its place.
 2. Given a labelled sheet (``--labels FILE``, columns found by name or named with
    ``--text-column`` / ``--label-column``), it writes a ``reasons.yaml`` skeleton: one reason per
    label (id transliterated from the label, title as written, ordered by how often the label is
