@@ -84,7 +84,7 @@ def test_the_report_surfaces_both_planted_stories(demo_workspace, warehouse):
     )
     assert times and float(times.group(1).replace(",", ".")) >= 1.7
     index = (demo_workspace / "reports/index.html").read_text(encoding="utf-8")
-    assert 'href="handoffs/index.html"' in index and "Потеряно передач" in index
+    assert 'href="handoffs/index.html"' in index and "Поте&shy;ряно пере&shy;дач" in index
     assert "События передач (handoffs/)" in index  # the export in the data quality table
     owner = (demo_workspace / "reports/owners/operations.html").read_text(encoding="utf-8")
     assert "Отделы теряют передачи" in owner
