@@ -101,7 +101,8 @@ COLUMN_DOCS = {
         "trend_slope": "наклон Тейла–Сена доли потерянных, в долях за неделю",
         "trend_p": "p-значение теста Манна–Кендалла",
         "target_lost_share": "цель: доля потерянных не выше (aggregate.handoffs)",
-        "target_status": "met | off_track за отчётную неделю; NULL — ничего не решено",
+        "target_status": "met | off_track по доле потерянных за последние aggregate.recent_weeks "
+        "недель (lost_share_recent), как цель причины; NULL — ничего не решено",
         "series": "JSON: недельные доли потерянных за aggregate.trend_weeks недель",
     }.items()},
     **{("handoff_reasons", c): d for c, d in {

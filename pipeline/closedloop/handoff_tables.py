@@ -185,7 +185,8 @@ def department_table(
         shares = series["lost_share"].reindex(weeks)
         verdict = trend(shares.to_numpy(dtype=float), config.trend_alpha, 6, config.min_slope_pct)
         target = rule.target(department)
-        share = this["lost_share"]
+        # judged like a reason's target: over the recent weeks, not one week of few hand-offs
+        recent_share = _share(series, recent, "lost", "settled")
         counts = (*COUNT_COLUMNS, *PROMISE_COLUMNS, "lost_came_back")
         rows.append(
             {
@@ -193,13 +194,13 @@ def department_table(
                 "owner_id": owners.get(department.strip().casefold()),
                 **{c: int(np.nan_to_num(this[c])) for c in counts},
                 "open": int(group["fate"].eq("open").sum()),
-                "lost_share": share,
+                "lost_share": this["lost_share"],
                 "late_share": this["late_share"],
                 "median_pickup_hours": this["median_pickup_hours"],
                 "returned_to_sender": int(
                     (group["returned_to_sender"] & group["settled_week"].eq(report_week)).sum()
                 ),
-                "lost_share_recent": _share(series, recent, "lost", "settled"),
+                "lost_share_recent": recent_share,
                 "lost_share_before": _share(series, before, "lost", "settled"),
                 "promise_lost_share_recent": _share(
                     series, recent, "promises_lost", "promises_settled"
@@ -209,8 +210,8 @@ def department_table(
                 "trend_p": verdict.p_value,
                 "target_lost_share": target,
                 "target_status": None
-                if pd.isna(share)
-                else ("met" if share <= target else "off_track"),
+                if pd.isna(recent_share)
+                else ("met" if recent_share <= target else "off_track"),
                 "series": json.dumps([None if pd.isna(v) else round(float(v), 4) for v in shares]),
             }
         )
