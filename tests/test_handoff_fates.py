@@ -5,33 +5,21 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from test_aggregate import handoff_events
 
 from pipeline.closedloop.calendar import BusinessCalendar
 from pipeline.closedloop.handoffs import HandoffRule, business_hours, fates
-from pipeline.config import HANDOFF_FIELDS
 
 TZ = "Europe/Moscow"
 CALENDAR = BusinessCalendar([2026, 2027])
-COLUMNS = HANDOFF_FIELDS  # the export's fields, in ingest's order
 
 
 def moment(text: str | None) -> pd.Timestamp:
     return pd.NaT if text is None else pd.Timestamp(text, tz=TZ).tz_convert("UTC")
 
 
-def events(*rows: tuple) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=list(COLUMNS))
-    for column in ("event_at", "promised_at"):
-        frame[column] = pd.to_datetime(frame[column].map(moment), utc=True).astype(
-            "datetime64[us, UTC]"
-        )
-    for column in ("event_id", "contact_id", "event_type", "from_department", "to_department"):
-        frame[column] = frame[column].astype("string")
-    return frame
-
-
 def fate_of(rows, as_of: str, rule: HandoffRule | None = None) -> pd.DataFrame:
-    table = fates(events(*rows), rule or HandoffRule(), TZ, CALENDAR, moment(as_of))
+    table = fates(handoff_events(rows), rule or HandoffRule(), TZ, CALENDAR, moment(as_of))
     return table.set_index("handoff_id")
 
 

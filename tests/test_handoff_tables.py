@@ -9,10 +9,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+from test_aggregate import handoff_events
 
 from pipeline.closedloop.config import AggregateConfig
 from pipeline.closedloop.handoff_tables import handoff_tables
-from pipeline.config import HANDOFF_FIELDS
 from pipeline.taxonomy.schema import load_taxonomy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,11 +54,8 @@ def tables(tmp_path):
     contacts["iso_week"] = "2026-W48"
     con.register("contacts_df", contacts)
     con.execute("CREATE TABLE contacts AS SELECT * FROM contacts_df")
-    events = pd.DataFrame(EVENTS, columns=list(HANDOFF_FIELDS))
-    for column in ("event_at", "promised_at"):
-        events[column] = pd.to_datetime(events[column].map(utc), utc=True)
     path = tmp_path / "handoffs.parquet"
-    events.to_parquet(path, index=False)
+    handoff_events(EVENTS).to_parquet(path, index=False)
     taxonomy = load_taxonomy(ROOT / "taxonomy" / "reasons.yaml")
     result = handoff_tables(con, path, "2026-W48", AggregateConfig(), taxonomy)
     yield result, con

@@ -98,6 +98,7 @@ COLUMN_DOCS = {
         "promises_settled) за последние aggregate.recent_weeks недель",
         "trend_verdict": "rising | falling | flat | insufficient: тренд недельной доли "
         "потерянных (Манн–Кендалл, наклон Тейла–Сена) за aggregate.trend_weeks недель",
+        "trend_ru": "тренд по-русски: растёт | снижается | без тренда | мало данных",
         "trend_slope": "наклон Тейла–Сена доли потерянных, в долях за неделю",
         "trend_p": "p-значение теста Манна–Кендалла",
         "target_lost_share": "цель: доля потерянных не выше (aggregate.handoffs)",

@@ -15,7 +15,7 @@ import pandas as pd
 
 from pipeline import sql
 from pipeline.closedloop.calendar import BusinessCalendar
-from pipeline.closedloop.config import AggregateConfig
+from pipeline.closedloop.config import TREND_RU, AggregateConfig
 from pipeline.closedloop.handoffs import END_OF_DAY, fates
 from pipeline.closedloop.tables import store_frame, table_from_parquet
 from pipeline.closedloop.trends import trend
@@ -49,6 +49,7 @@ DEPARTMENT_COLUMNS = (
     "lost_share_before",
     "promise_lost_share_recent",
     "trend_verdict",
+    "trend_ru",
     "trend_slope",
     "trend_p",
     "target_lost_share",
@@ -75,10 +76,6 @@ class HandoffTables:
     departments: pd.DataFrame
     weeks: pd.DataFrame
     reasons: pd.DataFrame
-
-    @property
-    def present(self) -> bool:
-        return len(self.handoffs) > 0
 
 
 def week_end(report_week: str, timezone: str) -> pd.Timestamp:
@@ -206,6 +203,7 @@ def department_table(
                     series, recent, "promises_lost", "promises_settled"
                 ),
                 "trend_verdict": verdict.verdict,
+                "trend_ru": TREND_RU[verdict.verdict],
                 "trend_slope": verdict.slope,
                 "trend_p": verdict.p_value,
                 "target_lost_share": target,
@@ -300,7 +298,8 @@ def handoff_tables(
 
 def _empty(columns) -> pd.DataFrame:
     """No rows, typed: text columns are strings, counts integers, the rest numbers."""
-    text = {"department", "iso_week", "owner_id", "reason_id", "trend_verdict", "target_status"}
+    text = {"department", "iso_week", "owner_id", "reason_id", "trend_verdict", "trend_ru"}
+    text |= {"target_status"}
     counts = {*COUNT_COLUMNS, "open", "lost_came_back", "returned_to_sender", "contacts"}
     counts |= {"handed_contacts", "handoffs"}
     return pd.DataFrame(

@@ -37,13 +37,6 @@ from pipeline.io.weeks import weeks_of
 TRANSFER_TYPES = ("transferred", "assigned", "escalated")
 PROMISE_TYPE = "callback_promised"
 DONE_TYPE = "callback_done"
-FATES = ("on_time", "late", "lost", "open")
-FATE_RU = {
-    "on_time": "в срок",
-    "late": "с опозданием",
-    "lost": "потеряна",
-    "open": "ещё открыта",
-}
 NO_DEPARTMENT = "(отдел не указан)"
 END_OF_DAY = dt.time(23, 59, 59)
 HANDOFF_COLUMNS = (

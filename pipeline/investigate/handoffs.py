@@ -50,7 +50,7 @@ class DepartmentHandoffs:
 
 def has_handoffs(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the run that built the warehouse had a hand-off export."""
-    return bool(con.execute("SELECT count(*) FROM handoff_events").fetchone()[0])
+    return bool(read_query(con, "handoff_event_count")["events"].iloc[0])
 
 
 def resolve_department(con: duckdb.DuckDBPyConnection, department: str, week: str) -> str:

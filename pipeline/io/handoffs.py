@@ -23,6 +23,7 @@ from pipeline.io.convert import (
     Problems,
     _date_bounds_problem,
     _date_problem,
+    _split_rejected,
     blank_to_na,
     normalise_labels,
     parse_datetimes,
@@ -199,18 +200,7 @@ def convert_handoffs(
     out["event_at"], out["promised_at"] = event_at, promised
     out["from_department"] = text_of["from_department"]
     out["to_department"] = text_of["to_department"]
-    out["source_row"] = raw["source_row"].astype("int64")
-    bad = problems.bad
-    rejected = pd.DataFrame(
-        {
-            "source_row": raw.loc[bad, "source_row"].astype("int64"),
-            "kind": "handoff",
-            "raw": raw.loc[bad, "raw"].astype("string"),
-            "reason_code": problems.code[bad],
-            "reason": problems.reason[bad],
-        }
-    )
-    return out.loc[~bad], rejected
+    return _split_rejected(out, raw, problems, "handoff")
 
 
 def deduplicate_events(events: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:

@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Protocol
 
 import duckdb
-import numpy as np
 import pandas as pd
 
 from pipeline import sql
 from pipeline.io.partitions import glob, read_manifest
 from pipeline.reporting import handoffs as handoff_page
 from pipeline.reporting.emerging import Topic, emerging_topics
+from pipeline.reporting.formatting import records
 from pipeline.taxonomy.schema import Taxonomy
 from pipeline.text import mask_personal_data
 
@@ -114,14 +114,6 @@ class Headline:
     prize: float
     spikes: int
     unexplained: int
-
-
-def records(frame: pd.DataFrame) -> list[dict]:
-    """Rows as dicts, NaN as None (templates test ``is not none``)."""
-    return [
-        {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
-        for row in frame.to_dict("records")
-    ]
 
 
 def run_params(con: duckdb.DuckDBPyConnection) -> dict:

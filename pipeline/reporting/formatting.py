@@ -148,6 +148,14 @@ def within_days_ru(count: int) -> str:
     return f"в течение {count} {noun}"
 
 
+def records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as dicts, NaN as None (templates test ``is not none``)."""
+    return [
+        {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+        for row in frame.to_dict("records")
+    ]
+
+
 FILTERS = {
     "number": number,
     "percent": percent,

@@ -14,18 +14,12 @@ import plotly.graph_objects as go
 
 from pipeline import sql
 from pipeline.reporting.charts import SEPARATORS, TEMPLATE, _clean, plotly_text
+from pipeline.reporting.formatting import records
 from pipeline.taxonomy.schema import Taxonomy
 from pipeline.text import mask_personal_data
 
 LOST_ROWS = 300  # the week's lost hand-offs listed on the page (the warehouse holds them all)
 TARGET_RU = {"met": "достигнута", "off_track": "не достигнута"}
-FATE_RU = {"on_time": "в срок", "late": "с опозданием", "lost": "потеряна", "open": "открыта"}
-TREND_RU = {
-    "rising": "растёт",
-    "falling": "снижается",
-    "flat": "без тренда",
-    "insufficient": "мало данных",
-}
 TYPE_RU = {"promise": "обещан звонок", "transfer": "передача"}
 
 
@@ -34,48 +28,44 @@ class HandoffReport:
     departments: list[dict]
     reasons: list[dict]
     lost: list[dict]
-    lost_total: int
     weeks: pd.DataFrame
     totals: dict
     rules: dict
-    by_reason: dict[str, dict]
-    """reason_id -> its row of ``handoff_reasons`` (the closed-loop table's column)."""
+
+    @property
+    def by_reason(self) -> dict[str, dict]:
+        """reason_id -> its row of ``handoff_reasons`` (the closed-loop table's column)."""
+        return {r["reason_id"]: r for r in self.reasons}
 
     def owned(self, owner_id: str) -> list[dict]:
         return [d for d in self.departments if d["owner_id"] == owner_id]
 
 
-def _records(frame: pd.DataFrame) -> list[dict]:
-    return [
-        {k: (None if isinstance(v, float) and pd.isna(v) else v) for k, v in row.items()}
-        for row in frame.to_dict("records")
-    ]
-
-
 def _departments(con: duckdb.DuckDBPyConnection) -> list[dict]:
     table = con.execute("SELECT * FROM handoff_departments ORDER BY department").df()
     table = table.sort_values(["lost_share", "lost"], ascending=False, na_position="last")
-    rows = _records(table)
+    rows = records(table)
     for row in rows:
-        row["trend_ru"] = TREND_RU.get(row["trend_verdict"], row["trend_verdict"])
         row["target_ru"] = TARGET_RU.get(row["target_status"], "нет решённых")
         row["series"] = json.loads(row["series"])
     return rows
 
 
+def _title(taxonomy: Taxonomy, reason_id: str | None) -> str:
+    return taxonomy.title(reason_id) if reason_id in taxonomy.by_id else "без текста"
+
+
 def _reasons(con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy) -> list[dict]:
-    rows = _records(con.execute("SELECT * FROM handoff_reasons").df())
+    rows = records(con.execute("SELECT * FROM handoff_reasons").df())
     for row in rows:
-        reason = row["reason_id"]
-        row["title"] = taxonomy.title(reason) if reason in taxonomy.by_id else "без текста"
+        row["title"] = _title(taxonomy, row["reason_id"])
     return rows
 
 
 def _lost(con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy, week: str) -> list[dict]:
-    rows = _records(sql.frame(con, "handoff_lost_week", week=week, n=LOST_ROWS))
+    rows = records(sql.frame(con, "handoff_lost_week", week=week, n=LOST_ROWS))
     for row in rows:
-        reason = row["reason_id"]
-        row["title"] = taxonomy.title(reason) if reason in taxonomy.by_id else "без текста"
+        row["title"] = _title(taxonomy, row["reason_id"])
         row["text"] = mask_personal_data(row["text"]) if row["text"] else ""
         row["type_ru"] = TYPE_RU[row["handoff_type"]]
     return rows
@@ -85,23 +75,20 @@ def load(
     con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy, week: str, params: dict
 ) -> HandoffReport | None:
     """The page's data, or None when the run had no hand-off events."""
-    if not con.execute("SELECT count(*) FROM handoff_events").fetchone()[0]:
+    if not sql.frame(con, "handoff_event_count")["events"].iloc[0]:
         return None
-    totals = con.execute(sql.load("handoff_totals"), {"week": week}).df().iloc[0].to_dict()
-    reasons = _reasons(con, taxonomy)
+    totals = sql.frame(con, "handoff_totals", week=week).iloc[0].to_dict()
     return HandoffReport(
         departments=_departments(con),
-        reasons=reasons,
+        reasons=_reasons(con, taxonomy),
         lost=_lost(con, taxonomy, week),
-        lost_total=int(totals["lost"]),
         weeks=con.execute("SELECT * FROM handoff_department_weeks").df(),
         totals={k: (None if pd.isna(v) else v) for k, v in totals.items()},
         rules=params.get("handoffs") or {},
-        by_reason={r["reason_id"]: r for r in reasons},
     )
 
 
-def lost_share_chart(weeks: pd.DataFrame, departments: list[dict], top: int = 8) -> go.Figure:
+def lost_share_chart(weeks: pd.DataFrame, top: int = 8) -> go.Figure:
     """Weekly share of lost hand-offs of the departments that lost the most (settled weeks)."""
     lost = weeks.groupby("department")["lost"].sum().sort_values(ascending=False)
     chosen = [d for d in lost.index[:top] if lost[d] > 0] or list(lost.index[:top])

@@ -196,10 +196,10 @@ def render_handoffs(site: Site, data: ReportData) -> None:
         departments=report.departments,
         reasons=report.reasons,
         lost=report.lost,
-        lost_total=report.lost_total,
+        lost_total=int(report.totals["lost"]),
         totals=report.totals,
         rules=report.rules,
-        chart=handoffs.lost_share_chart(report.weeks, report.departments),
+        chart=handoffs.lost_share_chart(report.weeks),
     )
 
 
